@@ -1,0 +1,441 @@
+"""Sync and async clients: thin drivers over the I/O-free logic in ``_protocol``."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import os
+import platform
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Generic, TypeVar
+from urllib.parse import urlsplit
+
+import httpx
+
+from compactifai import _protocol as ops
+from compactifai._protocol import ChunkStreamParser, Operation, Retry, RetryPolicy
+from compactifai._version import __version__
+from compactifai.errors import MissingAPIKeyError, status_error_from_response
+from compactifai.types import ChatCompletion, ChatCompletionChunk, Completion, Model, UsageReport
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "DEFAULT_LIMITS",
+    "DEFAULT_TIMEOUT",
+    "AsyncCompactifAIClient",
+    "CompactifAIClient",
+]
+
+logger = logging.getLogger("compactifai")
+
+DEFAULT_BASE_URL = "https://api.compactif.ai/v1"
+DEFAULT_TIMEOUT = 60.0
+# httpx's default pool (100 connections) queues a burst of concurrent agent calls.
+DEFAULT_LIMITS = httpx.Limits(max_connections=256, max_keepalive_connections=64, keepalive_expiry=30)
+USER_AGENT = f"compactifai-integrations/{__version__} python/{platform.python_version()} httpx/{httpx.__version__}"
+
+# Errors of our own making (a malformed URL) are not worth a retry.
+_NOT_RETRYABLE_TRANSPORT = (httpx.UnsupportedProtocol, httpx.LocalProtocolError)
+_warned_cleartext_hosts: set[str] = set()
+
+HttpClientT = TypeVar("HttpClientT", httpx.Client, httpx.AsyncClient)
+T = TypeVar("T")
+
+
+class _Secret:
+    """Holds the API key so that no repr, str or log line can show it."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def get(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "'**********'"
+
+    __str__ = __repr__
+
+    def __reduce__(self) -> Any:
+        raise TypeError("The API key is not picklable")
+
+
+def _secret_value(value: Any) -> str | None:
+    if value is None:
+        return None
+    getter = getattr(value, "get_secret_value", None)  # pydantic SecretStr
+    return str(getter() if callable(getter) else value) or None
+
+
+def _warn_if_cleartext(base_url: str) -> None:
+    parts = urlsplit(base_url)
+    host = parts.hostname or ""
+    if parts.scheme != "http" or host in _warned_cleartext_hosts:
+        return
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        _warned_cleartext_hosts.add(host)
+        logger.warning(
+            "base_url %s uses plain http:// to a non-loopback host: the API key travels unencrypted.",
+            base_url,
+        )
+
+
+class _BaseClient(Generic[HttpClientT]):
+    """Configuration, request building and response checks shared by both drivers."""
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
+        max_retries: int = 2,
+        default_headers: Mapping[str, str] | None = None,
+        http_client: HttpClientT | None = None,
+        *,
+        retry_policy: RetryPolicy | None = None,
+    ) -> None:
+        key = _secret_value(api_key) or os.environ.get("COMPACTIFAI_API_KEY") or None
+        self._api_key = _Secret(key) if key else None
+        self.base_url = (base_url or os.environ.get("COMPACTIFAI_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
+        self.timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+        self.retry_policy = retry_policy or RetryPolicy(max_retries=max_retries)
+        self.default_headers = dict(default_headers or {})
+        self._http: HttpClientT | None = http_client
+        self._owns_http = http_client is None
+        _warn_if_cleartext(self.base_url)
+
+    @property
+    def max_retries(self) -> int:
+        return self.retry_policy.max_retries
+
+    @property
+    def has_api_key(self) -> bool:
+        return self._api_key is not None
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(base_url={self.base_url!r}, "
+            f"max_retries={self.max_retries}, api_key={'set' if self._api_key else 'unset'})"
+        )
+
+    def _headers(self, stream: bool, extra_headers: Mapping[str, str] | None) -> dict[str, str]:
+        if self._api_key is None:
+            raise MissingAPIKeyError()
+        headers = {
+            "user-agent": USER_AGENT,
+            "accept": "text/event-stream" if stream else "application/json",
+            **{k.lower(): v for k, v in self.default_headers.items()},
+            **{k.lower(): v for k, v in (extra_headers or {}).items()},
+            "authorization": f"Bearer {self._api_key.get()}",
+        }
+        headers.setdefault("x-request-id", uuid.uuid4().hex)
+        return headers
+
+    def _build(
+        self, http: httpx.Client | httpx.AsyncClient, op: Operation[Any], extra_headers: Mapping[str, str] | None
+    ) -> httpx.Request:
+        headers = self._headers(op.stream, extra_headers)
+        if op.body is not None:
+            headers["content-type"] = "application/json"
+        return http.build_request(
+            op.method, self.base_url + op.path, content=op.body, headers=headers, timeout=self.timeout
+        )
+
+    def _after_transport_error(self, exc: httpx.TransportError, request: httpx.Request, attempt: int) -> Retry:
+        request_id = request.headers.get("x-request-id")
+        delay = None
+        if not isinstance(exc, _NOT_RETRYABLE_TRANSPORT):
+            delay = self.retry_policy.delay_after_connection_error(attempt)
+        if delay is None:
+            raise ops.connection_error(exc, request_id, attempt) from exc
+        logger.info(
+            "%s %s failed (%s); retrying in %.2fs (attempt %d, request id %s)",
+            request.method, request.url.path, type(exc).__name__, delay, attempt, request_id,
+        )  # fmt: skip
+        return Retry(delay)
+
+    def _after_response(
+        self, op: Operation[Any], response: httpx.Response, content: bytes, attempt: int
+    ) -> Retry | None:
+        """None when the response is a success to parse; a Retry; otherwise raises."""
+        request_id = self._request_id(response)
+        logger.debug(
+            "%s %s -> %d (attempt %d, request id %s)",
+            response.request.method, response.request.url.path, response.status_code, attempt, request_id,
+        )  # fmt: skip
+        if response.is_success:
+            ops.check_content_type(
+                response.headers.get("content-type", ""),
+                stream=op.stream,
+                status_code=response.status_code,
+                request_id=request_id,
+                content=content,
+            )
+            return None
+        delay = self.retry_policy.delay_after_status(attempt, response.status_code, response.headers)
+        if delay is not None:
+            logger.info(
+                "%s %s answered %d; retrying in %.2fs (attempt %d, request id %s)",
+                response.request.method, response.request.url.path, response.status_code, delay,
+                attempt, request_id,
+            )  # fmt: skip
+            return Retry(delay)
+        raise status_error_from_response(
+            response.status_code,
+            content,
+            request_id,
+            attempts=attempt,
+            not_found_message=op.not_found_message,
+        )
+
+    @staticmethod
+    def _request_id(response: httpx.Response) -> str | None:
+        return response.headers.get("x-request-id") or response.request.headers.get("x-request-id")
+
+    def _stream_parser(self, op: Operation[ChatCompletionChunk], response: httpx.Response) -> ChunkStreamParser:
+        return ChunkStreamParser(op.parse, self._request_id(response))
+
+    @staticmethod
+    def _is_event_stream(response: httpx.Response) -> bool:
+        return response.is_success and "text/event-stream" in response.headers.get("content-type", "")
+
+
+class CompactifAIClient(_BaseClient[httpx.Client]):
+    """Synchronous client for the CompactifAI API.
+
+    >>> with CompactifAIClient() as client:  # reads COMPACTIFAI_API_KEY
+    ...     reply = client.create_chat_completion(
+    ...         model="cai-llama-3-1-8b-slim", messages=[{"role": "user", "content": "Hi"}]
+    ...     )
+    """
+
+    @property
+    def http_client(self) -> httpx.Client:
+        if self._http is None:
+            self._http = httpx.Client(timeout=self.timeout, limits=DEFAULT_LIMITS)
+        return self._http
+
+    def close(self) -> None:
+        """Close the connection pool, unless the caller passed it in."""
+        if self._owns_http and self._http is not None:
+            self._http.close()
+            self._http = None
+
+    def __enter__(self) -> CompactifAIClient:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def list_models(self) -> list[Model]:
+        return self._call(ops.list_models())
+
+    def retrieve_model(self, model_id: str) -> Model:
+        return self._call(ops.retrieve_model(model_id))
+
+    def create_chat_completion(
+        self, *, extra_headers: Mapping[str, str] | None = None, **params: Any
+    ) -> ChatCompletion:
+        return self._call(ops.create_chat_completion(params), extra_headers)
+
+    def stream_chat_completion(
+        self, *, extra_headers: Mapping[str, str] | None = None, **params: Any
+    ) -> Iterator[ChatCompletionChunk]:
+        """Validate now; return an iterator that sends the request when first advanced."""
+        return self._stream(ops.stream_chat_completion(params), extra_headers)
+
+    def create_completion(
+        self, *, extra_headers: Mapping[str, str] | None = None, **params: Any
+    ) -> Completion:
+        return self._call(ops.create_completion(params), extra_headers)
+
+    def get_usage(
+        self,
+        start_time: str | datetime,
+        end_time: str | datetime | None = None,
+        window_size: str = "DAY",
+        window_timezone: str = "UTC",
+        group_by: Sequence[str] | None = None,
+        filter_group_by: Mapping[str, Sequence[str]] | None = None,
+    ) -> UsageReport:
+        return self._call(
+            ops.get_usage(start_time, end_time, window_size, window_timezone, group_by, filter_group_by)
+        )
+
+    def _call(self, op: Operation[T], extra_headers: Mapping[str, str] | None = None) -> T:
+        request = self._build(self.http_client, op, extra_headers)
+        attempt = 1
+        while True:
+            try:
+                response = self.http_client.send(request)
+            except httpx.TransportError as exc:
+                outcome = self._after_transport_error(exc, request, attempt)
+            else:
+                outcome = self._after_response(op, response, response.content, attempt)
+                if outcome is None:
+                    return op.parse(response.content, self._request_id(response))
+            time.sleep(outcome.delay)
+            attempt += 1
+
+    def _stream(
+        self, op: Operation[ChatCompletionChunk], extra_headers: Mapping[str, str] | None
+    ) -> Iterator[ChatCompletionChunk]:
+        request = self._build(self.http_client, op, extra_headers)
+        attempt = 1
+        while True:
+            try:
+                response = self.http_client.send(request, stream=True)
+            except httpx.TransportError as exc:
+                outcome = self._after_transport_error(exc, request, attempt)
+            else:
+                try:
+                    if not self._is_event_stream(response):
+                        outcome = self._after_response(op, response, response.read(), attempt)
+                        if outcome is None:  # pragma: no cover - _after_response raised
+                            return
+                    else:
+                        parser = self._stream_parser(op, response)
+                        try:
+                            for data in response.iter_bytes():
+                                yield from parser.feed(data)
+                                if parser.done:
+                                    return
+                        except httpx.TransportError as exc:
+                            if parser.chunks_received:
+                                raise parser.interrupted(exc) from exc
+                            outcome = self._after_transport_error(exc, request, attempt)
+                        else:
+                            parser.finish()
+                            return
+                finally:
+                    response.close()
+            time.sleep(outcome.delay)
+            attempt += 1
+
+
+class AsyncCompactifAIClient(_BaseClient[httpx.AsyncClient]):
+    """Asynchronous client for the CompactifAI API; the same methods, awaitable.
+
+    ``stream_chat_completion`` returns an async iterator: ``async for chunk in client.stream_chat_completion(...)``.
+    """
+
+    @property
+    def http_client(self) -> httpx.AsyncClient:
+        if self._http is None:
+            self._http = httpx.AsyncClient(timeout=self.timeout, limits=DEFAULT_LIMITS)
+        return self._http
+
+    async def aclose(self) -> None:
+        """Close the connection pool, unless the caller passed it in."""
+        if self._owns_http and self._http is not None:
+            await self._http.aclose()
+            self._http = None
+
+    close = aclose
+
+    async def __aenter__(self) -> AsyncCompactifAIClient:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def list_models(self) -> list[Model]:
+        return await self._call(ops.list_models())
+
+    async def retrieve_model(self, model_id: str) -> Model:
+        return await self._call(ops.retrieve_model(model_id))
+
+    async def create_chat_completion(
+        self, *, extra_headers: Mapping[str, str] | None = None, **params: Any
+    ) -> ChatCompletion:
+        return await self._call(ops.create_chat_completion(params), extra_headers)
+
+    def stream_chat_completion(
+        self, *, extra_headers: Mapping[str, str] | None = None, **params: Any
+    ) -> AsyncIterator[ChatCompletionChunk]:
+        """Validate now; return an async iterator that sends the request when first advanced."""
+        return self._stream(ops.stream_chat_completion(params), extra_headers)
+
+    async def create_completion(
+        self, *, extra_headers: Mapping[str, str] | None = None, **params: Any
+    ) -> Completion:
+        return await self._call(ops.create_completion(params), extra_headers)
+
+    async def get_usage(
+        self,
+        start_time: str | datetime,
+        end_time: str | datetime | None = None,
+        window_size: str = "DAY",
+        window_timezone: str = "UTC",
+        group_by: Sequence[str] | None = None,
+        filter_group_by: Mapping[str, Sequence[str]] | None = None,
+    ) -> UsageReport:
+        return await self._call(
+            ops.get_usage(start_time, end_time, window_size, window_timezone, group_by, filter_group_by)
+        )
+
+    async def _call(self, op: Operation[T], extra_headers: Mapping[str, str] | None = None) -> T:
+        request = self._build(self.http_client, op, extra_headers)
+        attempt = 1
+        while True:
+            try:
+                response = await self.http_client.send(request)
+            except httpx.TransportError as exc:
+                outcome = self._after_transport_error(exc, request, attempt)
+            else:
+                outcome = self._after_response(op, response, response.content, attempt)
+                if outcome is None:
+                    return op.parse(response.content, self._request_id(response))
+            await asyncio.sleep(outcome.delay)
+            attempt += 1
+
+    async def _stream(
+        self, op: Operation[ChatCompletionChunk], extra_headers: Mapping[str, str] | None
+    ) -> AsyncIterator[ChatCompletionChunk]:
+        request = self._build(self.http_client, op, extra_headers)
+        attempt = 1
+        while True:
+            try:
+                response = await self.http_client.send(request, stream=True)
+            except httpx.TransportError as exc:
+                outcome = self._after_transport_error(exc, request, attempt)
+            else:
+                try:
+                    if not self._is_event_stream(response):
+                        outcome = self._after_response(op, response, await response.aread(), attempt)
+                        if outcome is None:  # pragma: no cover - _after_response raised
+                            return
+                    else:
+                        parser = self._stream_parser(op, response)
+                        try:
+                            async for data in response.aiter_bytes():
+                                for chunk in parser.feed(data):
+                                    yield chunk
+                                if parser.done:
+                                    return
+                        except httpx.TransportError as exc:
+                            if parser.chunks_received:
+                                raise parser.interrupted(exc) from exc
+                            outcome = self._after_transport_error(exc, request, attempt)
+                        else:
+                            parser.finish()
+                            return
+                finally:
+                    await response.aclose()
+            await asyncio.sleep(outcome.delay)
+            attempt += 1

@@ -1,0 +1,414 @@
+"""Typed requests and responses of the CompactifAI API (OpenAI-compatible).
+
+Request models follow the vendor's OpenAPI schema and validate before anything is sent.
+Response models accept extra fields, since vLLM and the gateway add some (``stop_reason``,
+``reasoning_content``, ``prompt_logprobs``...), and keep them reachable as attributes.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
+
+__all__ = [
+    "AssistantMessage",
+    "ChatCompletion",
+    "ChatCompletionChunk",
+    "ChatCompletionMessage",
+    "ChatCompletionRequest",
+    "ChatMessage",
+    "Choice",
+    "ChoiceDelta",
+    "ChunkChoice",
+    "Completion",
+    "CompletionChoice",
+    "CompletionRequest",
+    "ContentPart",
+    "DeveloperMessage",
+    "FileContent",
+    "FilePart",
+    "FunctionCall",
+    "FunctionCallDelta",
+    "FunctionDefinition",
+    "FunctionMessage",
+    "ImagePart",
+    "ImageURL",
+    "InputAudio",
+    "InputAudioPart",
+    "JSONSchemaFormat",
+    "Model",
+    "ModelList",
+    "NamedToolChoice",
+    "RefusalPart",
+    "ResponseFormat",
+    "StreamOptions",
+    "SystemMessage",
+    "TextPart",
+    "ToolCall",
+    "ToolCallDelta",
+    "ToolChoice",
+    "ToolDefinition",
+    "ToolMessage",
+    "Usage",
+    "UsageReport",
+    "UsageRequest",
+    "UsageRow",
+    "UserMessage",
+]
+
+
+class _RequestModel(BaseModel):
+    # Unknown fields pass through to the server (vLLM accepts more than the schema lists).
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+
+class APIObject(BaseModel):
+    """A response object; extra fields the server adds stay reachable as attributes."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True, protected_namespaces=())
+    _request_id: str | None = PrivateAttr(default=None)
+
+    @property
+    def request_id(self) -> str | None:
+        """The ``x-request-id`` of the HTTP response this object came from."""
+        return self._request_id
+
+
+# ---------------------------------------------------------------------------- content parts
+
+
+class TextPart(_RequestModel):
+    type: Literal["text"] = "text"
+    text: str
+
+
+class ImageURL(_RequestModel):
+    url: str
+    detail: Literal["auto", "low", "high"] | None = None
+
+
+class ImagePart(_RequestModel):
+    type: Literal["image_url"] = "image_url"
+    image_url: ImageURL
+
+
+class InputAudio(_RequestModel):
+    data: str
+    format: Literal["wav", "mp3"]
+
+
+class InputAudioPart(_RequestModel):
+    type: Literal["input_audio"] = "input_audio"
+    input_audio: InputAudio
+
+
+class FileContent(_RequestModel):
+    file_data: str | None = None
+    file_id: str | None = None
+    filename: str | None = None
+
+
+class FilePart(_RequestModel):
+    type: Literal["file"] = "file"
+    file: FileContent
+
+
+class RefusalPart(_RequestModel):
+    type: Literal["refusal"] = "refusal"
+    refusal: str
+
+
+ContentPart = Annotated[
+    Union[TextPart, ImagePart, InputAudioPart, FilePart, RefusalPart],
+    Field(discriminator="type"),
+]
+
+# ---------------------------------------------------------------------------- messages
+
+
+class FunctionCall(_RequestModel):
+    name: str
+    arguments: str
+
+
+class ToolCall(_RequestModel):
+    id: str
+    type: Literal["function"] = "function"
+    function: FunctionCall
+
+
+class SystemMessage(_RequestModel):
+    role: Literal["system"] = "system"
+    content: str | list[TextPart]
+    name: str | None = None
+
+
+class DeveloperMessage(_RequestModel):
+    role: Literal["developer"] = "developer"
+    content: str | list[TextPart]
+    name: str | None = None
+
+
+class UserMessage(_RequestModel):
+    role: Literal["user"] = "user"
+    content: str | list[ContentPart]
+    name: str | None = None
+
+
+class AssistantMessage(_RequestModel):
+    role: Literal["assistant"] = "assistant"
+    content: str | list[TextPart | RefusalPart] | None = None
+    name: str | None = None
+    refusal: str | None = None
+    tool_calls: list[ToolCall] | None = None
+
+
+class ToolMessage(_RequestModel):
+    role: Literal["tool"] = "tool"
+    content: str | list[TextPart]
+    tool_call_id: str
+
+
+class FunctionMessage(_RequestModel):
+    role: Literal["function"] = "function"
+    content: str | None
+    name: str
+
+
+ChatMessage = Annotated[
+    Union[SystemMessage, DeveloperMessage, UserMessage, AssistantMessage, ToolMessage, FunctionMessage],
+    Field(discriminator="role"),
+]
+
+# ---------------------------------------------------------------------------- tools, formats
+
+
+class FunctionDefinition(_RequestModel):
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[a-zA-Z0-9_-]+$")
+    description: str | None = None
+    parameters: dict[str, Any] | None = None
+    strict: bool | None = None
+
+    @field_validator("parameters")
+    @classmethod
+    def _parameters_is_object_schema(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is not None and value.get("type", "object") != "object":
+            raise ValueError("a tool's parameters must be a JSON schema of type 'object'")
+        return value
+
+
+class ToolDefinition(_RequestModel):
+    type: Literal["function"] = "function"
+    function: FunctionDefinition
+
+
+class _NamedFunction(_RequestModel):
+    name: str
+
+
+class NamedToolChoice(_RequestModel):
+    type: Literal["function"] = "function"
+    function: _NamedFunction
+
+
+ToolChoice = Union[Literal["none", "auto", "required"], NamedToolChoice]
+
+
+class JSONSchemaFormat(_RequestModel):
+    name: str
+    description: str | None = None
+    schema_: dict[str, Any] = Field(alias="schema")
+    strict: bool | None = None
+
+
+class ResponseFormat(_RequestModel):
+    type: Literal["text", "json_object", "json_schema"]
+    json_schema: JSONSchemaFormat | None = None
+
+
+class StreamOptions(_RequestModel):
+    include_usage: bool | None = None
+
+
+# ---------------------------------------------------------------------------- requests
+
+
+class ChatCompletionRequest(_RequestModel):
+    """Body of ``POST /chat/completions``."""
+
+    model: str = Field(min_length=1)
+    messages: list[ChatMessage] = Field(min_length=1)
+    temperature: float | None = Field(default=None, ge=0.0, le=2.0)
+    top_p: float | None = Field(default=None, gt=0.0, le=1.0)
+    max_tokens: int | None = Field(default=None, ge=1, le=150_000)
+    max_completion_tokens: int | None = Field(default=None, ge=1, le=150_000)
+    min_tokens: int | None = Field(default=None, ge=0, le=150_000)
+    stop: str | list[str] | None = None
+    frequency_penalty: float | None = None
+    n: Literal[1] | None = None
+    stream: bool | None = None
+    stream_options: StreamOptions | None = None
+    user: str | None = None
+    response_format: ResponseFormat | None = None
+    tools: list[ToolDefinition] | None = None
+    tool_choice: ToolChoice | None = None
+    ignore_eos: bool | None = None
+    reasoning_effort: str | None = None
+    reasoning_enabled: bool | None = None
+
+
+class CompletionRequest(_RequestModel):
+    """Body of ``POST /completions``."""
+
+    model: str = Field(min_length=1)
+    prompt: str | list[str]
+    max_tokens: int | None = Field(default=None, ge=1)
+    min_tokens: int | None = Field(default=None, ge=0)
+    stop: str | list[str] | None = None
+    temperature: float | None = Field(default=None, ge=0.0, le=2.0)
+    top_p: float | None = Field(default=None, gt=0.0, le=1.0)
+    user: str | None = None
+
+    @field_validator("prompt")
+    @classmethod
+    def _prompt_not_empty(cls, value: str | list[str]) -> str | list[str]:
+        if isinstance(value, list) and not value:
+            raise ValueError("at least one prompt is required")
+        return value
+
+
+class UsageRequest(_RequestModel):
+    """Body of ``POST /usage/completions``."""
+
+    start_time: datetime
+    end_time: datetime | None = None
+    window_size: Literal["MINUTE", "HOUR", "DAY"] = "DAY"
+    window_timezone: str = "UTC"
+    group_by: list[str] | None = None
+    filter_group_by: dict[str, list[str]] | None = None
+
+    @field_validator("start_time", "end_time")
+    @classmethod
+    def _timezone_aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("must carry a time zone (RFC 3339), e.g. 2025-05-01T00:00:00Z")
+        return value
+
+
+# ---------------------------------------------------------------------------- responses
+
+
+class Model(APIObject):
+    id: str
+    object: str = "model"
+    created: int | None = None
+    owned_by: str | None = None
+    parameters_number: str | None = None
+
+
+class ModelList(APIObject):
+    object: str = "list"
+    data: list[Model]
+
+
+class Usage(APIObject):
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+    prompt_tokens_details: dict[str, Any] | None = None
+    completion_tokens_details: dict[str, Any] | None = None
+
+
+class ChatCompletionMessage(APIObject):
+    role: str = "assistant"
+    content: str | None = None
+    tool_calls: list[ToolCall] | None = None
+    refusal: str | None = None
+    reasoning_content: str | None = None
+
+
+class Choice(APIObject):
+    index: int = 0
+    message: ChatCompletionMessage
+    finish_reason: str | None = None
+    logprobs: Any = None
+
+
+class ChatCompletion(APIObject):
+    id: str = ""
+    object: str = "chat.completion"
+    created: int = 0
+    model: str = ""
+    choices: list[Choice]
+    usage: Usage | None = None
+    system_fingerprint: str | None = None
+
+
+class FunctionCallDelta(APIObject):
+    name: str | None = None
+    arguments: str | None = None
+
+
+class ToolCallDelta(APIObject):
+    index: int = 0
+    id: str | None = None
+    type: str | None = None
+    function: FunctionCallDelta | None = None
+
+
+class ChoiceDelta(APIObject):
+    role: str | None = None
+    content: str | None = None
+    tool_calls: list[ToolCallDelta] | None = None
+    reasoning_content: str | None = None
+    refusal: str | None = None
+
+
+class ChunkChoice(APIObject):
+    index: int = 0
+    delta: ChoiceDelta = Field(default_factory=ChoiceDelta)
+    finish_reason: str | None = None
+    logprobs: Any = None
+
+
+class ChatCompletionChunk(APIObject):
+    id: str = ""
+    object: str = "chat.completion.chunk"
+    created: int = 0
+    model: str = ""
+    choices: list[ChunkChoice] = Field(default_factory=list)
+    usage: Usage | None = None
+
+
+class CompletionChoice(APIObject):
+    index: int = 0
+    text: str
+    finish_reason: str | None = None
+    logprobs: Any = None
+
+
+class Completion(APIObject):
+    id: str = ""
+    object: str = "text_completion"
+    created: int = 0
+    model: str = ""
+    choices: list[CompletionChoice]
+    usage: Usage | None = None
+
+
+class UsageRow(APIObject):
+    group_by: dict[str, Any] = Field(default_factory=dict, alias="groupBy")
+    user_id: str | None = None
+    input_token: int = 0
+    output_token: int = 0
+    window_start: datetime = Field(alias="windowStart")
+    window_end: datetime = Field(alias="windowEnd")
+
+
+class UsageReport(APIObject):
+    data: list[UsageRow]
+    start_time: datetime | None = None
+    end_time: datetime | None = None
+    window_size: str | None = None
