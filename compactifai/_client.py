@@ -36,7 +36,9 @@ logger = logging.getLogger("compactifai")
 DEFAULT_BASE_URL = "https://api.compactif.ai/v1"
 DEFAULT_TIMEOUT = 60.0
 # httpx's default pool (100 connections) queues a burst of concurrent agent calls.
-DEFAULT_LIMITS = httpx.Limits(max_connections=256, max_keepalive_connections=64, keepalive_expiry=30)
+DEFAULT_LIMITS = httpx.Limits(
+    max_connections=256, max_keepalive_connections=64, keepalive_expiry=30
+)
 USER_AGENT = f"compactifai-integrations/{__version__} python/{platform.python_version()} httpx/{httpx.__version__}"
 
 # Errors of our own making (a malformed URL) are not worth a retry.
@@ -107,7 +109,9 @@ class _BaseClient(Generic[HttpClientT]):
     ) -> None:
         key = _secret_value(api_key) or os.environ.get("COMPACTIFAI_API_KEY") or None
         self._api_key = _Secret(key) if key else None
-        self.base_url = (base_url or os.environ.get("COMPACTIFAI_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
+        self.base_url = (
+            base_url or os.environ.get("COMPACTIFAI_BASE_URL") or DEFAULT_BASE_URL
+        ).rstrip("/")
         self.timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
         self.retry_policy = retry_policy or RetryPolicy(max_retries=max_retries)
         self.default_headers = dict(default_headers or {})
@@ -143,16 +147,25 @@ class _BaseClient(Generic[HttpClientT]):
         return headers
 
     def _build(
-        self, http: httpx.Client | httpx.AsyncClient, op: Operation[Any], extra_headers: Mapping[str, str] | None
+        self,
+        http: httpx.Client | httpx.AsyncClient,
+        op: Operation[Any],
+        extra_headers: Mapping[str, str] | None,
     ) -> httpx.Request:
         headers = self._headers(op.stream, extra_headers)
         if op.body is not None:
             headers["content-type"] = "application/json"
         return http.build_request(
-            op.method, self.base_url + op.path, content=op.body, headers=headers, timeout=self.timeout
+            op.method,
+            self.base_url + op.path,
+            content=op.body,
+            headers=headers,
+            timeout=self.timeout,
         )
 
-    def _after_transport_error(self, exc: httpx.TransportError, request: httpx.Request, attempt: int) -> Retry:
+    def _after_transport_error(
+        self, exc: httpx.TransportError, request: httpx.Request, attempt: int
+    ) -> Retry:
         request_id = request.headers.get("x-request-id")
         delay = None
         if not isinstance(exc, _NOT_RETRYABLE_TRANSPORT):
@@ -165,50 +178,59 @@ class _BaseClient(Generic[HttpClientT]):
         )  # fmt: skip
         return Retry(delay)
 
-    def _after_response(
-        self, op: Operation[Any], response: httpx.Response, content: bytes, attempt: int
-    ) -> Retry | None:
-        """None when the response is a success to parse; a Retry; otherwise raises."""
+    def _parse_success(self, op: Operation[T], response: httpx.Response, content: bytes) -> T:
         request_id = self._request_id(response)
         logger.debug(
-            "%s %s -> %d (attempt %d, request id %s)",
-            response.request.method, response.request.url.path, response.status_code, attempt, request_id,
+            "%s %s -> %d (request id %s)",
+            response.request.method, response.request.url.path, response.status_code, request_id,
         )  # fmt: skip
-        if response.is_success:
-            ops.check_content_type(
-                response.headers.get("content-type", ""),
-                stream=op.stream,
-                status_code=response.status_code,
-                request_id=request_id,
-                content=content,
-            )
-            return None
-        delay = self.retry_policy.delay_after_status(attempt, response.status_code, response.headers)
-        if delay is not None:
-            logger.info(
-                "%s %s answered %d; retrying in %.2fs (attempt %d, request id %s)",
-                response.request.method, response.request.url.path, response.status_code, delay,
-                attempt, request_id,
-            )  # fmt: skip
-            return Retry(delay)
-        raise status_error_from_response(
-            response.status_code,
-            content,
-            request_id,
-            attempts=attempt,
-            not_found_message=op.not_found_message,
+        ops.check_content_type(
+            response.headers.get("content-type", ""),
+            stream=op.stream,
+            status_code=response.status_code,
+            request_id=request_id,
+            content=content,
         )
+        return op.parse(content, request_id)
+
+    def _retry_or_raise(
+        self, op: Operation[Any], response: httpx.Response, content: bytes, attempt: int
+    ) -> Retry:
+        """A failed response: wait and retry when the policy allows, else raise its typed error."""
+        request_id = self._request_id(response)
+        delay = self.retry_policy.delay_after_status(
+            attempt, response.status_code, response.headers
+        )
+        if delay is None:
+            raise status_error_from_response(
+                response.status_code,
+                content,
+                request_id,
+                attempts=attempt,
+                not_found_message=op.not_found_message,
+            )
+        logger.info(
+            "%s %s answered %d; retrying in %.2fs (attempt %d, request id %s)",
+            response.request.method, response.request.url.path, response.status_code, delay,
+            attempt, request_id,
+        )  # fmt: skip
+        return Retry(delay)
 
     @staticmethod
     def _request_id(response: httpx.Response) -> str | None:
-        return response.headers.get("x-request-id") or response.request.headers.get("x-request-id")
+        request_id: str | None = response.headers.get("x-request-id")
+        return request_id or response.request.headers.get("x-request-id")
 
-    def _stream_parser(self, op: Operation[ChatCompletionChunk], response: httpx.Response) -> ChunkStreamParser:
+    def _stream_parser(
+        self, op: Operation[ChatCompletionChunk], response: httpx.Response
+    ) -> ChunkStreamParser:
         return ChunkStreamParser(op.parse, self._request_id(response))
 
     @staticmethod
     def _is_event_stream(response: httpx.Response) -> bool:
-        return response.is_success and "text/event-stream" in response.headers.get("content-type", "")
+        return response.is_success and "text/event-stream" in response.headers.get(
+            "content-type", ""
+        )
 
 
 class CompactifAIClient(_BaseClient[httpx.Client]):
@@ -236,7 +258,10 @@ class CompactifAIClient(_BaseClient[httpx.Client]):
         return self
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         self.close()
 
@@ -272,7 +297,9 @@ class CompactifAIClient(_BaseClient[httpx.Client]):
         filter_group_by: Mapping[str, Sequence[str]] | None = None,
     ) -> UsageReport:
         return self._call(
-            ops.get_usage(start_time, end_time, window_size, window_timezone, group_by, filter_group_by)
+            ops.get_usage(
+                start_time, end_time, window_size, window_timezone, group_by, filter_group_by
+            )
         )
 
     def _call(self, op: Operation[T], extra_headers: Mapping[str, str] | None = None) -> T:
@@ -284,9 +311,9 @@ class CompactifAIClient(_BaseClient[httpx.Client]):
             except httpx.TransportError as exc:
                 outcome = self._after_transport_error(exc, request, attempt)
             else:
-                outcome = self._after_response(op, response, response.content, attempt)
-                if outcome is None:
-                    return op.parse(response.content, self._request_id(response))
+                if response.is_success:
+                    return self._parse_success(op, response, response.content)
+                outcome = self._retry_or_raise(op, response, response.content, attempt)
             time.sleep(outcome.delay)
             attempt += 1
 
@@ -302,10 +329,13 @@ class CompactifAIClient(_BaseClient[httpx.Client]):
                 outcome = self._after_transport_error(exc, request, attempt)
             else:
                 try:
-                    if not self._is_event_stream(response):
-                        outcome = self._after_response(op, response, response.read(), attempt)
-                        if outcome is None:  # pragma: no cover - _after_response raised
-                            return
+                    if not response.is_success:
+                        outcome = self._retry_or_raise(op, response, response.read(), attempt)
+                    elif not self._is_event_stream(response):
+                        self._parse_success(
+                            op, response, response.read()
+                        )  # raises: not an event stream
+                        return
                     else:
                         parser = self._stream_parser(op, response)
                         try:
@@ -350,7 +380,10 @@ class AsyncCompactifAIClient(_BaseClient[httpx.AsyncClient]):
         return self
 
     async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         await self.aclose()
 
@@ -386,7 +419,9 @@ class AsyncCompactifAIClient(_BaseClient[httpx.AsyncClient]):
         filter_group_by: Mapping[str, Sequence[str]] | None = None,
     ) -> UsageReport:
         return await self._call(
-            ops.get_usage(start_time, end_time, window_size, window_timezone, group_by, filter_group_by)
+            ops.get_usage(
+                start_time, end_time, window_size, window_timezone, group_by, filter_group_by
+            )
         )
 
     async def _call(self, op: Operation[T], extra_headers: Mapping[str, str] | None = None) -> T:
@@ -398,9 +433,9 @@ class AsyncCompactifAIClient(_BaseClient[httpx.AsyncClient]):
             except httpx.TransportError as exc:
                 outcome = self._after_transport_error(exc, request, attempt)
             else:
-                outcome = self._after_response(op, response, response.content, attempt)
-                if outcome is None:
-                    return op.parse(response.content, self._request_id(response))
+                if response.is_success:
+                    return self._parse_success(op, response, response.content)
+                outcome = self._retry_or_raise(op, response, response.content, attempt)
             await asyncio.sleep(outcome.delay)
             attempt += 1
 
@@ -416,10 +451,13 @@ class AsyncCompactifAIClient(_BaseClient[httpx.AsyncClient]):
                 outcome = self._after_transport_error(exc, request, attempt)
             else:
                 try:
-                    if not self._is_event_stream(response):
-                        outcome = self._after_response(op, response, await response.aread(), attempt)
-                        if outcome is None:  # pragma: no cover - _after_response raised
-                            return
+                    if not response.is_success:
+                        outcome = self._retry_or_raise(
+                            op, response, await response.aread(), attempt
+                        )
+                    elif not self._is_event_stream(response):
+                        self._parse_success(op, response, await response.aread())  # raises
+                        return
                     else:
                         parser = self._stream_parser(op, response)
                         try:

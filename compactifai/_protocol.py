@@ -128,7 +128,9 @@ def _parser(model: type[M], status_code: int = 200) -> Callable[[bytes, str | No
         try:
             value = model.model_validate_json(content)
         except pydantic.ValidationError as exc:
-            kind = "malformed JSON" if exc.errors()[0]["type"] == "json_invalid" else "unexpected JSON"
+            kind = (
+                "malformed JSON" if exc.errors()[0]["type"] == "json_invalid" else "unexpected JSON"
+            )
             raise APIResponseValidationError(
                 f"The server answered with {kind} for a {model.__name__}",
                 status_code=status_code,
@@ -194,7 +196,9 @@ def get_usage(
         "window_timezone": window_timezone,
         "group_by": list(group_by) if group_by is not None else None,
         "filter_group_by": (
-            {k: list(v) for k, v in filter_group_by.items()} if filter_group_by is not None else None
+            {k: list(v) for k, v in filter_group_by.items()}
+            if filter_group_by is not None
+            else None
         ),
     }
     return Operation(
@@ -228,7 +232,7 @@ class RetryPolicy:
 
     def backoff(self, attempt: int) -> float:
         """Seconds to wait after failed attempt number ``attempt`` (1-based)."""
-        delay = min(self.initial_delay * 2 ** (attempt - 1), self.max_delay)
+        delay: float = min(self.initial_delay * 2 ** (attempt - 1), self.max_delay)
         return delay * (1 - 0.25 * random.random())
 
     def retry_after(self, headers: Mapping[str, str]) -> float | None:
@@ -248,7 +252,7 @@ class RetryPolicy:
             except ValueError:
                 parsed = email.utils.parsedate_to_datetime(value) if value.strip() else None
                 seconds = parsed.timestamp() - time.time() if parsed is not None else -1.0
-        return seconds if 0 <= seconds <= self.max_retry_after else None
+        return float(seconds) if 0 <= seconds <= self.max_retry_after else None
 
     def delay_after_status(
         self, attempt: int, status_code: int, headers: Mapping[str, str]
@@ -271,9 +275,7 @@ class Retry:
     delay: float
 
 
-def connection_error(
-    exc: Exception, request_id: str | None, attempts: int
-) -> APIConnectionError:
+def connection_error(exc: Exception, request_id: str | None, attempts: int) -> APIConnectionError:
     import httpx
 
     if isinstance(exc, httpx.TimeoutException):
@@ -302,7 +304,9 @@ def check_content_type(
 class ChunkStreamParser:
     """Turns the bytes of a chat completion event stream into typed chunks."""
 
-    def __init__(self, parse: Callable[[bytes, str | None], ChatCompletionChunk], request_id: str | None) -> None:
+    def __init__(
+        self, parse: Callable[[bytes, str | None], ChatCompletionChunk], request_id: str | None
+    ) -> None:
         self._decoder = SSEDecoder()
         self._parse = parse
         self.request_id = request_id

@@ -110,7 +110,10 @@ class SSEDecoder:
             self._event = ""
             return None
         event = ServerSentEvent(
-            data="\n".join(self._data), event=self._event or "message", id=self._id, retry=self._retry
+            data="\n".join(self._data),
+            event=self._event or "message",
+            id=self._id,
+            retry=self._retry,
         )
         self._data = []
         self._event = ""

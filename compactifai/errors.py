@@ -61,7 +61,11 @@ class APIConnectionError(CompactifAIError):
     """The server could not be reached, or the connection failed before a full answer."""
 
     def __init__(
-        self, message: str = "Connection error.", *, request_id: str | None = None, attempts: int = 1
+        self,
+        message: str = "Connection error.",
+        *,
+        request_id: str | None = None,
+        attempts: int = 1,
     ) -> None:
         self.request_id = request_id
         self.attempts = attempts
@@ -81,7 +85,9 @@ class IncompleteStreamError(CompactifAIError):
     truncated answer is never mistaken for a complete one.
     """
 
-    def __init__(self, message: str, *, request_id: str | None = None, chunks_received: int = 0) -> None:
+    def __init__(
+        self, message: str, *, request_id: str | None = None, chunks_received: int = 0
+    ) -> None:
         self.request_id = request_id
         self.chunks_received = chunks_received
         super().__init__(f"{message} (received {chunks_received} chunks, request id: {request_id})")
@@ -220,4 +226,6 @@ def status_error_from_response(
     cls = _STATUS_ERRORS.get(status_code)
     if cls is None:
         cls = InternalServerError if status_code >= 500 else APIStatusError
-    return cls(message, status_code=status_code, request_id=request_id, body=body, attempts=attempts)
+    return cls(
+        message, status_code=status_code, request_id=request_id, body=body, attempts=attempts
+    )

@@ -8,7 +8,7 @@ Response models accept extra fields, since vLLM and the gateway add some (``stop
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
@@ -121,7 +121,7 @@ class RefusalPart(_RequestModel):
 
 
 ContentPart = Annotated[
-    Union[TextPart, ImagePart, InputAudioPart, FilePart, RefusalPart],
+    TextPart | ImagePart | InputAudioPart | FilePart | RefusalPart,
     Field(discriminator="type"),
 ]
 
@@ -178,7 +178,12 @@ class FunctionMessage(_RequestModel):
 
 
 ChatMessage = Annotated[
-    Union[SystemMessage, DeveloperMessage, UserMessage, AssistantMessage, ToolMessage, FunctionMessage],
+    SystemMessage
+    | DeveloperMessage
+    | UserMessage
+    | AssistantMessage
+    | ToolMessage
+    | FunctionMessage,
     Field(discriminator="role"),
 ]
 
@@ -213,7 +218,7 @@ class NamedToolChoice(_RequestModel):
     function: _NamedFunction
 
 
-ToolChoice = Union[Literal["none", "auto", "required"], NamedToolChoice]
+ToolChoice = Literal["none", "auto", "required"] | NamedToolChoice
 
 
 class JSONSchemaFormat(_RequestModel):

@@ -1,0 +1,94 @@
+"""Test-wide wiring: where cassettes live, how they are matched, and which server records them.
+
+Replay (the default, and what CI does): HTTP comes from ``cassettes/`` and nothing reaches
+the network. Re-record everything with one command::
+
+    pytest --record-mode=rewrite
+
+which records against a bundled emulator started for the session, or against the real
+service when ``COMPACTIFAI_API_KEY`` is set.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CASSETTES = ROOT / "cassettes"
+# In replay the base URL only has to be well formed: cassettes match on path, not host.
+REPLAY_BASE_URL = "http://compactifai-replay.invalid/v1"
+REPLAY_API_KEY = "replay-key"
+SCRUBBED = "<scrubbed>"
+
+
+def _recording(config: pytest.Config) -> bool:
+    return str(config.getoption("--record-mode", default="none") or "none") != "none"
+
+
+def _scrub_response(response: dict[str, Any]) -> dict[str, Any]:
+    headers = response.get("headers", {})
+    for name in list(headers):
+        if name.lower() in {"set-cookie", "authorization"}:
+            headers[name] = [SCRUBBED]
+    return response
+
+
+@pytest.fixture(scope="session")
+def vcr_config() -> dict[str, Any]:
+    return {
+        "record_mode": "none",
+        "filter_headers": [("authorization", SCRUBBED), ("x-api-key", SCRUBBED), ("api-key", SCRUBBED)],
+        # The host differs between the emulator (a random port), the real API and replay.
+        "match_on": ["method", "path", "query", "body"],
+        "allow_playback_repeats": True,
+        "decode_compressed_response": True,
+        "before_record_response": _scrub_response,
+    }
+
+
+@pytest.fixture(scope="module")
+def vcr_cassette_dir(request: pytest.FixtureRequest) -> str:
+    return str(CASSETTES / request.module.__name__.split(".")[-1])
+
+
+def pytest_recording_configure(config: pytest.Config, vcr: Any) -> None:
+    # --record-mode on the command line wins over the "none" default of vcr_config.
+    vcr.record_mode = config.getoption("--record-mode", default="none") or "none"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def compactifai_server(request: pytest.FixtureRequest) -> Iterator[tuple[str, str]]:
+    """(base_url, api_key) that cassette-backed tests talk to; also exported as env vars.
+
+    Replay: a placeholder; recording: the real API with a key, else a fresh emulator.
+    """
+    saved = {k: os.environ.get(k) for k in ("COMPACTIFAI_BASE_URL", "COMPACTIFAI_API_KEY")}
+    emulator = None
+    if not _recording(request.config):
+        base_url, api_key = REPLAY_BASE_URL, REPLAY_API_KEY
+    elif saved["COMPACTIFAI_API_KEY"]:
+        base_url = saved["COMPACTIFAI_BASE_URL"] or "https://api.compactif.ai/v1"
+        api_key = saved["COMPACTIFAI_API_KEY"] or ""
+    else:
+        from compactifai.emulator import Emulator
+
+        emulator = Emulator(api_keys=("test-key",))
+        emulator.start()
+        base_url, api_key = emulator.base_url, emulator.api_key
+    os.environ["COMPACTIFAI_BASE_URL"] = base_url
+    os.environ["COMPACTIFAI_API_KEY"] = api_key
+    try:
+        yield base_url, api_key
+    finally:
+        if emulator is not None:
+            emulator.stop()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
