@@ -44,6 +44,9 @@ USER_AGENT = f"compactifai-integrations/{__version__} python/{platform.python_ve
 # Errors of our own making (a malformed URL) are not worth a retry.
 _NOT_RETRYABLE_TRANSPORT = (httpx.UnsupportedProtocol, httpx.LocalProtocolError)
 _warned_cleartext_hosts: set[str] = set()
+# Module attributes so tests can observe the waits without waiting.
+_sleep = time.sleep
+_async_sleep = asyncio.sleep
 
 HttpClientT = TypeVar("HttpClientT", httpx.Client, httpx.AsyncClient)
 T = TypeVar("T")
@@ -314,7 +317,7 @@ class CompactifAIClient(_BaseClient[httpx.Client]):
                 if response.is_success:
                     return self._parse_success(op, response, response.content)
                 outcome = self._retry_or_raise(op, response, response.content, attempt)
-            time.sleep(outcome.delay)
+            _sleep(outcome.delay)
             attempt += 1
 
     def _stream(
@@ -352,7 +355,7 @@ class CompactifAIClient(_BaseClient[httpx.Client]):
                             return
                 finally:
                     response.close()
-            time.sleep(outcome.delay)
+            _sleep(outcome.delay)
             attempt += 1
 
 
@@ -436,7 +439,7 @@ class AsyncCompactifAIClient(_BaseClient[httpx.AsyncClient]):
                 if response.is_success:
                     return self._parse_success(op, response, response.content)
                 outcome = self._retry_or_raise(op, response, response.content, attempt)
-            await asyncio.sleep(outcome.delay)
+            await _async_sleep(outcome.delay)
             attempt += 1
 
     async def _stream(
@@ -475,5 +478,5 @@ class AsyncCompactifAIClient(_BaseClient[httpx.AsyncClient]):
                             return
                 finally:
                     await response.aclose()
-            await asyncio.sleep(outcome.delay)
+            await _async_sleep(outcome.delay)
             attempt += 1

@@ -68,29 +68,31 @@ class Operation(Generic[T]):
 # ---------------------------------------------------------------------------- validation
 
 
-def _field_path(loc: Sequence[int | str], tags: frozenset[str]) -> str:
+def _field_path(loc: Sequence[int | str], params: Any) -> str:
+    """``messages[0].content`` from pydantic's loc, without the names of union members.
+
+    pydantic puts a union member's name (a role tag, ``str``, ``list[...]``) into the
+    location; walking the input alongside tells a real field from such a name.
+    """
     path = ""
-    for part in loc:
+    value = params
+    for position, part in enumerate(loc):
         if isinstance(part, int):
             path += f"[{part}]"
-        elif part in tags or "[" in part:
-            continue  # a union's member name, not a field
-        else:
+            value = value[part] if isinstance(value, Sequence) and part < len(value) else None
+        elif (isinstance(value, Mapping) and part in value) or position == len(loc) - 1:
             path += f".{part}" if path else part
+            value = value.get(part) if isinstance(value, Mapping) else None
     return path
 
 
-_UNION_TAGS = frozenset(
-    {"system", "developer", "user", "assistant", "tool", "function", "text", "image_url",
-     "input_audio", "file", "refusal", "str", "list", "NamedToolChoice", "literal"}
-)  # fmt: skip
-
-
-def _validation_error(exc: pydantic.ValidationError) -> RequestValidationError:
+def _validation_error(
+    exc: pydantic.ValidationError, params: Mapping[str, Any]
+) -> RequestValidationError:
     errors = exc.errors(include_url=False)
     # In a union, each member reports; the most specific complaint has the longest path.
-    error = max(errors, key=lambda e: len(_field_path(e["loc"], _UNION_TAGS)))
-    field = _field_path(error["loc"], _UNION_TAGS) or "request"
+    error = max(errors, key=lambda e: len(_field_path(e["loc"], params)))
+    field = _field_path(error["loc"], params) or "request"
     reason = error["msg"]
     if error["type"] == "union_tag_invalid":
         discriminator = str(error.get("ctx", {}).get("discriminator", "")).strip("'")
@@ -105,7 +107,7 @@ def _encode(request_model: type[pydantic.BaseModel], params: Mapping[str, Any]) 
     try:
         request = request_model.model_validate(params)
     except pydantic.ValidationError as exc:
-        raise _validation_error(exc) from None
+        raise _validation_error(exc, params) from None
     for name, value in (request.model_extra or {}).items():
         try:
             pydantic_core.to_json(value)
@@ -250,8 +252,10 @@ class RetryPolicy:
             try:
                 seconds = float(value)
             except ValueError:
-                parsed = email.utils.parsedate_to_datetime(value) if value.strip() else None
-                seconds = parsed.timestamp() - time.time() if parsed is not None else -1.0
+                try:
+                    seconds = email.utils.parsedate_to_datetime(value).timestamp() - time.time()
+                except (TypeError, ValueError):
+                    seconds = -1.0
         return float(seconds) if 0 <= seconds <= self.max_retry_after else None
 
     def delay_after_status(
@@ -312,8 +316,12 @@ class ChunkStreamParser:
         self.request_id = request_id
         self.done = False
         self.chunks_received = 0
+        self._pending_error: CompactifAIError | None = None
 
     def feed(self, data: bytes) -> list[ChatCompletionChunk]:
+        """The chunks ``data`` completes; an error in the stream is raised after the chunks before it."""
+        if self._pending_error is not None:
+            raise self._pending_error
         chunks: list[ChatCompletionChunk] = []
         if self.done:
             return chunks
@@ -324,7 +332,13 @@ class ChunkStreamParser:
                 break
             if not payload:
                 continue
-            chunks.append(self._chunk(payload))
+            try:
+                chunks.append(self._chunk(payload))
+            except CompactifAIError as exc:
+                if not chunks:
+                    raise
+                self._pending_error = exc
+                break
         self.chunks_received += len(chunks)
         return chunks
 
@@ -344,6 +358,8 @@ class ChunkStreamParser:
 
     def finish(self) -> None:
         """The connection ended: raise unless the server said ``[DONE]``."""
+        if self._pending_error is not None:
+            raise self._pending_error
         if self.done:
             return
         for event in self._decoder.flush():
