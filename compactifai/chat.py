@@ -20,6 +20,7 @@ __all__ = [
     "ParsedToolCall",
     "StreamAccumulator",
     "function_tool",
+    "image_url_part",
     "json_schema_response_format",
     "parse_tool_arguments",
     "tool_choice_param",
@@ -212,3 +213,28 @@ class StreamAccumulator:
             ParsedToolCall.from_parts(parts.id, parts.name, "".join(parts.arguments))
             for _, parts in sorted(self._tool_calls.items())
         ]
+
+
+def image_url_part(
+    *,
+    url: str | None = None,
+    data: str | None = None,
+    mime_type: str | None = None,
+    detail: str | None = None,
+) -> dict[str, Any]:
+    """An ``image_url`` content part from a URL (http(s) or ``data:``) or base64 ``data``.
+
+    Base64 data needs its ``mime_type`` (``image/png``...) to become a data URL.
+    """
+    if data is not None:
+        if not mime_type or not mime_type.startswith("image/"):
+            raise RequestValidationError(
+                "image_url", f"base64 image data needs an image/* mime_type, got {mime_type!r}"
+            )
+        url = f"data:{mime_type};base64,{data}"
+    if not url:
+        raise RequestValidationError("image_url", "an image needs a url or base64 data")
+    image: dict[str, Any] = {"url": url}
+    if detail is not None:
+        image["detail"] = detail
+    return {"type": "image_url", "image_url": image}
