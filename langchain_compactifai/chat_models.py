@@ -1,0 +1,376 @@
+"""``ChatCompactifAI``: CompactifAI chat models as a LangChain ``BaseChatModel``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from operator import itemgetter
+from typing import Any, Literal
+
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
+from langchain_core.language_models import LangSmithParams, LanguageModelInput
+from langchain_core.language_models.chat_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.output_parsers import JsonOutputParser, PydanticOutputParser
+from langchain_core.output_parsers.base import OutputParserLike
+from langchain_core.output_parsers.openai_tools import (
+    JsonOutputKeyToolsParser,
+    PydanticToolsParser,
+)
+from langchain_core.outputs import ChatGenerationChunk, ChatResult
+from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
+from langchain_core.tools import BaseTool
+from langchain_core.utils.function_calling import convert_to_openai_tool
+from langchain_core.utils.pydantic import is_basemodel_subclass
+from pydantic import Field, field_validator
+
+from compactifai.catalog import DEFAULT_CHAT_MODEL, KNOWN_MODELS
+from compactifai.chat import function_tool, json_schema_response_format, tool_choice_param
+from langchain_compactifai._connection import CompactifAIConnection
+from langchain_compactifai._messages import (
+    PROVIDER,
+    StreamMapper,
+    chat_result_from_completion,
+    messages_to_api,
+)
+
+__all__ = ["ChatCompactifAI"]
+
+# Call-time kwargs that steer LangChain, not the request body.
+_NOT_BODY = ("stream", "stream_usage")
+
+
+class ChatCompactifAI(CompactifAIConnection, BaseChatModel):
+    """CompactifAI chat models (compressed "slim" LLMs) for LangChain.
+
+    A drop-in for ``ChatOpenAI``: sync and async invoke/stream/batch, token usage, tool
+    calling and structured output, over CompactifAI's OpenAI-compatible API.
+
+    Setup:
+        ``pip install "compactifai-integrations[langchain]"`` and
+        ``export COMPACTIFAI_API_KEY="..."``.
+
+    Key init args (completion params):
+        model: model id, default ``cai-llama-3-1-8b-slim``.
+        temperature, top_p, frequency_penalty: sampling.
+        max_tokens / max_completion_tokens: output length limit.
+        stop: stop sequences.
+        n: completions per request (the API supports only 1).
+        user: end-user id.
+        streaming: stream even on ``invoke`` (callbacks get tokens).
+        stream_usage: ask for token usage on streams (default on).
+        model_kwargs: extra body fields, e.g. ``{"reasoning_effort": "low"}``.
+
+    Key init args (client params):
+        api_key: ``COMPACTIFAI_API_KEY`` by default. base_url: ``COMPACTIFAI_BASE_URL``
+        or ``https://api.compactif.ai/v1``. timeout, max_retries, default_headers,
+        http_client, http_async_client.
+
+    Instantiate:
+        .. code-block:: python
+
+            from langchain_compactifai import ChatCompactifAI
+
+            llm = ChatCompactifAI(model="cai-llama-3-1-8b-slim", temperature=0, max_tokens=256)
+
+    Invoke:
+        .. code-block:: python
+
+            llm.invoke([("system", "Answer briefly."), ("human", "What is CompactifAI?")])
+
+    Stream:
+        .. code-block:: python
+
+            for chunk in llm.stream("Tell me about tensor networks"):
+                print(chunk.text, end="")
+
+    Tool calling:
+        .. code-block:: python
+
+            from pydantic import BaseModel
+
+            class GetWeather(BaseModel):
+                '''Current weather in a city.'''
+                city: str
+
+            ai_msg = llm.bind_tools([GetWeather], tool_choice="any").invoke("Weather in Paris?")
+            ai_msg.tool_calls  # [{"name": "GetWeather", "args": {"city": "Paris"}, ...}]
+
+    Structured output:
+        .. code-block:: python
+
+            class Joke(BaseModel):
+                setup: str
+                punchline: str
+
+            llm.with_structured_output(Joke).invoke("A joke about cats")  # Joke(...)
+            # method="json_schema" (default) | "function_calling" | "json_mode"
+
+    Token usage:
+        ``ai_msg.usage_metadata`` -> ``{"input_tokens": ..., "output_tokens": ..., "total_tokens": ...}``
+        (on invoke, and on exactly one chunk of a stream).
+    """
+
+    model_name: str = Field(default=DEFAULT_CHAT_MODEL, alias="model")
+    """Model id, e.g. ``cai-llama-3-1-8b-slim``."""
+    temperature: float | None = None
+    """Sampling temperature, 0 to 2."""
+    max_tokens: int | None = None
+    """Maximum number of tokens to generate (sent as ``max_completion_tokens``)."""
+    max_completion_tokens: int | None = None
+    """Maximum number of tokens to generate; wins over ``max_tokens``."""
+    top_p: float | None = None
+    """Nucleus sampling, in (0, 1]."""
+    stop: list[str] | str | None = Field(default=None, alias="stop_sequences")
+    """Stop sequences."""
+    frequency_penalty: float | None = None
+    """Penalty for tokens already frequent in the text so far."""
+    n: int | None = None
+    """Completions per request; the API supports only 1."""
+    streaming: bool = False
+    """Stream responses even on ``invoke`` (so callbacks see tokens)."""
+    stream_usage: bool = True
+    """Request token usage on streams (``stream_options.include_usage``)."""
+    user: str | None = None
+    """End-user id, forwarded to the API."""
+
+    @field_validator("n")
+    @classmethod
+    def _only_one_choice(cls, value: int | None) -> int | None:
+        if value is not None and value != 1:
+            raise ValueError("CompactifAI returns one completion per request: n must be 1")
+        return value
+
+    @property
+    def _llm_type(self) -> str:
+        return "compactifai-chat"
+
+    @property
+    def lc_secrets(self) -> dict[str, str]:
+        return {"api_key": "COMPACTIFAI_API_KEY"}
+
+    @classmethod
+    def get_lc_namespace(cls) -> list[str]:
+        return ["langchain_compactifai", "chat_models"]
+
+    @property
+    def _default_params(self) -> dict[str, Any]:
+        """Body fields set on this object (None and empty values left out)."""
+        params: dict[str, Any] = {"model": self.model_name}
+        max_tokens = self.max_completion_tokens or self.max_tokens
+        for name, value in (
+            ("temperature", self.temperature),
+            ("max_completion_tokens", max_tokens),
+            ("top_p", self.top_p),
+            ("stop", self.stop),
+            ("frequency_penalty", self.frequency_penalty),
+            ("n", self.n),
+            ("user", self.user),
+        ):
+            if value is not None and value != []:
+                params[name] = value
+        if self.model_kwargs:
+            params.update(self.model_kwargs)
+        return params
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return self._default_params
+
+    def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
+        params = LangSmithParams(
+            ls_provider=PROVIDER,
+            ls_model_name=kwargs.get("model", self.model_name),
+            ls_model_type="chat",
+        )
+        temperature = kwargs.get("temperature", self.temperature)
+        if temperature is not None:
+            params["ls_temperature"] = temperature
+        max_tokens = (
+            kwargs.get("max_completion_tokens")
+            or kwargs.get("max_tokens")
+            or self.max_completion_tokens
+            or self.max_tokens
+        )
+        if max_tokens:
+            params["ls_max_tokens"] = max_tokens
+        ls_stop = stop or kwargs.get("stop") or self.stop
+        if ls_stop:
+            params["ls_stop"] = [ls_stop] if isinstance(ls_stop, str) else list(ls_stop)
+        return params
+
+    # ------------------------------------------------------------------ request building
+
+    def _request_params(
+        self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]
+    ) -> dict[str, Any]:
+        """The API body for a call: this object's settings, then per-call overrides."""
+        params = self._default_params
+        for name, value in kwargs.items():
+            if name not in _NOT_BODY:
+                params[name] = value
+        if stop:
+            params["stop"] = stop
+        info = KNOWN_MODELS.get(params["model"])
+        params["messages"] = messages_to_api(messages, images=info is None or info.supports_image)
+        return params
+
+    def _stream_params(
+        self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]
+    ) -> dict[str, Any]:
+        params = self._request_params(messages, stop, kwargs)
+        if kwargs.get("stream_usage", self.stream_usage):
+            params["stream_options"] = {"include_usage": True}
+        return params
+
+    # ------------------------------------------------------------------ calls
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        params = self._request_params(messages, stop, kwargs)
+        return chat_result_from_completion(self.client.create_chat_completion(**params))
+
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        params = self._request_params(messages, stop, kwargs)
+        return chat_result_from_completion(await self.async_client.create_chat_completion(**params))
+
+    # Core (langchain-core >= 1.x) fires on_llm_new_token for every chunk these yield.
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        params = self._stream_params(messages, stop, kwargs)
+        mapper = StreamMapper()
+        for api_chunk in self.client.stream_chat_completion(**params):
+            chunk = mapper.map(api_chunk)
+            if chunk is not None:
+                yield chunk
+        yield mapper.final()
+
+    async def _astream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        params = self._stream_params(messages, stop, kwargs)
+        mapper = StreamMapper()
+        async for api_chunk in self.async_client.stream_chat_completion(**params):
+            chunk = mapper.map(api_chunk)
+            if chunk is not None:
+                yield chunk
+        yield mapper.final()
+
+    # ------------------------------------------------------------------ tools, structured output
+
+    def bind_tools(
+        self,
+        tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool],
+        *,
+        tool_choice: dict[str, Any] | str | bool | None = None,
+        strict: bool | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, AIMessage]:
+        """Bind tools (pydantic models, functions, JSON schema dicts or LangChain tools).
+
+        ``tool_choice``: ``"auto"``, ``"none"``, ``"any"``/``"required"``/``True`` (call some
+        tool), a tool name, or an OpenAI-style ``{"type": "function", ...}`` dict.
+        ``strict`` asks the server to follow the parameter schemas exactly.
+        """
+        formatted = [_api_tool(tool, strict) for tool in tools]
+        if tool_choice is not None and tool_choice is not False:
+            names = [tool["function"]["name"] for tool in formatted]
+            kwargs["tool_choice"] = tool_choice_param(tool_choice, names)
+        return super().bind(tools=formatted, **kwargs)
+
+    def with_structured_output(
+        self,
+        schema: dict[str, Any] | type,
+        *,
+        method: Literal["json_schema", "function_calling", "json_mode"] = "json_schema",
+        include_raw: bool = False,
+        strict: bool | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, dict[str, Any] | Any]:
+        """A runnable whose output follows ``schema`` (pydantic class, TypedDict or JSON schema).
+
+        ``method``: ``"json_schema"`` (the server constrains output to the schema; default),
+        ``"function_calling"`` (the schema is bound as a forced tool) or ``"json_mode"``
+        (any JSON object; say in the prompt what keys you want). Pydantic schemas give
+        instances, others dicts. ``include_raw=True`` gives
+        ``{"raw": AIMessage, "parsed": ..., "parsing_error": ...}`` and never raises on a
+        parsing failure.
+        """
+        if kwargs:
+            raise ValueError(f"Received unsupported arguments {kwargs}")
+        is_pydantic = isinstance(schema, type) and is_basemodel_subclass(schema)
+        ls_format = {"kwargs": {"method": method, "strict": strict}, "schema": schema}
+        parser: OutputParserLike[Any]
+        if method == "function_calling":
+            tool = convert_to_openai_tool(schema, strict=strict)
+            name = tool["function"]["name"]
+            llm = self.bind_tools(
+                [tool], tool_choice=name, strict=strict, ls_structured_output_format=ls_format
+            )
+            parser = (
+                PydanticToolsParser(tools=[schema], first_tool_only=True)  # type: ignore[list-item]
+                if is_pydantic
+                else JsonOutputKeyToolsParser(key_name=name, first_tool_only=True)
+            )
+        elif method in ("json_schema", "json_mode"):
+            if method == "json_schema":
+                function = convert_to_openai_tool(schema, strict=strict)["function"]
+                response_format = json_schema_response_format(
+                    function["name"],
+                    function.get("parameters") or {},
+                    description=function.get("description"),
+                    strict=strict,
+                )
+            else:
+                response_format = {"type": "json_object"}
+            llm = self.bind(response_format=response_format, ls_structured_output_format=ls_format)
+            parser = (
+                PydanticOutputParser(pydantic_object=schema)  # type: ignore[arg-type]
+                if is_pydantic
+                else JsonOutputParser()
+            )
+        else:
+            raise ValueError(
+                f"Unknown method {method!r}: use 'json_schema', 'function_calling' or 'json_mode'"
+            )
+        if not include_raw:
+            return llm | parser
+        parser_assign = RunnablePassthrough.assign(
+            parsed=itemgetter("raw") | parser, parsing_error=lambda _: None
+        )
+        parser_none = RunnablePassthrough.assign(parsed=lambda _: None)
+        parser_with_fallback = parser_assign.with_fallbacks(
+            [parser_none], exception_key="parsing_error"
+        )
+        return RunnableMap(raw=llm) | parser_with_fallback
+
+
+def _api_tool(
+    tool: dict[str, Any] | type | Callable[..., Any] | BaseTool, strict: bool | None
+) -> dict[str, Any]:
+    function = convert_to_openai_tool(tool, strict=strict)["function"]
+    return function_tool(
+        function["name"],
+        function.get("description"),
+        function.get("parameters"),
+        function.get("strict"),
+    )
