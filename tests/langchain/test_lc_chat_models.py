@@ -691,7 +691,7 @@ def test_key_never_leaks(api: FakeAPI) -> None:
         str(model.model_dump()),
         dumps(model),
         str(model._get_ls_params()),
-        str(model.dict()),
+        str(model._identifying_params),
     ):
         assert secret not in text
     assert model.lc_secrets == {"api_key": "COMPACTIFAI_API_KEY"}
