@@ -276,7 +276,12 @@ def _response_metadata(
 
 
 def chat_result_from_completion(completion: ChatCompletion) -> ChatResult:
-    """The LangChain result of a (non-streamed) chat completion."""
+    """The LangChain result of a (non-streamed) chat completion.
+
+    The API's completion id goes to ``response_metadata["id"]``, not to the message id: core
+    gives each message a unique run id, and LangGraph's message reducer would overwrite an
+    earlier message if a server ever repeated a completion id.
+    """
     choice = completion.choices[0] if completion.choices else None
     api_message = choice.message if choice is not None else None
     additional_kwargs: dict[str, Any] = {}
@@ -306,7 +311,6 @@ def chat_result_from_completion(completion: ChatCompletion) -> ChatResult:
             completion.id or None,
             completion.request_id,
         ),
-        id=completion.id or None,
     )
     return ChatResult(
         generations=[ChatGeneration(message=message)],

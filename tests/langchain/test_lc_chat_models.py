@@ -353,7 +353,7 @@ def test_invoke_maps_content_usage_and_metadata(api: FakeAPI) -> None:
     result = api.model().invoke("Hi")
     assert result.content == "Hello there"
     assert result.usage_metadata == {"input_tokens": 11, "output_tokens": 7, "total_tokens": 18}
-    assert result.id == "chatcmpl-abc"
+    assert result.id is not None and result.id.startswith("lc_run")
     metadata = result.response_metadata
     assert metadata["model_name"] == "cai-llama-3-1-8b-slim"
     assert metadata["finish_reason"] == "stop"
@@ -767,3 +767,12 @@ def test_default_headers_are_sent() -> None:
         model = api.model(default_headers={"x-app-id": "my-app"})
     model.invoke("Hi")
     assert api.requests[0].headers["x-app-id"] == "my-app"
+
+
+def test_repeated_completion_ids_do_not_collide(api: FakeAPI) -> None:
+    # LangGraph's add_messages replaces a message with the same id: ids must stay unique
+    # even if a server repeats its completion id.
+    model = api.model()
+    first, second = model.invoke("a"), model.invoke("b")
+    assert first.id != second.id
+    assert first.response_metadata["id"] == second.response_metadata["id"] == "chatcmpl-abc"
