@@ -9,6 +9,7 @@ from typing import Any, Literal
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import LangSmithParams, LanguageModelInput
 from langchain_core.language_models.chat_models import BaseChatModel
+from langchain_core.language_models.model_profile import ModelProfile
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.output_parsers import JsonOutputParser, PydanticOutputParser
 from langchain_core.output_parsers.base import OutputParserLike
@@ -23,7 +24,7 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 from langchain_core.utils.pydantic import is_basemodel_subclass
 from pydantic import Field, field_validator
 
-from compactifai.catalog import DEFAULT_CHAT_MODEL, KNOWN_MODELS
+from compactifai.catalog import DEFAULT_CHAT_MODEL, KNOWN_MODELS, model_info
 from compactifai.chat import function_tool, json_schema_response_format, tool_choice_param
 from langchain_compactifai._connection import CompactifAIConnection
 from langchain_compactifai._messages import (
@@ -143,6 +144,21 @@ class ChatCompactifAI(CompactifAIConnection, BaseChatModel):
     @property
     def _llm_type(self) -> str:
         return "compactifai-chat"
+
+    def _resolve_model_profile(self) -> ModelProfile | None:
+        """Capabilities from the model catalog (what agents consult to pick strategies)."""
+        info = model_info(self.model_name)
+        return {
+            "max_input_tokens": info.context_window,
+            "text_inputs": True,
+            "text_outputs": True,
+            "image_inputs": info.supports_image,
+            "image_url_inputs": info.supports_image,
+            "tool_calling": info.supports_function_calling,
+            "tool_choice": info.supports_function_calling,
+            "tool_call_streaming": info.supports_function_calling,
+            "structured_output": True,
+        }
 
     @property
     def lc_secrets(self) -> dict[str, str]:

@@ -221,3 +221,11 @@ async def test_nested_structured_output_async_include_raw() -> None:
     assert isinstance(result["parsed"], Company)
     assert isinstance(result["raw"], AIMessage)
     assert result["raw"].usage_metadata is not None
+
+
+def test_create_agent_with_structured_response() -> None:
+    agent = create_agent(_model(), tools=[], response_format=Company)
+    state = agent.invoke({"messages": [HumanMessage(COMPANY_PROMPT)]})
+    company = state["structured_response"]
+    assert isinstance(company, Company)
+    assert all(isinstance(office, Address) for office in company.offices)

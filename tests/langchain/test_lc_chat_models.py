@@ -671,13 +671,13 @@ def test_api_errors_propagate_typed() -> None:
         return httpx.Response(401, json={"detail": "Token is not associated with a valid user"})
 
     model = ChatCompactifAI(
-        api_key="bad",
+        api_key="sk-revoked-key",
         base_url=BASE_URL,
         http_client=httpx.Client(transport=httpx.MockTransport(handler)),
     )
     with pytest.raises(AuthenticationError, match="not associated with a valid user") as info:
         model.invoke("Hi")
-    assert "bad" not in str(info.value)
+    assert "sk-revoked-key" not in str(info.value)
 
 
 def test_key_never_leaks(api: FakeAPI) -> None:
@@ -776,3 +776,13 @@ def test_repeated_completion_ids_do_not_collide(api: FakeAPI) -> None:
     first, second = model.invoke("a"), model.invoke("b")
     assert first.id != second.id
     assert first.response_metadata["id"] == second.response_metadata["id"] == "chatcmpl-abc"
+
+
+def test_profile_comes_from_the_catalog() -> None:
+    vision = ChatCompactifAI(model="cai-mistral-small-3-1-slim").profile
+    text = ChatCompactifAI(model="cai-llama-3-1-8b-slim").profile
+    assert vision is not None and text is not None
+    assert vision["image_inputs"] is True
+    assert text["image_inputs"] is False
+    assert text["tool_calling"] is True and text["structured_output"] is True
+    assert text["max_input_tokens"] == 131_072
