@@ -37,7 +37,9 @@ from langchain_compactifai._messages import (
 __all__ = ["ChatCompactifAI"]
 
 # Call-time kwargs that steer LangChain, not the request body.
-_NOT_BODY = ("stream", "stream_usage")
+_NOT_BODY = frozenset(
+    {"stream", "stream_usage", "ls_structured_output_format", "structured_output_format"}
+)
 
 
 class ChatCompactifAI(CompactifAIConnection, BaseChatModel):
@@ -222,7 +224,9 @@ class ChatCompactifAI(CompactifAIConnection, BaseChatModel):
         """The API body for a call: this object's settings, then per-call overrides."""
         params = self._default_params
         for name, value in kwargs.items():
-            if name not in _NOT_BODY:
+            if name == "max_tokens":  # same meaning as the field: the preferred body name
+                params["max_completion_tokens"] = value
+            elif name not in _NOT_BODY:
                 params[name] = value
         if stop:
             params["stop"] = stop

@@ -176,8 +176,12 @@ def test_per_call_overrides_win(api: FakeAPI) -> None:
 
 
 def test_max_completion_tokens_wins_over_max_tokens(api: FakeAPI) -> None:
-    api.model(max_tokens=10, max_completion_tokens=20).invoke("Hi")
+    model = api.model(max_tokens=10, max_completion_tokens=20)
+    model.invoke("Hi")
     assert api.body["max_completion_tokens"] == 20
+    assert "max_tokens" not in api.body
+    model.invoke("Hi", max_tokens=5)
+    assert api.body["max_completion_tokens"] == 5
     assert "max_tokens" not in api.body
 
 
