@@ -229,3 +229,21 @@ def test_create_agent_with_structured_response() -> None:
     company = state["structured_response"]
     assert isinstance(company, Company)
     assert all(isinstance(office, Address) for office in company.offices)
+
+
+# A 1x1 red PNG.
+PNG_1PX = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg=="
+
+
+def test_image_input_on_a_vision_model() -> None:
+    model = _model(model="cai-mistral-small-3-1-slim")
+    message = HumanMessage(
+        [
+            {"type": "text", "text": "Describe this picture in one sentence."},
+            {"type": "image", "base64": PNG_1PX, "mime_type": "image/png"},
+        ]
+    )
+    result = model.invoke([message])
+    assert isinstance(result, AIMessage)
+    assert result.text
+    assert result.response_metadata["model_name"] == "cai-mistral-small-3-1-slim"

@@ -790,3 +790,23 @@ def test_profile_comes_from_the_catalog() -> None:
     assert text["image_inputs"] is False
     assert text["tool_calling"] is True and text["structured_output"] is True
     assert text["max_input_tokens"] == 131_072
+
+
+async def test_broken_async_stream_raises_after_yielding_received_chunks() -> None:
+    model = FakeAPI(sse(chunk({"content": "Hel"}), done=False)).model()
+    received: list[Any] = []
+
+    async def consume() -> None:
+        async for c in model.astream("Hi"):
+            received.append(c.content)
+
+    with pytest.raises(IncompleteStreamError):
+        await consume()
+    assert received == ["Hel"]
+
+
+async def test_async_structured_output_and_tools() -> None:
+    api = FakeAPI(completion(json.dumps(PERSON)))
+    person = await api.model().with_structured_output(Person).ainvoke("Ada")
+    assert person == Person.model_validate(PERSON)
+    assert api.body["response_format"]["json_schema"]["name"] == "Person"
