@@ -1,0 +1,306 @@
+"""Pure conversions between LlamaIndex messages and CompactifAI's chat API shapes.
+
+Nothing here does I/O. LlamaIndex ``ChatMessage`` objects become API message dicts (raising a
+clear error, before anything is sent, for content the API cannot take); completions and stream
+chunks come back as ``ChatResponse``/``CompletionResponse`` objects whose ``raw`` is the
+server's JSON (``usage`` included) so that ``TokenCountingHandler`` reads real counts.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from llama_index.core.base.llms.types import (
+    CachePoint,
+    ChatMessage,
+    ChatResponse,
+    CompletionResponse,
+    ImageBlock,
+    MessageRole,
+    TextBlock,
+    ThinkingBlock,
+    ToolCallBlock,
+)
+from llama_index.core.llms.llm import ToolSelection
+from llama_index.core.llms.utils import parse_partial_json
+
+from compactifai.chat import (
+    ParsedToolCall,
+    StreamAccumulator,
+    image_url_part,
+    tool_calls_of,
+    usage_dict,
+)
+from compactifai.errors import RequestValidationError
+from compactifai.types import ChatCompletion, ChatCompletionChunk, Completion, Usage
+
+__all__ = [
+    "chat_response_from_completion",
+    "chat_stream_item",
+    "completion_response_from_completion",
+    "completion_stream_item",
+    "message_to_api",
+    "messages_to_api",
+    "tool_selections",
+]
+
+# LlamaIndex roles -> the roles the API accepts (CHATBOT and MODEL are other vendors' "assistant").
+_ROLES: dict[MessageRole, str] = {
+    MessageRole.SYSTEM: "system",
+    MessageRole.DEVELOPER: "developer",
+    MessageRole.USER: "user",
+    MessageRole.ASSISTANT: "assistant",
+    MessageRole.CHATBOT: "assistant",
+    MessageRole.MODEL: "assistant",
+    MessageRole.TOOL: "tool",
+    MessageRole.FUNCTION: "function",
+}
+
+
+# ---------------------------------------------------------------------------- LlamaIndex -> API
+
+
+def messages_to_api(
+    messages: Sequence[ChatMessage], *, images: bool = True
+) -> list[dict[str, Any]]:
+    """API ``messages`` for a LlamaIndex conversation.
+
+    ``images=False`` (a model known not to read images) turns an image block into an error
+    instead of a request the server would reject.
+    """
+    return [message_to_api(message, images=images) for message in messages]
+
+
+def message_to_api(message: ChatMessage, *, images: bool = True) -> dict[str, Any]:
+    role = _ROLES.get(message.role)
+    if role is None:  # pragma: no cover - every MessageRole is mapped
+        raise RequestValidationError("messages.role", f"unsupported role {message.role!r}")
+    kwargs = message.additional_kwargs
+    if role == "assistant":
+        return _assistant_to_api(message)
+    if role == "tool":
+        tool_call_id = kwargs.get("tool_call_id")
+        if not tool_call_id:
+            raise RequestValidationError(
+                "messages.tool_call_id",
+                "a tool message needs additional_kwargs['tool_call_id'] (the id of the call it answers)",
+            )
+        return {"role": "tool", "content": _text_only(message, role), "tool_call_id": tool_call_id}
+    if role == "function":
+        name = kwargs.get("name")
+        if not name:
+            raise RequestValidationError(
+                "messages.name", "a function message needs additional_kwargs['name']"
+            )
+        return {"role": "function", "content": _text_only(message, role), "name": name}
+    if role == "user":
+        result: dict[str, Any] = {"role": "user", "content": _user_content(message, images)}
+    else:  # system, developer
+        result = {"role": role, "content": _text_only(message, role)}
+    if kwargs.get("name"):
+        result["name"] = kwargs["name"]
+    return result
+
+
+def _text_only(message: ChatMessage, role: str) -> str:
+    texts: list[str] = []
+    for block in message.blocks:
+        if isinstance(block, TextBlock):
+            texts.append(block.text)
+        elif not isinstance(block, (CachePoint, ThinkingBlock)):
+            raise _unsupported(block, role, "text only")
+    return "\n".join(texts)
+
+
+def _user_content(message: ChatMessage, images: bool) -> str | list[dict[str, Any]]:
+    blocks = message.blocks
+    if all(isinstance(block, TextBlock) for block in blocks):
+        return "\n".join(block.text for block in blocks)  # type: ignore[union-attr]
+    parts: list[dict[str, Any]] = []
+    for block in blocks:
+        if isinstance(block, TextBlock):
+            parts.append({"type": "text", "text": block.text})
+        elif isinstance(block, ImageBlock):
+            if not images:
+                raise _unsupported(block, "user", "text only for this model")
+            parts.append(_image_part(block))
+        elif not isinstance(block, (CachePoint, ThinkingBlock)):
+            raise _unsupported(block, "user", "text and images")
+    return parts
+
+
+def _image_part(block: ImageBlock) -> dict[str, Any]:
+    if block.url:
+        return image_url_part(url=str(block.url), detail=block.detail)
+    data = block.resolve_image(as_base64=True).read().decode("ascii")
+    mime_type = block.image_mimetype or "image/png"
+    return image_url_part(data=data, mime_type=mime_type, detail=block.detail)
+
+
+def _unsupported(block: Any, role: str, accepted: str) -> RequestValidationError:
+    kind = getattr(block, "block_type", type(block).__name__)
+    return RequestValidationError(
+        f"messages[{role}].content",
+        f"{type(block).__name__} ({kind!r}) content is not supported: CompactifAI accepts "
+        f"{accepted} in {role} messages",
+    )
+
+
+def _assistant_to_api(message: ChatMessage) -> dict[str, Any]:
+    texts: list[str] = []
+    tool_calls: list[dict[str, Any]] = []
+    for block in message.blocks:
+        if isinstance(block, TextBlock):
+            texts.append(block.text)
+        elif isinstance(block, ToolCallBlock):
+            tool_calls.append(_api_tool_call(block))
+        elif not isinstance(block, (CachePoint, ThinkingBlock)):
+            raise _unsupported(block, "assistant", "text and tool calls")
+    if not tool_calls and message.additional_kwargs.get("tool_calls"):
+        # Older integrations (and hand-written histories) keep calls in additional_kwargs.
+        tool_calls = [_legacy_tool_call(call) for call in message.additional_kwargs["tool_calls"]]
+    text = "\n".join(texts)
+    result: dict[str, Any] = {"role": "assistant", "content": text or None if tool_calls else text}
+    if tool_calls:
+        result["tool_calls"] = tool_calls
+    return result
+
+
+def _api_tool_call(block: ToolCallBlock) -> dict[str, Any]:
+    arguments = block.tool_kwargs
+    if not isinstance(arguments, str):
+        arguments = json.dumps(arguments)
+    return {
+        "id": block.tool_call_id or "",
+        "type": "function",
+        "function": {"name": block.tool_name, "arguments": arguments},
+    }
+
+
+def _legacy_tool_call(call: Any) -> dict[str, Any]:
+    if not isinstance(call, Mapping):
+        call = call.model_dump() if hasattr(call, "model_dump") else dict(call)
+    function = call.get("function") or {}
+    arguments = function.get("arguments")
+    if not isinstance(arguments, str):
+        arguments = json.dumps(arguments or {})
+    return {
+        "id": call.get("id") or "",
+        "type": "function",
+        "function": {"name": function.get("name", ""), "arguments": arguments},
+    }
+
+
+# ---------------------------------------------------------------------------- API -> LlamaIndex
+
+
+def _token_counts(usage: Usage | None) -> dict[str, Any]:
+    """``prompt_tokens``/``completion_tokens``/``total_tokens``, as llama-index-llms-openai puts them."""
+    return usage_dict(usage) or {}
+
+
+def _tool_call_blocks(calls: Sequence[ParsedToolCall]) -> list[ToolCallBlock]:
+    return [
+        ToolCallBlock(
+            tool_call_id=call.id,
+            tool_name=call.name,
+            # Unparseable (or, mid-stream, partial) arguments stay a string.
+            tool_kwargs=call.args if call.args is not None else call.arguments,
+        )
+        for call in calls
+    ]
+
+
+def _assistant_message(text: str, calls: Sequence[ParsedToolCall]) -> ChatMessage:
+    blocks: list[Any] = [TextBlock(text=text)]
+    if calls:
+        blocks.extend(_tool_call_blocks(calls))
+    return ChatMessage(role=MessageRole.ASSISTANT, blocks=blocks)
+
+
+def chat_response_from_completion(completion: ChatCompletion) -> ChatResponse:
+    message = completion.choices[0].message if completion.choices else None
+    text = (message.content or "") if message is not None else ""
+    return ChatResponse(
+        message=_assistant_message(text, tool_calls_of(completion)),
+        raw=completion.model_dump(exclude_unset=True),
+        additional_kwargs=_token_counts(completion.usage),
+    )
+
+
+def completion_response_from_completion(completion: Completion) -> CompletionResponse:
+    text = completion.choices[0].text if completion.choices else ""
+    return CompletionResponse(
+        text=text,
+        raw=completion.model_dump(exclude_unset=True),
+        additional_kwargs=_token_counts(completion.usage),
+    )
+
+
+def _chunk_raw(acc: StreamAccumulator, chunk: ChatCompletionChunk) -> dict[str, Any]:
+    raw = chunk.model_dump(exclude_unset=True)
+    if acc.usage is not None:
+        # The usage chunk is the last one: whichever item ends the stream carries the counts.
+        raw["usage"] = usage_dict(acc.usage)
+    return raw
+
+
+def chat_stream_item(acc: StreamAccumulator, chunk: ChatCompletionChunk) -> ChatResponse:
+    """Fold ``chunk`` into ``acc`` and return the stream item: the text so far plus the delta."""
+    delta = acc.add(chunk)
+    return ChatResponse(
+        message=_assistant_message(acc.text, acc.tool_calls),
+        delta=delta,
+        raw=_chunk_raw(acc, chunk),
+        additional_kwargs=_token_counts(acc.usage),
+    )
+
+
+def completion_stream_item(
+    acc: StreamAccumulator, chunk: ChatCompletionChunk
+) -> CompletionResponse:
+    """The completion-shaped twin of :func:`chat_stream_item`."""
+    delta = acc.add(chunk)
+    return CompletionResponse(
+        text=acc.text,
+        delta=delta,
+        raw=_chunk_raw(acc, chunk),
+        additional_kwargs=_token_counts(acc.usage),
+    )
+
+
+def tool_selections(message: ChatMessage) -> list[ToolSelection]:
+    """The tool calls of an assistant message, as LlamaIndex agents consume them."""
+    selections: list[ToolSelection] = []
+    for block in message.blocks:
+        if isinstance(block, ToolCallBlock):
+            kwargs = block.tool_kwargs
+            if isinstance(kwargs, str):
+                try:
+                    kwargs = parse_partial_json(kwargs) if kwargs.strip() else {}
+                except (ValueError, TypeError):
+                    kwargs = {}
+            selections.append(
+                ToolSelection(
+                    tool_id=block.tool_call_id or "",
+                    tool_name=block.tool_name,
+                    tool_kwargs=kwargs if isinstance(kwargs, dict) else {},
+                )
+            )
+    if not selections:
+        for call in message.additional_kwargs.get("tool_calls") or []:
+            api_call = _legacy_tool_call(call)
+            try:
+                kwargs = parse_partial_json(api_call["function"]["arguments"])
+            except (ValueError, TypeError):
+                kwargs = {}
+            selections.append(
+                ToolSelection(
+                    tool_id=api_call["id"],
+                    tool_name=api_call["function"]["name"],
+                    tool_kwargs=kwargs if isinstance(kwargs, dict) else {},
+                )
+            )
+    return selections

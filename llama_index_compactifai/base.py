@@ -1,0 +1,529 @@
+"""``CompactifAI``: CompactifAI's chat models as a LlamaIndex function-calling LLM."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import threading
+from collections.abc import AsyncGenerator, Generator, Sequence
+from typing import TYPE_CHECKING, Any, cast
+
+import httpx
+from llama_index.core.base.llms.types import (
+    ChatMessage,
+    ChatResponse,
+    ChatResponseAsyncGen,
+    ChatResponseGen,
+    CompletionResponse,
+    CompletionResponseAsyncGen,
+    CompletionResponseGen,
+    LLMMetadata,
+    MessageRole,
+)
+from llama_index.core.bridge.pydantic import Field, PrivateAttr, model_validator
+from llama_index.core.constants import DEFAULT_NUM_OUTPUTS, DEFAULT_TEMPERATURE
+from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
+from llama_index.core.llms.function_calling import FunctionCallingLLM
+from llama_index.core.llms.llm import ToolSelection
+from llama_index.core.types import Model, PydanticProgramMode
+from llama_index_instrumentation import get_dispatcher
+
+from compactifai import AsyncCompactifAIClient, CompactifAIClient
+from compactifai._client import DEFAULT_BASE_URL, DEFAULT_TIMEOUT
+from compactifai.catalog import DEFAULT_CHAT_MODEL, KNOWN_MODELS, model_info
+from compactifai.chat import (
+    StreamAccumulator,
+    function_tool,
+    json_schema_response_format,
+    tool_choice_param,
+)
+from llama_index_compactifai._messages import (
+    chat_response_from_completion,
+    chat_stream_item,
+    completion_response_from_completion,
+    completion_stream_item,
+    messages_to_api,
+    tool_selections,
+)
+
+if TYPE_CHECKING:
+    from llama_index.core.program.utils import FlexibleModel
+    from llama_index.core.prompts import PromptTemplate
+    from llama_index.core.tools.types import BaseTool
+
+__all__ = ["CompactifAI"]
+
+dispatcher = get_dispatcher(__name__)
+
+
+class CompactifAI(FunctionCallingLLM):
+    """CompactifAI's compressed ("slim") chat models for LlamaIndex.
+
+    Every method (``complete``, ``chat``, their streaming and async twins, and the
+    function-calling ones agents use) talks to the CompactifAI API through one reusable
+    connection pool per object. Responses carry the server's token usage in ``raw`` so that
+    ``TokenCountingHandler`` reports real counts, streamed calls included.
+
+    Example:
+        .. code-block:: python
+
+            from llama_index.core import Settings
+            from llama_index_compactifai import CompactifAI
+
+            Settings.llm = CompactifAI(model="cai-llama-3-1-8b-slim", temperature=0)
+            print(Settings.llm.complete("What is tensor-network compression?"))
+            for item in Settings.llm.stream_chat([ChatMessage(role="user", content="Hi")]):
+                print(item.delta, end="")
+
+    ``api_key`` defaults to ``COMPACTIFAI_API_KEY`` and ``base_url`` to ``COMPACTIFAI_BASE_URL``
+    (else ``https://api.compactif.ai/v1``). The key is never serialized nor shown in ``repr``.
+    """
+
+    model: str = Field(default=DEFAULT_CHAT_MODEL, description="The CompactifAI model id.")
+    api_key: str | None = Field(
+        default=None,
+        exclude=True,
+        repr=False,
+        description="API key; read from COMPACTIFAI_API_KEY when not given.",
+    )
+    base_url: str = Field(
+        default="",
+        description="API base URL; COMPACTIFAI_BASE_URL or https://api.compactif.ai/v1.",
+    )
+    temperature: float | None = Field(
+        default=DEFAULT_TEMPERATURE, ge=0.0, le=2.0, description="Sampling temperature."
+    )
+    max_tokens: int | None = Field(
+        default=None, ge=1, description="Maximum number of tokens to generate."
+    )
+    timeout: float = Field(default=DEFAULT_TIMEOUT, ge=0, description="Request timeout (s).")
+    max_retries: int = Field(
+        default=2, ge=0, description="Retries of connection failures, 429 and 5xx answers."
+    )
+    context_window: int | None = Field(
+        default=None,
+        gt=0,
+        description="Context window in tokens; by default what is known of the model.",
+    )
+    is_function_calling_model: bool | None = Field(
+        default=None,
+        description="Whether the model calls tools; by default what is known of the model.",
+    )
+    default_headers: dict[str, str] | None = Field(
+        default=None, description="Headers sent with every request."
+    )
+    additional_kwargs: dict[str, Any] = Field(
+        default_factory=dict, description="Extra body fields sent with every chat request."
+    )
+    http_client: httpx.Client | None = Field(
+        default=None, exclude=True, description="An httpx.Client to send sync requests with."
+    )
+    async_http_client: httpx.AsyncClient | None = Field(
+        default=None, exclude=True, description="An httpx.AsyncClient to send async requests with."
+    )
+
+    _client: CompactifAIClient | None = PrivateAttr(default=None)
+    _async_client: AsyncCompactifAIClient | None = PrivateAttr(default=None)
+    _async_loop: asyncio.AbstractEventLoop | None = PrivateAttr(default=None)
+    _client_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_env(cls, values: Any) -> Any:
+        if isinstance(values, dict):
+            if not values.get("api_key"):
+                values["api_key"] = os.environ.get("COMPACTIFAI_API_KEY") or None
+            if not values.get("base_url"):
+                values["base_url"] = os.environ.get("COMPACTIFAI_BASE_URL") or DEFAULT_BASE_URL
+        return values
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "CompactifAI"
+
+    @property
+    def metadata(self) -> LLMMetadata:
+        info = model_info(self.model)
+        return LLMMetadata(
+            context_window=self.context_window or info.context_window,
+            num_output=self.max_tokens or DEFAULT_NUM_OUTPUTS,
+            is_chat_model=True,
+            is_function_calling_model=(
+                self.is_function_calling_model
+                if self.is_function_calling_model is not None
+                else info.supports_function_calling
+            ),
+            model_name=self.model,
+        )
+
+    # ------------------------------------------------------------------------ transport
+
+    def _client_args(self) -> dict[str, Any]:
+        return {
+            "api_key": self.api_key,
+            "base_url": self.base_url,
+            "timeout": self.timeout,
+            "max_retries": self.max_retries,
+            "default_headers": self.default_headers,
+        }
+
+    @property
+    def client(self) -> CompactifAIClient:
+        """The sync transport client, created on first use and reused by every call."""
+        client = self._client
+        if client is None:
+            with self._client_lock:
+                if self._client is None:
+                    self._client = CompactifAIClient(
+                        **self._client_args(), http_client=self.http_client
+                    )
+                client = self._client
+        return client
+
+    @property
+    def async_client(self) -> AsyncCompactifAIClient:
+        """The async transport client, reused by every call made on the same event loop.
+
+        Pooled connections belong to the loop that opened them, so a new loop (a second
+        ``asyncio.run``) gets a fresh pool instead of dead connections.
+        """
+        loop = asyncio.get_running_loop()
+        client = self._async_client
+        if client is None or (self.async_http_client is None and self._async_loop is not loop):
+            with self._client_lock:
+                client = AsyncCompactifAIClient(
+                    **self._client_args(), http_client=self.async_http_client
+                )
+                self._async_client, self._async_loop = client, loop
+        return client
+
+    def close(self) -> None:
+        """Close the sync connection pool this object opened (not a caller's ``http_client``)."""
+        if self._client is not None:
+            self._client.close()
+
+    async def aclose(self) -> None:
+        """Close both connection pools this object opened."""
+        self.close()
+        if self._async_client is not None:
+            await self._async_client.aclose()
+
+    # ------------------------------------------------------------------------ request params
+
+    def _chat_params(
+        self, messages: Sequence[ChatMessage], kwargs: dict[str, Any]
+    ) -> dict[str, Any]:
+        known = KNOWN_MODELS.get(self.model)
+        params: dict[str, Any] = {
+            "model": self.model,
+            "messages": messages_to_api(messages, images=known is None or known.supports_image),
+        }
+        if self.temperature is not None:
+            params["temperature"] = self.temperature
+        if self.max_tokens is not None:
+            params["max_completion_tokens"] = self.max_tokens
+        if self.additional_kwargs:
+            params.update(self.additional_kwargs)
+        if kwargs:
+            params.update(kwargs)
+        return params
+
+    def _stream_params(
+        self, messages: Sequence[ChatMessage], kwargs: dict[str, Any]
+    ) -> dict[str, Any]:
+        params = self._chat_params(messages, kwargs)
+        params.setdefault("stream_options", {"include_usage": True})
+        return params
+
+    def _completion_params(
+        self, prompt: str, formatted: bool, kwargs: dict[str, Any]
+    ) -> dict[str, Any]:
+        if not formatted and self.completion_to_prompt is not None:
+            prompt = self.completion_to_prompt(prompt)
+        params: dict[str, Any] = {"model": self.model, "prompt": prompt}
+        if self.temperature is not None:
+            params["temperature"] = self.temperature
+        if self.max_tokens is not None:
+            params["max_tokens"] = self.max_tokens
+        if kwargs:
+            params.update(kwargs)
+        return params
+
+    def _prompt_as_chat(self, prompt: str, formatted: bool) -> list[ChatMessage]:
+        if not formatted and self.completion_to_prompt is not None:
+            prompt = self.completion_to_prompt(prompt)
+        return [ChatMessage(role=MessageRole.USER, content=prompt)]
+
+    # ------------------------------------------------------------------------ chat
+
+    @llm_chat_callback()
+    def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        completion = self.client.create_chat_completion(**self._chat_params(messages, kwargs))
+        return chat_response_from_completion(completion)
+
+    @llm_chat_callback()
+    async def achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        completion = await self.async_client.create_chat_completion(
+            **self._chat_params(messages, kwargs)
+        )
+        return chat_response_from_completion(completion)
+
+    @llm_chat_callback()
+    def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
+        """Items carry the text so far (``message``), the new text (``delta``) and, on the last
+        one, the server's token usage (``raw["usage"]``)."""
+        chunks = self.client.stream_chat_completion(**self._stream_params(messages, kwargs))
+
+        def gen() -> ChatResponseGen:
+            acc = StreamAccumulator()
+            for chunk in chunks:
+                yield chat_stream_item(acc, chunk)
+
+        return gen()
+
+    @llm_chat_callback()
+    async def astream_chat(
+        self, messages: Sequence[ChatMessage], **kwargs: Any
+    ) -> ChatResponseAsyncGen:
+        chunks = self.async_client.stream_chat_completion(**self._stream_params(messages, kwargs))
+
+        async def gen() -> ChatResponseAsyncGen:
+            acc = StreamAccumulator()
+            async for chunk in chunks:
+                yield chat_stream_item(acc, chunk)
+
+        return gen()
+
+    # ------------------------------------------------------------------------ completion
+
+    @llm_completion_callback()
+    def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
+        """A text completion from the ``/completions`` endpoint (the prompt is sent as is)."""
+        completion = self.client.create_completion(
+            **self._completion_params(prompt, formatted, kwargs)
+        )
+        return completion_response_from_completion(completion)
+
+    @llm_completion_callback()
+    async def acomplete(
+        self, prompt: str, formatted: bool = False, **kwargs: Any
+    ) -> CompletionResponse:
+        completion = await self.async_client.create_completion(
+            **self._completion_params(prompt, formatted, kwargs)
+        )
+        return completion_response_from_completion(completion)
+
+    @llm_completion_callback()
+    def stream_complete(
+        self, prompt: str, formatted: bool = False, **kwargs: Any
+    ) -> CompletionResponseGen:
+        """Stream a completion, token by token.
+
+        CompactifAI streams only chat completions, so a streamed completion is served by the
+        chat endpoint with the prompt as a single user message (the ``/completions`` endpoint
+        would answer in one piece). Items carry the text so far, the ``delta`` and, on the last
+        one, the server's token usage.
+        """
+        chunks = self.client.stream_chat_completion(
+            **self._stream_params(self._prompt_as_chat(prompt, formatted), kwargs)
+        )
+
+        def gen() -> CompletionResponseGen:
+            acc = StreamAccumulator()
+            for chunk in chunks:
+                yield completion_stream_item(acc, chunk)
+
+        return gen()
+
+    @llm_completion_callback()
+    async def astream_complete(
+        self, prompt: str, formatted: bool = False, **kwargs: Any
+    ) -> CompletionResponseAsyncGen:
+        """Async :meth:`stream_complete` (served by the chat endpoint's stream, too)."""
+        chunks = self.async_client.stream_chat_completion(
+            **self._stream_params(self._prompt_as_chat(prompt, formatted), kwargs)
+        )
+
+        async def gen() -> CompletionResponseAsyncGen:
+            acc = StreamAccumulator()
+            async for chunk in chunks:
+                yield completion_stream_item(acc, chunk)
+
+        return gen()
+
+    # ------------------------------------------------------------------------ tools
+
+    def _prepare_chat_with_tools(
+        self,
+        tools: Sequence[BaseTool],
+        user_msg: str | ChatMessage | None = None,
+        chat_history: list[ChatMessage] | None = None,
+        verbose: bool = False,
+        allow_parallel_tool_calls: bool = False,
+        tool_required: bool = False,
+        tool_choice: str | dict[str, Any] | None = None,
+        strict: bool | None = None,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        """``chat`` arguments offering ``tools`` (the API's native tool calling)."""
+        specs = [
+            function_tool(
+                tool.metadata.name or tool.metadata.get_name(),
+                tool.metadata.description,
+                tool.metadata.get_parameters_dict(),
+                strict,
+            )
+            for tool in tools
+        ]
+        messages = list(chat_history or [])
+        if isinstance(user_msg, str):
+            user_msg = ChatMessage(role=MessageRole.USER, content=user_msg)
+        if user_msg is not None:
+            messages.append(user_msg)
+        params: dict[str, Any] = {"messages": messages, **kwargs}
+        if specs:
+            params["tools"] = specs
+            names = [spec["function"]["name"] for spec in specs]
+            choice = tool_choice_param(tool_choice, names)
+            if choice is None and tool_required:
+                choice = "required"
+            if choice is not None:
+                params["tool_choice"] = choice
+        return params
+
+    def _validate_chat_with_tools_response(
+        self,
+        response: ChatResponse,
+        tools: Sequence[BaseTool],
+        allow_parallel_tool_calls: bool = False,
+        **kwargs: Any,
+    ) -> ChatResponse:
+        """Keep only the first tool call unless parallel calls were allowed."""
+        if not allow_parallel_tool_calls:
+            blocks, seen = [], False
+            for block in response.message.blocks:
+                if block.block_type == "tool_call":
+                    if seen:
+                        continue
+                    seen = True
+                blocks.append(block)
+            response.message.blocks = blocks
+        return response
+
+    def get_tool_calls_from_response(
+        self,
+        response: ChatResponse,
+        error_on_no_tool_call: bool = True,
+        **kwargs: Any,
+    ) -> list[ToolSelection]:
+        selections = tool_selections(response.message)
+        if not selections and error_on_no_tool_call:
+            raise ValueError(
+                f"Expected at least one tool call from {self.model}, got none: "
+                f"{response.message.content!r}"
+            )
+        return selections
+
+    # ------------------------------------------------------------------------ structured output
+
+    def _uses_json_schema(self) -> bool:
+        return self.pydantic_program_mode == PydanticProgramMode.DEFAULT
+
+    def _schema_kwargs(
+        self, output_cls: type[Model], llm_kwargs: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        kwargs = dict(llm_kwargs or {})
+        kwargs.pop("tool_choice", None)
+        name = re.sub(r"[^a-zA-Z0-9_-]", "_", output_cls.__name__)[:64]
+        kwargs["response_format"] = json_schema_response_format(
+            name, output_cls.model_json_schema()
+        )
+        return kwargs
+
+    @dispatcher.span  # type: ignore[misc]
+    def structured_predict(
+        self,
+        output_cls: type[Model],
+        prompt: PromptTemplate,
+        llm_kwargs: dict[str, Any] | None = None,
+        **prompt_args: Any,
+    ) -> Model:
+        """A pydantic object, produced with the API's ``json_schema`` structured output.
+
+        ``pydantic_program_mode=PydanticProgramMode.FUNCTION`` uses a tool call instead.
+        """
+        if not self._uses_json_schema():
+            return cast(
+                "Model", super().structured_predict(output_cls, prompt, llm_kwargs, **prompt_args)
+            )
+        messages = self._extend_messages(prompt.format_messages(**prompt_args))
+        response = self.chat(messages, **self._schema_kwargs(output_cls, llm_kwargs))
+        return output_cls.model_validate_json(response.message.content or "")
+
+    @dispatcher.span  # type: ignore[misc]
+    async def astructured_predict(
+        self,
+        output_cls: type[Model],
+        prompt: PromptTemplate,
+        llm_kwargs: dict[str, Any] | None = None,
+        **prompt_args: Any,
+    ) -> Model:
+        if not self._uses_json_schema():
+            return cast(
+                "Model",
+                await super().astructured_predict(output_cls, prompt, llm_kwargs, **prompt_args),
+            )
+        messages = self._extend_messages(prompt.format_messages(**prompt_args))
+        response = await self.achat(messages, **self._schema_kwargs(output_cls, llm_kwargs))
+        return output_cls.model_validate_json(response.message.content or "")
+
+    def _structured_stream_call(
+        self,
+        output_cls: type[Model],
+        prompt: PromptTemplate,
+        llm_kwargs: dict[str, Any] | None = None,
+        **prompt_args: Any,
+    ) -> Generator[Model | list[Model] | FlexibleModel | list[FlexibleModel], None, None]:
+        if not self._uses_json_schema():
+            yield from super()._structured_stream_call(
+                output_cls, prompt, llm_kwargs, **prompt_args
+            )
+            return
+        from llama_index.core.program.streaming_utils import (
+            process_streaming_content_incremental,
+        )
+
+        messages = self._extend_messages(prompt.format_messages(**prompt_args))
+        current: Any = None
+        for response in self.stream_chat(messages, **self._schema_kwargs(output_cls, llm_kwargs)):
+            current = process_streaming_content_incremental(response, output_cls, current)
+            yield current
+
+    async def _structured_astream_call(
+        self,
+        output_cls: type[Model],
+        prompt: PromptTemplate,
+        llm_kwargs: dict[str, Any] | None = None,
+        **prompt_args: Any,
+    ) -> AsyncGenerator[Model | list[Model] | FlexibleModel | list[FlexibleModel], None]:
+        if not self._uses_json_schema():
+            return await super()._structured_astream_call(
+                output_cls, prompt, llm_kwargs, **prompt_args
+            )
+        from llama_index.core.program.streaming_utils import (
+            process_streaming_content_incremental,
+        )
+
+        messages = self._extend_messages(prompt.format_messages(**prompt_args))
+        stream = await self.astream_chat(messages, **self._schema_kwargs(output_cls, llm_kwargs))
+
+        async def gen() -> AsyncGenerator[
+            Model | list[Model] | FlexibleModel | list[FlexibleModel], None
+        ]:
+            current: Any = None
+            async for response in stream:
+                current = process_streaming_content_incremental(response, output_cls, current)
+                yield current
+
+        return gen()
