@@ -12,6 +12,7 @@ service when ``COMPACTIFAI_API_KEY`` is set.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -38,15 +39,32 @@ def _scrub_response(response: dict[str, Any]) -> dict[str, Any]:
     return response
 
 
+_UUID = re.compile(rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def _normalise_request(request: Any) -> Any:
+    """Random UUIDs in bodies (fresh tool-call ids, say) would defeat body matching."""
+    body = request.body
+    if isinstance(body, bytes) and _UUID.search(body):
+        request.body = _UUID.sub(b"<uuid>", body)
+    return request
+
+
 @pytest.fixture(scope="session")
-def vcr_config() -> dict[str, Any]:
+def vcr_config(pytestconfig: pytest.Config) -> dict[str, Any]:
     return {
-        "record_mode": "none",
-        "filter_headers": [("authorization", SCRUBBED), ("x-api-key", SCRUBBED), ("api-key", SCRUBBED)],
+        # pytest-recording lets vcr_config win over --record-mode, so pass the flag through.
+        "record_mode": pytestconfig.getoption("--record-mode", default="none") or "none",
+        "filter_headers": [
+            ("authorization", SCRUBBED),
+            ("x-api-key", SCRUBBED),
+            ("api-key", SCRUBBED),
+        ],
         # The host differs between the emulator (a random port), the real API and replay.
         "match_on": ["method", "path", "query", "body"],
         "allow_playback_repeats": True,
         "decode_compressed_response": True,
+        "before_record_request": _normalise_request,
         "before_record_response": _scrub_response,
     }
 
@@ -54,11 +72,6 @@ def vcr_config() -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def vcr_cassette_dir(request: pytest.FixtureRequest) -> str:
     return str(CASSETTES / request.module.__name__.split(".")[-1])
-
-
-def pytest_recording_configure(config: pytest.Config, vcr: Any) -> None:
-    # --record-mode on the command line wins over the "none" default of vcr_config.
-    vcr.record_mode = config.getoption("--record-mode", default="none") or "none"
 
 
 @pytest.fixture(scope="session", autouse=True)
