@@ -1,9 +1,6 @@
-"""Fixtures for the LlamaIndex tests: a scripted MockTransport server and cassette settings.
+"""Fixtures for the LlamaIndex tests: a scripted MockTransport server and its answers.
 
-Cassettes: ``tests/conftest.py`` puts ``record_mode: "none"`` in ``vcr_config``, which
-pytest-recording lets win over ``--record-mode``; copying the command-line mode into
-``vcr_config`` makes ``pytest tests/llama_index --record-mode=rewrite`` record (the same
-adjustment ``tests/langchain/conftest.py`` makes). Replay (``none``) stays the default.
+Cassette settings come from ``tests/conftest.py``.
 """
 
 from __future__ import annotations
@@ -23,12 +20,6 @@ KEY = "sk-test-li-0123456789"
 BASE_URL = "https://api.test.invalid/v1"
 # Distinct from anything a tokenizer would estimate, so a test can tell server counts apart.
 USAGE = {"prompt_tokens": 1234, "completion_tokens": 56, "total_tokens": 1290}
-
-
-@pytest.fixture(scope="session")
-def vcr_config(vcr_config: dict[str, Any], pytestconfig: pytest.Config) -> dict[str, Any]:
-    mode = pytestconfig.getoption("--record-mode", default="none") or "none"
-    return {**vcr_config, "record_mode": mode}
 
 
 def chat_completion(
