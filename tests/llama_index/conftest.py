@@ -137,3 +137,10 @@ class FakeServer:
 @pytest.fixture
 def server() -> FakeServer:
     return FakeServer()
+
+
+@pytest.fixture
+def live_llm(compactifai_server: tuple[str, str]) -> CompactifAI:
+    """An LLM pointed at the session's server: cassettes in replay, the emulator when recording."""
+    base_url, api_key = compactifai_server
+    return CompactifAI(base_url=base_url, api_key=api_key, temperature=0, max_tokens=200)

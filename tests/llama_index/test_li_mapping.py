@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+from llama_index.core.agent.workflow import FunctionAgent, ReActAgent
 from llama_index.core.base.llms.types import (
     AudioBlock,
     ChatMessage,
@@ -386,3 +387,67 @@ def test_clients_are_created_once_and_reused() -> None:
     assert first is second
     third, _ = asyncio.run(both())
     assert third is not first  # a new event loop gets its own connection pool
+
+
+# ---------------------------------------------------------------------------- agents (scripted)
+
+CALL = {
+    "id": "chatcmpl-tool-7",
+    "type": "function",
+    "function": {"name": "multiply", "arguments": '{"a": 6, "b": 7}'},
+}
+
+
+def _function_calling_server(body: dict[str, Any]) -> httpx.Response:
+    """Calls ``multiply`` first; after the tool result, answers with it."""
+    last = body["messages"][-1]
+    streaming = body.get("stream", False)
+    if last["role"] == "tool":
+        text = f"The product is {last['content']}."
+        if streaming:
+            return sse_response(text_chunks("The product ", f"is {last['content']}."))
+        return httpx.Response(200, json=chat_completion(text))
+    if streaming:
+        return sse_response(
+            [
+                chunk(tool_calls=[{"index": 0, **CALL}]),
+                chunk(finish="tool_calls"),
+                chunk(usage=USAGE, choices=False),
+            ]
+        )
+    return httpx.Response(200, json=chat_completion(None, [CALL]))
+
+
+@pytest.mark.parametrize("streaming", [True, False])
+async def test_function_agent_round_trips_native_tool_calls(
+    server: FakeServer, streaming: bool
+) -> None:
+
+    server.answers = [_function_calling_server]
+    agent = FunctionAgent(tools=[MULTIPLY], llm=server.llm(), streaming=streaming)
+    output = await agent.run(user_msg="Multiply 6 and 7.")
+    assert output.response.content == "The product is 42."
+    assert [(c.tool_name, c.tool_kwargs) for c in output.tool_calls] == [
+        ("multiply", {"a": 6, "b": 7})
+    ]
+    # The second request carries the assistant's call and the tool's answer back.
+    assert server.bodies[-1]["messages"][-2:] == [
+        {"role": "assistant", "tool_calls": [CALL]},
+        {"role": "tool", "content": "42", "tool_call_id": "chatcmpl-tool-7"},
+    ]
+    assert all(("tools" in body) for body in server.bodies)
+
+
+async def test_react_agent_runs_on_plain_chat(server: FakeServer) -> None:
+
+    def react(body: dict[str, Any]) -> httpx.Response:
+        if body["messages"][-1]["content"].startswith("Observation: 42"):
+            text = "Thought: I can answer without using any more tools.\nAnswer: It is 42."
+        else:
+            text = 'Thought: I need a tool.\nAction: multiply\nAction Input: {"a": 6, "b": 7}'
+        return sse_response(text_chunks(text))
+
+    server.answers = [react]
+    output = await ReActAgent(tools=[MULTIPLY], llm=server.llm()).run(user_msg="6 times 7?")
+    assert output.response.content == "It is 42."
+    assert all("tools" not in body for body in server.bodies)
