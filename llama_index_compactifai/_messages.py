@@ -213,8 +213,11 @@ def _tool_call_blocks(calls: Sequence[ParsedToolCall]) -> list[ToolCallBlock]:
     ]
 
 
-def _assistant_message(text: str, calls: Sequence[ParsedToolCall]) -> ChatMessage:
-    blocks: list[Any] = [TextBlock(text=text)]
+def _assistant_message(
+    text: str, calls: Sequence[ParsedToolCall], reasoning: str | None = None
+) -> ChatMessage:
+    blocks: list[Any] = [ThinkingBlock(content=reasoning)] if reasoning else []
+    blocks.append(TextBlock(text=text))
     if calls:
         blocks.extend(_tool_call_blocks(calls))
     return ChatMessage(role=MessageRole.ASSISTANT, blocks=blocks)
@@ -223,8 +226,9 @@ def _assistant_message(text: str, calls: Sequence[ParsedToolCall]) -> ChatMessag
 def chat_response_from_completion(completion: ChatCompletion) -> ChatResponse:
     message = completion.choices[0].message if completion.choices else None
     text = (message.content or "") if message is not None else ""
+    reasoning = message.reasoning_content if message is not None else None
     return ChatResponse(
-        message=_assistant_message(text, tool_calls_of(completion)),
+        message=_assistant_message(text, tool_calls_of(completion), reasoning),
         raw=completion.model_dump(exclude_unset=True),
         additional_kwargs=_token_counts(completion.usage),
     )
@@ -249,12 +253,17 @@ def _chunk_raw(acc: StreamAccumulator, chunk: ChatCompletionChunk) -> dict[str, 
 
 def chat_stream_item(acc: StreamAccumulator, chunk: ChatCompletionChunk) -> ChatResponse:
     """Fold ``chunk`` into ``acc`` and return the stream item: the text so far plus the delta."""
+    reasoning_before = len(acc.reasoning)
     delta = acc.add(chunk)
+    additional_kwargs = _token_counts(acc.usage)
+    if len(acc.reasoning) > reasoning_before:
+        # Where FunctionAgent looks for reasoning deltas (as llama-index-llms-openai puts them).
+        additional_kwargs["thinking_delta"] = acc.reasoning[reasoning_before:]
     return ChatResponse(
-        message=_assistant_message(acc.text, acc.tool_calls),
+        message=_assistant_message(acc.text, acc.tool_calls, acc.reasoning),
         delta=delta,
         raw=_chunk_raw(acc, chunk),
-        additional_kwargs=_token_counts(acc.usage),
+        additional_kwargs=additional_kwargs,
     )
 
 

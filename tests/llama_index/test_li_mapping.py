@@ -451,3 +451,14 @@ async def test_react_agent_runs_on_plain_chat(server: FakeServer) -> None:
     output = await ReActAgent(tools=[MULTIPLY], llm=server.llm()).run(user_msg="6 times 7?")
     assert output.response.content == "It is 42."
     assert all("tools" not in body for body in server.bodies)
+
+
+def test_reasoning_content_becomes_a_thinking_block(server: FakeServer) -> None:
+    reasoning_chunk = chunk()
+    reasoning_chunk["choices"][0]["delta"]["reasoning_content"] = "Think first."
+    server.answers = [sse_response([reasoning_chunk, *text_chunks("Done.")])]
+    items = list(server.llm().stream_chat([ChatMessage(role="user", content="hi")]))
+    assert items[0].additional_kwargs["thinking_delta"] == "Think first."
+    thinking = [b for b in items[-1].message.blocks if b.block_type == "thinking"]
+    assert [b.content for b in thinking] == ["Think first."]
+    assert items[-1].message.content == "Done."
