@@ -369,7 +369,7 @@ class CompactifAI(FunctionCallingLLM):
         """``chat`` arguments offering ``tools`` (the API's native tool calling)."""
         specs = [
             function_tool(
-                tool.metadata.name or tool.metadata.get_name(),
+                tool.metadata.get_name(),
                 tool.metadata.description,
                 tool.metadata.get_parameters_dict(),
                 strict,

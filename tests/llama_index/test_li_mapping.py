@@ -22,6 +22,7 @@ from llama_index.core.callbacks import CallbackManager, TokenCountingHandler
 from llama_index.core.llms.function_calling import FunctionCallingLLM
 from llama_index.core.prompts import PromptTemplate
 from llama_index.core.tools import FunctionTool
+from llama_index.core.types import PydanticProgramMode
 from pydantic import BaseModel
 
 from compactifai import IncompleteStreamError, RequestValidationError
@@ -462,3 +463,19 @@ def test_reasoning_content_becomes_a_thinking_block(server: FakeServer) -> None:
     thinking = [b for b in items[-1].message.blocks if b.block_type == "thinking"]
     assert [b.content for b in thinking] == ["Think first."]
     assert items[-1].message.content == "Done."
+
+
+def test_structured_predict_in_function_mode_forces_a_tool_call(server: FakeServer) -> None:
+    call = {
+        "id": "t1",
+        "type": "function",
+        "function": {"name": "City", "arguments": '{"name": "Bilbao", "population": 345000}'},
+    }
+    server.answers = [httpx.Response(200, json=chat_completion(None, [call]))]
+    llm = server.llm(pydantic_program_mode=PydanticProgramMode.FUNCTION)
+    city = llm.structured_predict(City, PromptTemplate("Describe {city}."), city="Bilbao")
+    assert city == City(name="Bilbao", population=345000)
+    body = server.bodies[0]
+    assert body["tool_choice"] == "required"
+    assert [t["function"]["name"] for t in body["tools"]] == ["City"]
+    assert "response_format" not in body
