@@ -1,0 +1,35 @@
+"""An offline emulator of the CompactifAI API (OpenAI-compatible), like moto is for AWS.
+
+Needs the ``emulator`` extra (``pip install 'compactifai-integrations[emulator]'``)::
+
+    from compactifai.emulator import Emulator
+
+    with Emulator(api_keys=("test-key",)) as emu:
+        client = openai.OpenAI(base_url=emu.base_url, api_key=emu.api_key)
+        emu.inject_fault("status", status=429, retry_after=1)
+
+``create_app()`` gives the same service as an in-process ASGI app.
+"""
+
+from __future__ import annotations
+
+from .app import EmulatorState, RecordedRequest, create_app
+from .catalog import DEFAULT_MODELS, EmulatedModel
+from .faults import FAULT_KINDS, FaultError, FaultKind, FaultSpec
+from .server import Emulator
+from .usage import UsageLedger, UsageRecord
+
+__all__ = [
+    "DEFAULT_MODELS",
+    "FAULT_KINDS",
+    "EmulatedModel",
+    "Emulator",
+    "EmulatorState",
+    "FaultError",
+    "FaultKind",
+    "FaultSpec",
+    "RecordedRequest",
+    "UsageLedger",
+    "UsageRecord",
+    "create_app",
+]

@@ -1,0 +1,216 @@
+"""``Emulator``: the emulated API on a real uvicorn server in a background thread."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Sequence
+from types import TracebackType
+from typing import Any
+
+from .app import EmulatorState, RecordedRequest, create_app
+from .catalog import EmulatedModel
+from .faults import FaultKind, FaultSpec
+from .usage import UsageLedger
+
+__all__ = ["Emulator"]
+
+
+class Emulator:
+    """A local CompactifAI API for tests, demos and benchmarks (like moto is for AWS).
+
+    >>> with Emulator() as emu:                      # doctest: +SKIP
+    ...     client = openai.OpenAI(base_url=emu.base_url, api_key=emu.api_key)
+
+    Each API key is a distinct user (``customer-1``, ``customer-2``, ... in key order).
+    ``latency`` adds seconds to every ``/v1`` response (async, concurrent requests overlap),
+    ``chunk_delay`` sleeps between streamed chunks, ``seed`` seeds sampling variation and
+    probabilistic faults, ``usage_endpoint=False`` removes ``/v1/usage/completions`` (404).
+    """
+
+    def __init__(
+        self,
+        api_keys: Sequence[str] = ("test-key",),
+        host: str = "127.0.0.1",
+        port: int = 0,
+        latency: float = 0.0,
+        seed: int = 0,
+        *,
+        usage_endpoint: bool = True,
+        chunk_delay: float = 0.0,
+        models: Sequence[EmulatedModel] | None = None,
+        log_level: str = "warning",
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.log_level = log_level
+        self.app = create_app(
+            tuple(api_keys),
+            latency=latency,
+            seed=seed,
+            usage_endpoint=usage_endpoint,
+            chunk_delay=chunk_delay,
+            models=models,
+        )
+        self.state: EmulatorState = self.app.state.emulator
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+        self._socket: socket.socket | None = None
+
+    # -- addresses ----------------------------------------------------------------------------
+    @property
+    def api_key(self) -> str:
+        return self.state.api_keys[0]
+
+    @property
+    def api_keys(self) -> tuple[str, ...]:
+        return tuple(self.state.api_keys)
+
+    @property
+    def root_url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def base_url(self) -> str:
+        """The API base URL, e.g. ``http://127.0.0.1:53211/v1``."""
+        return self.root_url + "/v1"
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def user_id(self, api_key: str | None = None) -> str:
+        """The user id the service reports for an API key (default: the first key)."""
+        return self.state.users[api_key or self.api_key]
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    def start(self, timeout: float = 10.0) -> Emulator:
+        """Start serving; returns once the server accepts connections."""
+        if self.running:
+            return self
+        import uvicorn
+
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((self.host, self.port))
+        except OSError:
+            sock.close()
+            raise
+        sock.set_inheritable(True)
+        self.port = sock.getsockname()[1]
+        self._socket = sock
+        config = uvicorn.Config(
+            self.app,
+            log_level=self.log_level,
+            access_log=False,
+            lifespan="off",
+            timeout_graceful_shutdown=1,
+            backlog=4096,
+            timeout_keep_alive=30,
+        )
+        server = uvicorn.Server(config)
+        self._server = server
+        thread = threading.Thread(
+            target=server.run, kwargs={"sockets": [sock]}, name="compactifai-emulator", daemon=True
+        )
+        self._thread = thread
+        thread.start()
+        deadline = time.monotonic() + timeout
+        while not server.started:
+            if not thread.is_alive():
+                self._cleanup()
+                raise RuntimeError("The emulator's server thread exited during startup")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError("The emulator did not start in time")
+            time.sleep(0.002)
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Shut the server down and join its thread."""
+        server, thread = self._server, self._thread
+        if server is not None:
+            server.should_exit = True
+        if thread is not None:
+            thread.join(timeout)
+            if thread.is_alive() and server is not None:
+                server.force_exit = True
+                thread.join(timeout)
+        self._cleanup()
+
+    def _cleanup(self) -> None:
+        if self._socket is not None:
+            self._socket.close()
+            self._socket = None
+        self._server = None
+        self._thread = None
+
+    def __enter__(self) -> Emulator:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # -- scripting ----------------------------------------------------------------------------
+    def inject_fault(
+        self,
+        kind: FaultKind,
+        *,
+        count: int | None = 1,
+        status: int | None = None,
+        retry_after: float | str | None = None,
+        after_chunks: int | None = None,
+        seconds: float | None = None,
+        probability: float = 1.0,
+        path: str | None = None,
+        message: str | None = None,
+    ) -> FaultSpec:
+        """Script a fault for the next ``count`` matching requests (``None`` = all of them)."""
+        spec = FaultSpec(
+            kind,
+            count=count,
+            status=status,
+            retry_after=retry_after,
+            after_chunks=after_chunks,
+            seconds=seconds,
+            probability=probability,
+            path=path,
+            message=message,
+        )
+        self.state.faults.add(spec)
+        return spec
+
+    def clear_faults(self) -> None:
+        self.state.faults.clear()
+
+    @property
+    def faults(self) -> list[dict[str, Any]]:
+        """The scripted faults still active (with their remaining count)."""
+        return self.state.faults.active()
+
+    @property
+    def ledger(self) -> UsageLedger:
+        """Usage served so far (what ``/v1/usage/completions`` aggregates)."""
+        return self.state.ledger
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """The last requests received (up to 1000), oldest first, without credentials."""
+        return list(self.state.requests)
+
+    def reset(self) -> None:
+        """Clear faults, usage and the request log."""
+        self.state.reset()
+
+    def __repr__(self) -> str:
+        state = "running" if self.running else "stopped"
+        return f"<Emulator {self.base_url} {state}>"
