@@ -7,7 +7,7 @@ handlers and answer 400 like the service.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -61,8 +61,8 @@ class RefusalPart(_M):
     refusal: str
 
 
-UserPart = Annotated[Union[TextPart, ImagePart, AudioPart, FilePart], Field(discriminator="type")]
-AssistantPart = Annotated[Union[TextPart, RefusalPart], Field(discriminator="type")]
+UserPart = Annotated[TextPart | ImagePart | AudioPart | FilePart, Field(discriminator="type")]
+AssistantPart = Annotated[TextPart | RefusalPart, Field(discriminator="type")]
 
 
 class FunctionCall(_M):
@@ -116,14 +116,12 @@ class FunctionMessage(_M):
 
 
 Message = Annotated[
-    Union[
-        DeveloperMessage,
-        SystemMessage,
-        UserMessage,
-        AssistantMessage,
-        ToolMessage,
-        FunctionMessage,
-    ],
+    DeveloperMessage
+    | SystemMessage
+    | UserMessage
+    | AssistantMessage
+    | ToolMessage
+    | FunctionMessage,
     Field(discriminator="role"),
 ]
 

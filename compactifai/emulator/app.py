@@ -145,7 +145,9 @@ class EmulatorState:
 class _Json(Response):
     media_type = "application/json"
 
-    def __init__(self, content: Any, status_code: int = 200, headers: Mapping[str, str] | None = None):
+    def __init__(
+        self, content: Any, status_code: int = 200, headers: Mapping[str, str] | None = None
+    ):
         body = content if isinstance(content, (bytes, str)) else _DUMPS(content)
         super().__init__(body, status_code=status_code, headers=headers)
 
@@ -165,12 +167,16 @@ class _ApiError(Exception):
         super().__init__(message)
         self.status = status
         self.message = message
-        self.type = type or _ERROR_TYPES.get(status, "server_error" if status >= 500 else "invalid_request_error")
+        self.type = type or _ERROR_TYPES.get(
+            status, "server_error" if status >= 500 else "invalid_request_error"
+        )
         self.param = param
         self.headers = dict(headers or {})
 
     def response(self) -> Response:
-        body = {"error": {"type": self.type, "message": self.message, "param": self.param, "code": None}}
+        body = {
+            "error": {"type": self.type, "message": self.message, "param": self.param, "code": None}
+        }
         return _Json(body, self.status, self.headers)
 
 
@@ -203,7 +209,9 @@ class _Stream(Response):
         self.init_headers({"cache-control": "no-cache", **(headers or {})})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+        await send(
+            {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
+        )
         async with anyio.create_task_group() as tg:
 
             async def watch_disconnect() -> None:
@@ -292,7 +300,9 @@ def _validation_detail(exc: ValidationError) -> list[dict[str, Any]]:
 async def _json_body(request: Request) -> Any:
     raw = await request.body()
     if not raw.strip():
-        raise _Unprocessable([{"type": "missing", "loc": ["body"], "msg": "Field required", "input": None}])
+        raise _Unprocessable(
+            [{"type": "missing", "loc": ["body"], "msg": "Field required", "input": None}]
+        )
     try:
         return json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -360,7 +370,8 @@ def _to_turns(messages: Sequence[MessageParam], model: EmulatedModel) -> list[Tu
         tool_call_id = getattr(msg, "tool_call_id", None)
         if msg.role == "assistant":
             calls = tuple(
-                ToolCall(c.id, c.function.name, c.function.arguments) for c in (msg.tool_calls or ())
+                ToolCall(c.id, c.function.name, c.function.arguments)
+                for c in (msg.tool_calls or ())
             )
             if msg.function_call is not None:
                 calls += (ToolCall("", msg.function_call.name, msg.function_call.arguments),)
@@ -370,20 +381,24 @@ def _to_turns(messages: Sequence[MessageParam], model: EmulatedModel) -> list[Tu
     return turns
 
 
-def _check_common(
-    temperature: float | None, top_p: float | None, n: int | None
-) -> None:
+def _check_common(temperature: float | None, top_p: float | None, n: int | None) -> None:
     if temperature is not None and not 0.0 <= temperature <= 2.0:
-        raise _ApiError(400, f"temperature must be between 0 and 2, got {temperature}.", param="temperature")
+        raise _ApiError(
+            400, f"temperature must be between 0 and 2, got {temperature}.", param="temperature"
+        )
     if top_p is not None and not 0.0 < top_p <= 1.0:
         raise _ApiError(400, f"top_p must be in (0, 1], got {top_p}.", param="top_p")
     if n is not None and n != 1:
-        raise _ApiError(400, f"n must be 1 (only one completion per request is supported), got {n}.", param="n")
+        raise _ApiError(
+            400, f"n must be 1 (only one completion per request is supported), got {n}.", param="n"
+        )
 
 
 def _check_max(value: int | None, param: str) -> None:
     if value is not None and not 1 <= value <= MAX_TOKENS_LIMIT:
-        raise _ApiError(400, f"{param} must be between 1 and {MAX_TOKENS_LIMIT}, got {value}.", param=param)
+        raise _ApiError(
+            400, f"{param} must be between 1 and {MAX_TOKENS_LIMIT}, got {value}.", param=param
+        )
 
 
 def _stops(stop: str | list[str] | None) -> list[str]:
@@ -405,7 +420,11 @@ def _check_context(model: EmulatedModel, prompt_tokens: int, requested: int | No
 
 
 def _usage(prompt: int, completion: int) -> dict[str, int]:
-    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+    }
 
 
 # --------------------------------------------------------------------------------------------
@@ -419,7 +438,9 @@ def _fault_for(state: EmulatorState, request: Request) -> FaultSpec | None:
         try:
             spec = FaultSpec.from_json(json.loads(header))
         except (json.JSONDecodeError, FaultError) as exc:
-            raise _ApiError(400, f"Bad x-emulator-fault header: {exc}", param="x-emulator-fault") from None
+            raise _ApiError(
+                400, f"Bad x-emulator-fault header: {exc}", param="x-emulator-fault"
+            ) from None
         if spec.matches(request.url.path) and state.faults.roll(spec):
             return spec
         return None
@@ -431,7 +452,9 @@ def _status_fault_response(fault: FaultSpec) -> Response:
     headers: dict[str, str] = {}
     if fault.retry_after is not None:
         ra = fault.retry_after
-        headers["retry-after"] = str(int(ra)) if isinstance(ra, (int, float)) and float(ra).is_integer() else str(ra)
+        headers["retry-after"] = (
+            str(int(ra)) if isinstance(ra, (int, float)) and float(ra).is_integer() else str(ra)
+        )
     if status == 401:
         return _Json({"detail": INVALID_TOKEN_DETAIL}, 401, headers)
     message = fault.message or _STATUS_MESSAGES.get(status, f"Injected error with status {status}.")
@@ -440,9 +463,11 @@ def _status_fault_response(fault: FaultSpec) -> Response:
 
 def _html_fault_response(fault: FaultSpec) -> Response:
     status = fault.status or 502
-    phrase = {502: "Bad Gateway", 503: "Service Temporarily Unavailable", 504: "Gateway Time-out"}.get(
-        status, "Error"
-    )
+    phrase = {
+        502: "Bad Gateway",
+        503: "Service Temporarily Unavailable",
+        504: "Gateway Time-out",
+    }.get(status, "Error")
     html = (
         f"<html>\r\n<head><title>{status} {phrase}</title></head>\r\n<body>\r\n"
         f"<center><h1>{status} {phrase}</h1></center>\r\n<hr><center>nginx</center>\r\n"
@@ -510,7 +535,11 @@ async def _apply_stream_fault(
                 yield _DONE
                 return
             elif fault.kind == "malformed":
-                yield b'data: {"id":"' + response_id.encode() + b'","choices":[{"delta":{"content":"tru\n\n'
+                yield (
+                    b'data: {"id":"'
+                    + response_id.encode()
+                    + b'","choices":[{"delta":{"content":"tru\n\n'
+                )
         yield event
         sent += 1
 
@@ -571,14 +600,18 @@ async def _record(request: Request, state: EmulatorState, body: Any) -> None:
     )
 
 
-async def list_models(request: Request, state: EmulatorState, user: str, fault: FaultSpec | None) -> Response:
+async def list_models(
+    request: Request, state: EmulatorState, user: str, fault: FaultSpec | None
+) -> Response:
     await _record(request, state, None)
     if fault is None:
         return _Json(state._models_body)
     return _finish_json(json.loads(state._models_body), fault)
 
 
-async def retrieve_model(request: Request, state: EmulatorState, user: str, fault: FaultSpec | None) -> Response:
+async def retrieve_model(
+    request: Request, state: EmulatorState, user: str, fault: FaultSpec | None
+) -> Response:
     await _record(request, state, None)
     model_id = request.path_params["model_id"]
     model = state.model_map.get(model_id)
@@ -612,7 +645,9 @@ async def chat_completions(
     _check_max(req.max_tokens, "max_tokens")
     _check_max(req.max_completion_tokens, "max_completion_tokens")
     if req.frequency_penalty is not None and not -2.0 <= req.frequency_penalty <= 2.0:
-        raise _ApiError(400, "frequency_penalty must be between -2 and 2.", param="frequency_penalty")
+        raise _ApiError(
+            400, "frequency_penalty must be between -2 and 2.", param="frequency_penalty"
+        )
 
     tools = [
         ToolSpec(t.function.name, t.function.description or "", t.function.parameters)
@@ -632,20 +667,25 @@ async def chat_completions(
     if choice == "required" and not tools:
         raise _ApiError(400, 'tool_choice "required" needs at least one tool.', param="tool_choice")
     if tools and not model.supports_function_calling:
-        raise _ApiError(400, f"The model `{model.id}` does not support tool calling.", param="tools")
+        raise _ApiError(
+            400, f"The model `{model.id}` does not support tool calling.", param="tools"
+        )
 
     response_format: dict[str, Any] | None = None
     if req.response_format is not None and req.response_format.type != "text":
         if req.response_format.type == "json_schema":
             if req.response_format.json_schema is None:
                 raise _ApiError(
-                    400, "response_format of type json_schema needs a json_schema object.",
+                    400,
+                    "response_format of type json_schema needs a json_schema object.",
                     param="response_format.json_schema",
                 )
             response_format = {
                 "type": "json_schema",
-                "json_schema": {"name": req.response_format.json_schema.name,
-                                "schema": req.response_format.json_schema.schema_},
+                "json_schema": {
+                    "name": req.response_format.json_schema.name,
+                    "schema": req.response_format.json_schema.schema_,
+                },
             }
         else:
             response_format = {"type": "json_object"}
@@ -689,9 +729,15 @@ async def chat_completions(
 
     if stream:
         events = _chat_events(
-            response_id, created, model.id, generated, tokens, finish,
+            response_id,
+            created,
+            model.id,
+            generated,
+            tokens,
+            finish,
             usage=_usage(prompt_tokens, completion_tokens) if include_usage else None,
-            minimal=minimal, chunk_delay=state.chunk_delay,
+            minimal=minimal,
+            chunk_delay=state.chunk_delay,
         )
         return _Stream(_apply_stream_fault(events, fault, response_id), on_complete=record_usage)
 
@@ -709,7 +755,13 @@ async def chat_completions(
         "created": created,
         "model": model.id,
         "choices": [
-            {"index": 0, "message": message, "logprobs": None, "finish_reason": finish, "stop_reason": None}
+            {
+                "index": 0,
+                "message": message,
+                "logprobs": None,
+                "finish_reason": finish,
+                "stop_reason": None,
+            }
         ],
         "usage": _usage(prompt_tokens, completion_tokens),
     }
@@ -732,8 +784,8 @@ async def _chat_events(
     chunk_delay: float,
 ) -> AsyncIterator[bytes]:
     head = (
-        'data: {"id":"%s","object":"chat.completion.chunk","created":%d,"model":%s,"choices":'
-        % (response_id, created, _DUMPS(model_id))
+        f'data: {{"id":"{response_id}","object":"chat.completion.chunk","created":{created},'
+        f'"model":{_DUMPS(model_id)},"choices":'
     )
     open_choice = head + '[{"index":0,"delta":'
     tail = ',"logprobs":null,"finish_reason":null}]}\n\n'
@@ -744,8 +796,12 @@ async def _chat_events(
         for index, call in enumerate(generated.tool_calls):
             first = {
                 "tool_calls": [
-                    {"index": index, "id": call.id, "type": "function",
-                     "function": {"name": call.name, "arguments": ""}}
+                    {
+                        "index": index,
+                        "id": call.id,
+                        "type": "function",
+                        "function": {"name": call.name, "arguments": ""},
+                    }
                 ]
             }
             yield (open_choice + _DUMPS(first) + tail).encode()
@@ -767,7 +823,10 @@ async def _chat_events(
                 await asyncio.sleep(0)
     if not minimal:
         yield (
-            open_choice + '{},"logprobs":null,"finish_reason":' + _DUMPS(finish) + ',"stop_reason":null}]}\n\n'
+            open_choice
+            + '{},"logprobs":null,"finish_reason":'
+            + _DUMPS(finish)
+            + ',"stop_reason":null}]}\n\n'
         ).encode()
     if usage is not None:
         yield (head + '[],"usage":' + _DUMPS(usage) + "}\n\n").encode()
@@ -782,7 +841,9 @@ def _argument_fragments(arguments: str) -> list[str]:
     return ["".join(toks[i : i + 3]) for i in range(0, len(toks), 3)] or [""]
 
 
-async def completions(request: Request, state: EmulatorState, user: str, fault: FaultSpec | None) -> Response:
+async def completions(
+    request: Request, state: EmulatorState, user: str, fault: FaultSpec | None
+) -> Response:
     body = await _json_body(request)
     await _record(request, state, body)
     try:
@@ -798,7 +859,9 @@ async def completions(request: Request, state: EmulatorState, user: str, fault: 
         )
     prompts = [req.prompt] if isinstance(req.prompt, str) else list(req.prompt)
     if not prompts or any(not p for p in prompts):
-        raise _ApiError(400, "prompt must be a non-empty string or list of non-empty strings.", param="prompt")
+        raise _ApiError(
+            400, "prompt must be a non-empty string or list of non-empty strings.", param="prompt"
+        )
     _check_common(req.temperature, req.top_p, req.n)
     _check_max(req.max_tokens, "max_tokens")
     cap = req.max_tokens or DEFAULT_COMPLETION_MAX_TOKENS
@@ -808,11 +871,19 @@ async def completions(request: Request, state: EmulatorState, user: str, fault: 
         p_tokens = count_tokens(prompt)
         _check_context(model, p_tokens, cap)
         text = state.generator.completion(prompt, req.temperature)
-        tokens, finish = apply_limits(text, max_tokens=cap, stop=_stops(req.stop), ignore_eos=bool(req.ignore_eos))
+        tokens, finish = apply_limits(
+            text, max_tokens=cap, stop=_stops(req.stop), ignore_eos=bool(req.ignore_eos)
+        )
         prompt_tokens += p_tokens
         completion_tokens += len(tokens)
         choices.append(
-            {"index": i, "text": "".join(tokens), "logprobs": None, "finish_reason": finish, "stop_reason": None}
+            {
+                "index": i,
+                "text": "".join(tokens),
+                "logprobs": None,
+                "finish_reason": finish,
+                "stop_reason": None,
+            }
         )
     payload = {
         "id": "cmpl-" + uuid.uuid4().hex,
@@ -828,17 +899,32 @@ async def completions(request: Request, state: EmulatorState, user: str, fault: 
     return response
 
 
-async def usage_completions(request: Request, state: EmulatorState, user: str, fault: FaultSpec | None) -> Response:
+async def usage_completions(
+    request: Request, state: EmulatorState, user: str, fault: FaultSpec | None
+) -> Response:
     body = await _json_body(request)
     await _record(request, state, body)
     if not isinstance(body, dict):
         raise _Unprocessable(
-            [{"type": "model_attributes_type", "loc": ["body"],
-              "msg": "Input should be a valid dictionary or object to extract fields from", "input": body}]
+            [
+                {
+                    "type": "model_attributes_type",
+                    "loc": ["body"],
+                    "msg": "Input should be a valid dictionary or object to extract fields from",
+                    "input": body,
+                }
+            ]
         )
     if "start_time" not in body:
         raise _Unprocessable(
-            [{"type": "missing", "loc": ["body", "start_time"], "msg": "Field required", "input": body}]
+            [
+                {
+                    "type": "missing",
+                    "loc": ["body", "start_time"],
+                    "msg": "Field required",
+                    "input": body,
+                }
+            ]
         )
     try:
         result = state.ledger.query(user, body)
@@ -865,7 +951,9 @@ async def faults_endpoint(request: Request) -> Response:
         try:
             data = json.loads(await request.body() or b"null")
         except json.JSONDecodeError:
-            return _ApiError(400, "The body must be a JSON fault object or a list of them.").response()
+            return _ApiError(
+                400, "The body must be a JSON fault object or a list of them."
+            ).response()
         items = data.get("faults") if isinstance(data, dict) and "faults" in data else data
         items = items if isinstance(items, list) else [items]
         try:
@@ -888,7 +976,13 @@ async def requests_endpoint(request: Request) -> Response:
     return _Json(
         {
             "requests": [
-                {"method": r.method, "path": r.path, "headers": r.headers, "body": r.body, "timestamp": r.timestamp}
+                {
+                    "method": r.method,
+                    "path": r.path,
+                    "headers": r.headers,
+                    "body": r.body,
+                    "timestamp": r.timestamp,
+                }
                 for r in state.requests
             ]
         }

@@ -12,7 +12,14 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal, cast, get_args
 
-__all__ = ["FAULT_KINDS", "STREAM_FAULT_KINDS", "FaultError", "FaultInjector", "FaultKind", "FaultSpec"]
+__all__ = [
+    "FAULT_KINDS",
+    "STREAM_FAULT_KINDS",
+    "FaultError",
+    "FaultInjector",
+    "FaultKind",
+    "FaultSpec",
+]
 
 FaultKind = Literal[
     "status",

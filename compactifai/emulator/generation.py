@@ -47,31 +47,207 @@ _QUOTED_RE = re.compile(
 )
 _CAPITALIZED_RE = re.compile(r"\b[A-Z][\w'-]*(?:\s+[A-Z][\w'-]*)*")
 _PREPOSITION_RE = re.compile(
-    r"\b(?:in|for|about|on|at|from|to|of|named|called|near|with)\s+([A-Za-z][\w'-]*(?:\s+[A-Z][\w'-]*)*)",
-    re.IGNORECASE,
+    r"\b(?i:in|for|about|on|at|from|to|of|named|called|near|with)\s+([A-Za-z][\w'-]*(?:\s+[A-Z][\w'-]*)*)"
 )
 _IDENTIFIER_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*$")
 _LABEL_LINE_RE = re.compile(r"^\s*(?:query|question|q|user question)\s*:\s*(.+)$", re.IGNORECASE)
 _ANSWER_LINE_RE = re.compile(r"^\s*(?:answer|a|response|helpful answer)\s*:\s*$", re.IGNORECASE)
 
 STOPWORDS = frozenset(
-    """a an the and or but if then else of to in on at by for with from into onto about as is are
-    was were be been being am do does did doing have has had having i me my mine we us our you your
-    yours he him his she her it its they them their this that these those what which who whom whose
-    when where why how can could would should will shall may might must not no yes so than too very
-    just also only there here any some all each both few more most other such own same s t don
-    please tell give show find get use using explain describe list write return extract compute
-    calculate let let's lets know want need like make call run answer question query context
-    following below above based provided information given hello hi hey thanks thank okay ok sure
-    i'm it's what's that's there's whats one""".split()
+    [
+        "a",
+        "an",
+        "the",
+        "and",
+        "or",
+        "but",
+        "if",
+        "then",
+        "else",
+        "of",
+        "to",
+        "in",
+        "on",
+        "at",
+        "by",
+        "for",
+        "with",
+        "from",
+        "into",
+        "onto",
+        "about",
+        "as",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "being",
+        "am",
+        "do",
+        "does",
+        "did",
+        "doing",
+        "have",
+        "has",
+        "had",
+        "having",
+        "i",
+        "me",
+        "my",
+        "mine",
+        "we",
+        "us",
+        "our",
+        "you",
+        "your",
+        "yours",
+        "he",
+        "him",
+        "his",
+        "she",
+        "her",
+        "it",
+        "its",
+        "they",
+        "them",
+        "their",
+        "this",
+        "that",
+        "these",
+        "those",
+        "what",
+        "which",
+        "who",
+        "whom",
+        "whose",
+        "when",
+        "where",
+        "why",
+        "how",
+        "can",
+        "could",
+        "would",
+        "should",
+        "will",
+        "shall",
+        "may",
+        "might",
+        "must",
+        "not",
+        "no",
+        "yes",
+        "so",
+        "than",
+        "too",
+        "very",
+        "just",
+        "also",
+        "only",
+        "there",
+        "here",
+        "any",
+        "some",
+        "all",
+        "each",
+        "both",
+        "few",
+        "more",
+        "most",
+        "other",
+        "such",
+        "own",
+        "same",
+        "s",
+        "t",
+        "don",
+        "please",
+        "tell",
+        "give",
+        "show",
+        "find",
+        "get",
+        "use",
+        "using",
+        "explain",
+        "describe",
+        "list",
+        "write",
+        "return",
+        "extract",
+        "compute",
+        "calculate",
+        "let",
+        "let's",
+        "lets",
+        "know",
+        "want",
+        "need",
+        "like",
+        "make",
+        "call",
+        "run",
+        "answer",
+        "question",
+        "query",
+        "context",
+        "following",
+        "below",
+        "above",
+        "based",
+        "provided",
+        "information",
+        "given",
+        "hello",
+        "hi",
+        "hey",
+        "thanks",
+        "thank",
+        "okay",
+        "ok",
+        "sure",
+        "i'm",
+        "it's",
+        "what's",
+        "that's",
+        "there's",
+        "whats",
+        "one",
+    ]
 )
+STOPWORDS = STOPWORDS | {
+    "say", "respond", "reply", "provide", "generate", "create", "output", "format",
+    "include", "json", "keys", "key", "object", "field", "fields",
+}  # fmt: skip
 
 _ANSWER_FIELDS = frozenset(
-    """answer summary explanation description reason reasoning text content response
-    justification details body message comment analysis rationale output""".split()
+    [
+        "answer",
+        "summary",
+        "explanation",
+        "description",
+        "reason",
+        "reasoning",
+        "text",
+        "content",
+        "response",
+        "justification",
+        "details",
+        "body",
+        "message",
+        "comment",
+        "analysis",
+        "rationale",
+        "output",
+    ]
 )
-_QUERY_FIELDS = frozenset("query question q search prompt search_query topic keywords".split())
-_NEGATIONS = frozenset("not no don't dont without never false disable disabled off".split())
+_QUERY_FIELDS = frozenset(
+    ["query", "question", "q", "search", "prompt", "search_query", "topic", "keywords"]
+)
+_NEGATIONS = frozenset(
+    ["not", "no", "don't", "dont", "without", "never", "false", "disable", "disabled", "off"]
+)
 
 
 def tokenize(text: str) -> list[str]:
@@ -122,14 +298,6 @@ def _split_sentences(text: str) -> list[str]:
             if sentence and any(c.isalnum() for c in sentence):
                 out.append(sentence)
     return out
-
-
-def _join_words(words: Sequence[str]) -> str:
-    if not words:
-        return ""
-    if len(words) == 1:
-        return words[0]
-    return ", ".join(words[:-1]) + " and " + words[-1]
 
 
 # --------------------------------------------------------------------------------------------
@@ -329,9 +497,7 @@ class ValueSource:
         for i, w in enumerate(words):
             if _stem(w) in targets:
                 return not any(x in _NEGATIONS for x in words[max(0, i - 3) : i])
-        if any(w in ("true", "yes", "enable", "enabled", "on") for w in words):
-            return True
-        return False
+        return any(w in ("true", "yes", "enable", "enabled", "on") for w in words)
 
 
 class SchemaValueGenerator:
@@ -494,7 +660,10 @@ class SchemaValueGenerator:
         else:
             target = max(min_items, len(out) + (0 if prefix else 1))
             if item_schema.get("type") in ("integer", "number") and "enum" not in item_schema:
-                target = max(target, len(out) + len(self.source.numbers) - self.source._cursor.get("numbers", 0))
+                target = max(
+                    target,
+                    len(out) + len(self.source.numbers) - self.source._cursor.get("numbers", 0),
+                )
             elif isinstance(item_schema.get("enum"), list):
                 mentioned = [o for o in item_schema["enum"] if self.source.mentioned(str(o)) >= 0]
                 if mentioned:
@@ -701,7 +870,7 @@ class Generator:
         if not scored:
             if not keywords:
                 return "Hello! How can I help you today?"
-            kw = _join_words(keywords[:5])
+            kw = " ".join(keywords[:5])
             template = _NO_CONTEXT_TEMPLATES[0 if rng is None else rng.randrange(3)]
             return template.format(kw=kw)
         scored.sort(key=lambda x: (-x[0], x[1]))
@@ -745,7 +914,9 @@ class Generator:
                 called.add(turn.name)
         return called
 
-    def tool_arguments(self, tool: ToolSpec, turns: Sequence[Turn], tools: Sequence[ToolSpec]) -> str:
+    def tool_arguments(
+        self, tool: ToolSpec, turns: Sequence[Turn], tools: Sequence[ToolSpec]
+    ) -> str:
         last_user = self._last_user_index(turns)
         text = turns[last_user].text if last_user >= 0 else ""
         source = ValueSource(
@@ -754,8 +925,14 @@ class Generator:
             exclude=[t.name for t in tools],
         )
         schema = tool.parameters or {}
-        if not schema or not (schema.get("properties") or schema.get("$ref") or schema.get("anyOf")):
-            value: Any = {} if not schema.get("required") else SchemaValueGenerator(schema, source).generate()
+        if not schema or not (
+            schema.get("properties") or schema.get("$ref") or schema.get("anyOf")
+        ):
+            value: Any = (
+                {}
+                if not schema.get("required")
+                else SchemaValueGenerator(schema, source).generate()
+            )
         else:
             value = SchemaValueGenerator(schema, source).generate()
         if not isinstance(value, dict):
@@ -806,7 +983,9 @@ class Generator:
             else:
                 chosen = next((t for t in tools if t.name == tool_choice), None)
             if chosen is not None:
-                call = ToolCall(new_call_id(), chosen.name, self.tool_arguments(chosen, turns, tools))
+                call = ToolCall(
+                    new_call_id(), chosen.name, self.tool_arguments(chosen, turns, tools)
+                )
                 return Generated("tool_calls", tool_calls=[call])
         rf_type = (response_format or {}).get("type")
         if rf_type in ("json_object", "json_schema"):
@@ -818,12 +997,19 @@ class Generator:
                 content = " ".join(content.split())
                 if len(content) > 400:
                     content = content[:400] + "..."
-                parts.append(f"The result of {name} is {content}." if content else f"{name} returned nothing.")
+                parts.append(
+                    f"The result of {name} is {content}."
+                    if content
+                    else f"{name} returned nothing."
+                )
             return Generated("text", text=" ".join(parts))
         return Generated("text", text=self.extractive_answer(turns, rng))
 
     def json_output(
-        self, turns: Sequence[Turn], response_format: dict[str, Any], rng: random.Random | None = None
+        self,
+        turns: Sequence[Turn],
+        response_format: dict[str, Any],
+        rng: random.Random | None = None,
     ) -> str:
         last_user = self._last_user_index(turns)
         text = turns[last_user].text if last_user >= 0 else ""
@@ -849,7 +1035,8 @@ class Generator:
         if not keys:
             return {"answer": source.answer()}
         keys = keys[:12]
-        keyed = ValueSource(source.text, answer=source.answer, exclude=keys)
+        keyed = ValueSource(source.text, answer=source.answer)
+        keyed.quoted = [q for q in keyed.quoted if q.strip() and q not in keys]
         gen = SchemaValueGenerator({"type": "string"}, keyed)
         return {k: gen._string({}, k) for k in keys}
 

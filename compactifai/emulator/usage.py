@@ -129,7 +129,9 @@ class UsageLedger:
         recs = [r for r in self.records if user_id is None or r.user_id == user_id]
         return sum(r.input_tokens for r in recs), sum(r.output_tokens for r in recs)
 
-    def query(self, user_id: str, body: Mapping[str, Any], now: float | None = None) -> dict[str, Any]:
+    def query(
+        self, user_id: str, body: Mapping[str, Any], now: float | None = None
+    ) -> dict[str, Any]:
         """Answer a usage query for ``user_id``; raises :class:`UsageError` on bad values."""
         tz_name = body.get("window_timezone") or "UTC"
         if not isinstance(tz_name, str):

@@ -1,0 +1,40 @@
+"""Fixtures for the emulator tests: one shared emulator (two users), reset before each test."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import openai
+import pytest
+
+from compactifai.emulator import Emulator
+
+MODEL = "cai-llama-3-1-8b-slim"
+VISION_MODEL = "mistral-small-3-1"
+
+
+@pytest.fixture(scope="session")
+def emu() -> Iterator[Emulator]:
+    with Emulator(api_keys=("test-key", "other-key"), seed=7) as emulator:
+        yield emulator
+
+
+@pytest.fixture(autouse=True)
+def _reset(request: pytest.FixtureRequest) -> None:
+    if "emu" in request.fixturenames:
+        request.getfixturevalue("emu").reset()
+
+
+@pytest.fixture
+def client(emu: Emulator) -> Iterator[openai.OpenAI]:
+    with openai.OpenAI(base_url=emu.base_url, api_key=emu.api_key, max_retries=0) as c:
+        yield c
+
+
+@pytest.fixture
+def http(emu: Emulator) -> Iterator[httpx.Client]:
+    with httpx.Client(
+        base_url=emu.base_url, headers={"Authorization": f"Bearer {emu.api_key}"}, timeout=10
+    ) as c:
+        yield c
