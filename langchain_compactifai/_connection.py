@@ -16,6 +16,10 @@ from compactifai._client import DEFAULT_TIMEOUT
 
 __all__ = ["CompactifAIConnection"]
 
+# Guards the lazy creation of clients; creation is rare, so one lock for all objects is enough
+# (and keeps model objects deep-copyable).
+_CLIENT_LOCK = threading.Lock()
+
 
 class CompactifAIConnection(BaseModel):
     """Fields that say where and how to reach the API; one client pair per model object."""
@@ -43,7 +47,6 @@ class CompactifAIConnection(BaseModel):
 
     _client: CompactifAIClient | None = PrivateAttr(default=None)
     _async_client: AsyncCompactifAIClient | None = PrivateAttr(default=None)
-    _client_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
     @model_validator(mode="before")
     @classmethod
@@ -86,7 +89,7 @@ class CompactifAIConnection(BaseModel):
         """The sync transport client, created on first use and reused by every call."""
         client = self._client
         if client is None:
-            with self._client_lock:
+            with _CLIENT_LOCK:
                 client = self._client
                 if client is None:
                     client = CompactifAIClient(**self._client_args(), http_client=self.http_client)
@@ -100,7 +103,7 @@ class CompactifAIConnection(BaseModel):
         """The async transport client, created on first use and reused by every call."""
         client = self._async_client
         if client is None:
-            with self._client_lock:
+            with _CLIENT_LOCK:
                 client = self._async_client
                 if client is None:
                     client = AsyncCompactifAIClient(
@@ -108,6 +111,17 @@ class CompactifAIConnection(BaseModel):
                     )
                     self._async_client = client
         return client
+
+    def __deepcopy__(self, memo: dict[int, Any] | None = None) -> Any:
+        """A copy that shares the caller's httpx clients and opens its own transport lazily."""
+        memo = {} if memo is None else memo
+        for shared in (self.http_client, self.http_async_client, self._client, self._async_client):
+            if shared is not None:
+                memo[id(shared)] = shared
+        clone = super().__deepcopy__(memo)
+        clone._client = None
+        clone._async_client = None
+        return clone
 
     def close(self) -> None:
         """Close the sync connection pool this object opened (not a caller's ``http_client``)."""

@@ -810,3 +810,17 @@ async def test_async_structured_output_and_tools() -> None:
     person = await api.model().with_structured_output(Person).ainvoke("Ada")
     assert person == Person.model_validate(PERSON)
     assert api.body["response_format"]["json_schema"]["name"] == "Person"
+
+
+def test_deepcopy_shares_callers_http_client_but_not_transport(api: FakeAPI) -> None:
+    import copy
+
+    model = api.model(temperature=0.3)
+    model.invoke("Hi")
+    clone = copy.deepcopy(model)
+    assert clone.http_client is model.http_client
+    assert clone.temperature == 0.3
+    assert clone.api_key is not None and clone.api_key.get_secret_value() == "sk-secret-value"
+    assert clone.client is not model.client
+    clone.invoke("Hi again")
+    assert api.body["messages"] == [{"role": "user", "content": "Hi again"}]
