@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import os
 import re
 import threading
-from collections.abc import AsyncGenerator, Generator, Sequence
+from collections.abc import AsyncGenerator, Generator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 import httpx
@@ -28,6 +29,7 @@ from llama_index.core.llms.function_calling import FunctionCallingLLM
 from llama_index.core.llms.llm import ToolSelection
 from llama_index.core.types import Model, PydanticProgramMode
 from llama_index_instrumentation import get_dispatcher
+from typing_extensions import Self
 
 from compactifai import AsyncCompactifAIClient, CompactifAIClient
 from compactifai._client import DEFAULT_BASE_URL, DEFAULT_TIMEOUT
@@ -54,6 +56,19 @@ if TYPE_CHECKING:
 
 __all__ = ["CompactifAI"]
 
+# Fields the transport clients are built from: changing one means new clients.
+_CONNECTION_FIELDS = frozenset(
+    {
+        "api_key",
+        "base_url",
+        "timeout",
+        "max_retries",
+        "default_headers",
+        "http_client",
+        "async_http_client",
+    }
+)
+
 dispatcher = get_dispatcher(__name__)
 
 
@@ -69,6 +84,7 @@ class CompactifAI(FunctionCallingLLM):
         .. code-block:: python
 
             from llama_index.core import Settings
+            from llama_index.core.llms import ChatMessage
             from llama_index_compactifai import CompactifAI
 
             Settings.llm = CompactifAI(model="cai-llama-3-1-8b-slim", temperature=0)
@@ -132,6 +148,7 @@ class CompactifAI(FunctionCallingLLM):
     @classmethod
     def _from_env(cls, values: Any) -> Any:
         if isinstance(values, dict):
+            values = dict(values)
             if not values.get("api_key"):
                 values["api_key"] = os.environ.get("COMPACTIFAI_API_KEY") or None
             if not values.get("base_url"):
@@ -158,6 +175,35 @@ class CompactifAI(FunctionCallingLLM):
         )
 
     # ------------------------------------------------------------------------ transport
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        super().__setattr__(name, value)
+        if name in _CONNECTION_FIELDS:
+            self._reset_clients()
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """A copy; it gets its own connection pools when it connects differently (or ``deep``)."""
+        if deep:
+            return copy.deepcopy(self)
+        clone = super().model_copy(update=update)
+        if update and _CONNECTION_FIELDS.intersection(update):
+            clone._reset_clients()
+        return clone
+
+    def __deepcopy__(self, memo: dict[int, Any] | None = None) -> Self:
+        # Connection pools (and their lock) are not copyable: the copy opens its own.
+        clone = super().model_copy()
+        clone.additional_kwargs = copy.deepcopy(self.additional_kwargs, memo)
+        clone.default_headers = copy.deepcopy(self.default_headers, memo)
+        clone._reset_clients()
+        return clone
+
+    def _reset_clients(self) -> None:
+        """Forget the transport clients (not closing them: calls may still be using them)."""
+        self._client = None
+        self._async_client = None
+        self._async_loop = None
+        self._client_lock = threading.Lock()
 
     def _client_args(self) -> dict[str, Any]:
         return {

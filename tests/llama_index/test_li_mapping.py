@@ -4,6 +4,7 @@ of roles, tools and content, streaming shapes, usage, errors and client reuse.""
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 from typing import Any
 
@@ -479,3 +480,18 @@ def test_structured_predict_in_function_mode_forces_a_tool_call(server: FakeServ
     assert body["tool_choice"] == "required"
     assert [t["function"]["name"] for t in body["tools"]] == ["City"]
     assert "response_format" not in body
+
+
+def test_copies_and_changed_settings_get_their_own_clients() -> None:
+    llm = CompactifAI(api_key=KEY, base_url="https://a.test.invalid/v1")
+    client = llm.client
+    assert llm.model_copy().client is client  # same settings: the pool is shared
+    moved = llm.model_copy(update={"base_url": "https://b.test.invalid/v1"})
+    assert moved.client.base_url == "https://b.test.invalid/v1"
+    assert llm.client is client
+    clone = copy.deepcopy(llm)
+    assert clone.client is not client
+    assert clone.api_key == KEY
+    llm.timeout = 5
+    assert llm.client is not client
+    assert llm.client.timeout.read == 5
