@@ -27,6 +27,7 @@ from pydantic import Field, field_validator
 from compactifai.catalog import DEFAULT_CHAT_MODEL, KNOWN_MODELS, model_info
 from compactifai.chat import function_tool, json_schema_response_format, tool_choice_param
 from langchain_compactifai._connection import CompactifAIConnection
+from langchain_compactifai._errors import langchain_errors
 from langchain_compactifai._messages import (
     PROVIDER,
     StreamMapper,
@@ -252,7 +253,9 @@ class ChatCompactifAI(CompactifAIConnection, BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         params = self._request_params(messages, stop, kwargs)
-        return chat_result_from_completion(self.client.create_chat_completion(**params))
+        with langchain_errors():
+            completion = self.client.create_chat_completion(**params)
+        return chat_result_from_completion(completion)
 
     async def _agenerate(
         self,
@@ -262,7 +265,9 @@ class ChatCompactifAI(CompactifAIConnection, BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         params = self._request_params(messages, stop, kwargs)
-        return chat_result_from_completion(await self.async_client.create_chat_completion(**params))
+        with langchain_errors():
+            completion = await self.async_client.create_chat_completion(**params)
+        return chat_result_from_completion(completion)
 
     # Core (langchain-core >= 1.x) fires on_llm_new_token for every chunk these yield.
     def _stream(
@@ -274,10 +279,11 @@ class ChatCompactifAI(CompactifAIConnection, BaseChatModel):
     ) -> Iterator[ChatGenerationChunk]:
         params = self._stream_params(messages, stop, kwargs)
         mapper = StreamMapper()
-        for api_chunk in self.client.stream_chat_completion(**params):
-            chunk = mapper.map(api_chunk)
-            if chunk is not None:
-                yield chunk
+        with langchain_errors():
+            for api_chunk in self.client.stream_chat_completion(**params):
+                chunk = mapper.map(api_chunk)
+                if chunk is not None:
+                    yield chunk
         yield mapper.final()
 
     async def _astream(
@@ -289,10 +295,11 @@ class ChatCompactifAI(CompactifAIConnection, BaseChatModel):
     ) -> AsyncIterator[ChatGenerationChunk]:
         params = self._stream_params(messages, stop, kwargs)
         mapper = StreamMapper()
-        async for api_chunk in self.async_client.stream_chat_completion(**params):
-            chunk = mapper.map(api_chunk)
-            if chunk is not None:
-                yield chunk
+        with langchain_errors():
+            async for api_chunk in self.async_client.stream_chat_completion(**params):
+                chunk = mapper.map(api_chunk)
+                if chunk is not None:
+                    yield chunk
         yield mapper.final()
 
     # ------------------------------------------------------------------ tools, structured output

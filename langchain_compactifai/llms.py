@@ -14,6 +14,7 @@ from compactifai.catalog import DEFAULT_CHAT_MODEL
 from compactifai.chat import usage_dict
 from compactifai.types import Completion
 from langchain_compactifai._connection import CompactifAIConnection
+from langchain_compactifai._errors import langchain_errors
 from langchain_compactifai._messages import PROVIDER
 
 __all__ = ["CompactifAI"]
@@ -131,7 +132,9 @@ class CompactifAI(CompactifAIConnection, BaseLLM):
             chunk = next(self._stream(prompts[0], stop, run_manager, **kwargs))
             return LLMResult(generations=[[chunk]], llm_output=chunk.generation_info)
         params = self._request_params(prompts, stop, kwargs)
-        return _llm_result(self.client.create_completion(**params), len(prompts))
+        with langchain_errors():
+            completion = self.client.create_completion(**params)
+        return _llm_result(completion, len(prompts))
 
     async def _agenerate(
         self,
@@ -144,7 +147,9 @@ class CompactifAI(CompactifAIConnection, BaseLLM):
             async for chunk in self._astream(prompts[0], stop, run_manager, **kwargs):
                 return LLMResult(generations=[[chunk]], llm_output=chunk.generation_info)
         params = self._request_params(prompts, stop, kwargs)
-        return _llm_result(await self.async_client.create_completion(**params), len(prompts))
+        with langchain_errors():
+            completion = await self.async_client.create_completion(**params)
+        return _llm_result(completion, len(prompts))
 
     def _stream(
         self,
@@ -154,7 +159,9 @@ class CompactifAI(CompactifAIConnection, BaseLLM):
         **kwargs: Any,
     ) -> Iterator[GenerationChunk]:
         params = self._request_params([prompt], stop, kwargs)
-        chunk = _single_chunk(self.client.create_completion(**params))
+        with langchain_errors():
+            completion = self.client.create_completion(**params)
+        chunk = _single_chunk(completion)
         if run_manager:
             run_manager.on_llm_new_token(chunk.text, chunk=chunk)
         yield chunk
@@ -167,7 +174,9 @@ class CompactifAI(CompactifAIConnection, BaseLLM):
         **kwargs: Any,
     ) -> AsyncIterator[GenerationChunk]:
         params = self._request_params([prompt], stop, kwargs)
-        chunk = _single_chunk(await self.async_client.create_completion(**params))
+        with langchain_errors():
+            completion = await self.async_client.create_completion(**params)
+        chunk = _single_chunk(completion)
         if run_manager:
             await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
         yield chunk

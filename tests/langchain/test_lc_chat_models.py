@@ -14,6 +14,17 @@ from typing import Any
 import httpx
 import pytest
 from langchain_core.callbacks import BaseCallbackHandler
+from langchain_core.exceptions import (
+    ContextOverflowError,
+    ModelAPIError,
+    ModelAuthenticationError,
+    ModelConnectionError,
+    ModelError,
+    ModelInvalidRequestError,
+    ModelNotFoundError,
+    ModelPermissionDeniedError,
+    ModelRateLimitError,
+)
 from langchain_core.load import dumps
 from langchain_core.messages import (
     AIMessage,
@@ -824,3 +835,92 @@ def test_deepcopy_shares_callers_http_client_but_not_transport(api: FakeAPI) -> 
     assert clone.client is not model.client
     clone.invoke("Hi again")
     assert api.body["messages"] == [{"role": "user", "content": "Hi again"}]
+
+
+# ---------------------------------------------------------------------------- LangChain error classes
+
+
+def _failing(status: int, body: dict[str, Any]) -> ChatCompactifAI:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(status, json=body, headers={"x-request-id": "req-err"})
+
+    return ChatCompactifAI(
+        api_key="k",
+        base_url=BASE_URL,
+        max_retries=0,
+        http_client=httpx.Client(transport=httpx.MockTransport(handler)),
+        http_async_client=httpx.AsyncClient(transport=httpx.MockTransport(handler)),
+    )
+
+
+@pytest.mark.parametrize(
+    ("status", "message", "compactifai_error", "langchain_error", "retryable"),
+    [
+        (
+            401,
+            "Token is not associated with a valid user",
+            compactifai.AuthenticationError,
+            ModelAuthenticationError,
+            False,
+        ),
+        (403, "forbidden", compactifai.PermissionDeniedError, ModelPermissionDeniedError, False),
+        (404, "model not found", compactifai.NotFoundError, ModelNotFoundError, False),
+        (
+            400,
+            "temperature out of range",
+            compactifai.BadRequestError,
+            ModelInvalidRequestError,
+            False,
+        ),
+        (
+            400,
+            "This model's maximum context length is 131072 tokens",
+            compactifai.BadRequestError,
+            ContextOverflowError,
+            False,
+        ),
+        (429, "slow down", compactifai.RateLimitError, ModelRateLimitError, True),
+        (503, "overloaded", compactifai.InternalServerError, ModelAPIError, True),
+    ],
+)
+async def test_errors_carry_langchain_classification(
+    status: int,
+    message: str,
+    compactifai_error: type[Exception],
+    langchain_error: type[ModelError],
+    retryable: bool,
+) -> None:
+    model = _failing(status, {"error": {"type": "x", "message": message}})
+    for call in (lambda: model.invoke("Hi"), lambda: list(model.stream("Hi"))):
+        with pytest.raises(compactifai_error, match=message) as info:
+            call()
+        assert isinstance(info.value, langchain_error)
+        assert info.value.is_retryable is retryable
+        assert info.value.status_code == status  # type: ignore[attr-defined]
+        assert info.value.request_id == "req-err"  # type: ignore[attr-defined]
+    with pytest.raises(langchain_error):
+        await model.ainvoke("Hi")
+
+
+def test_connection_errors_and_broken_streams_are_retryable_model_errors() -> None:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused", request=request)
+
+    model = ChatCompactifAI(
+        api_key="k", base_url=BASE_URL, max_retries=0,
+        http_client=httpx.Client(transport=httpx.MockTransport(refuse)),
+    )  # fmt: skip
+    with pytest.raises(compactifai.APIConnectionError) as info:
+        model.invoke("Hi")
+    assert isinstance(info.value, ModelConnectionError) and info.value.is_retryable
+    broken = FakeAPI(sse(chunk({"content": "Hel"}), done=False)).model()
+    with pytest.raises(IncompleteStreamError) as stream_info:
+        list(broken.stream("Hi"))
+    assert isinstance(stream_info.value, ModelConnectionError)
+
+
+def test_errors_before_sending_pass_through_unchanged(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("COMPACTIFAI_API_KEY", raising=False)
+    with pytest.raises(MissingAPIKeyError) as info:
+        ChatCompactifAI(base_url=BASE_URL).invoke("Hi")
+    assert type(info.value) is MissingAPIKeyError

@@ -181,3 +181,28 @@ async def test_async_batch_against_the_service() -> None:
     llm = CompactifAI(max_tokens=20, temperature=0)
     texts = await llm.abatch(["Paris is in", "Berlin is in"])
     assert len(texts) == 2 and all(t.strip() for t in texts)
+
+
+async def test_errors_carry_langchain_classification() -> None:
+    from langchain_core.exceptions import ModelAuthenticationError, ModelRateLimitError
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if b"limit" in request.content:
+            return httpx.Response(429, json={"error": {"message": "slow down"}})
+        return httpx.Response(401, json={"detail": "Token is not associated with a valid user"})
+
+    transport = httpx.MockTransport(handler)
+    llm = CompactifAI(
+        api_key="k",
+        base_url=BASE_URL,
+        max_retries=0,
+        http_client=httpx.Client(transport=transport),
+        http_async_client=httpx.AsyncClient(transport=transport),
+    )
+    with pytest.raises(ModelAuthenticationError, match="valid user"):
+        llm.invoke("x")
+    with pytest.raises(ModelAuthenticationError):
+        await llm.ainvoke("x")
+    with pytest.raises(ModelRateLimitError) as info:
+        list(llm.stream("limit"))
+    assert info.value.is_retryable
