@@ -73,7 +73,7 @@ def test_client_rejects_bad_messages(
 def test_client_rejects_a_tool_schema_that_is_not_an_object(emu: Emulator) -> None:
     tools = [{"type": "function", "function": {"name": "f", "parameters": {"type": "array"}}}]
     with CompactifAIClient(base_url=emu.base_url, api_key=emu.api_key) as client:
-        with pytest.raises(RequestValidationError, match="tools\\[0\\].function.parameters"):
+        with pytest.raises(RequestValidationError, match=r"tools\[0\]\.function\.parameters"):
             client.create_chat_completion(
                 model=MODEL, messages=[{"role": "user", "content": "x"}], tools=tools
             )
@@ -162,6 +162,6 @@ def test_llama_index_rejects_bad_messages(emu: Emulator) -> None:
     audio = ChatMessage(
         role="user", blocks=[TextBlock(text="hear"), AudioBlock(audio=b"RIFF0000", format="wav")]
     )
-    with pytest.raises((RequestValidationError, ValueError), match="(?i)audio"):
+    with pytest.raises((RequestValidationError, ValueError), match=r"(?i)audio"):
         llm.chat([audio])
     assert sent(emu) == 0
