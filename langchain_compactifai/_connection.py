@@ -112,6 +112,13 @@ class CompactifAIConnection(BaseModel):
                     self._async_client = client
         return client
 
+    def get_num_tokens(self, text: str) -> int:
+        """Approximate token count (about four characters a token).
+
+        The API publishes no tokenizer; exact counts come back as usage on every response.
+        """
+        return -(-len(text) // 4)
+
     def __deepcopy__(self, memo: dict[int, Any] | None = None) -> Any:
         """A copy that shares the caller's httpx clients and opens its own transport lazily."""
         memo = {} if memo is None else memo

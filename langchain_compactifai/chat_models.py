@@ -11,6 +11,7 @@ from langchain_core.language_models import LangSmithParams, LanguageModelInput
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.language_models.model_profile import ModelProfile
 from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.messages.utils import count_tokens_approximately
 from langchain_core.output_parsers import JsonOutputParser, PydanticOutputParser
 from langchain_core.output_parsers.base import OutputParserLike
 from langchain_core.output_parsers.openai_tools import (
@@ -216,6 +217,15 @@ class ChatCompactifAI(CompactifAIConnection, BaseChatModel):
         if ls_stop:
             params["ls_stop"] = [ls_stop] if isinstance(ls_stop, str) else list(ls_stop)
         return params
+
+    def get_num_tokens_from_messages(
+        self, messages: list[BaseMessage], tools: Sequence[Any] | None = None
+    ) -> int:
+        """Approximate token count of a conversation (for ``trim_messages`` and the like).
+
+        The API publishes no tokenizer; exact counts come back as ``usage_metadata``.
+        """
+        return count_tokens_approximately(messages, tools=list(tools) if tools else None)
 
     # ------------------------------------------------------------------ request building
 

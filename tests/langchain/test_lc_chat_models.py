@@ -924,3 +924,18 @@ def test_errors_before_sending_pass_through_unchanged(monkeypatch: pytest.Monkey
     with pytest.raises(MissingAPIKeyError) as info:
         ChatCompactifAI(base_url=BASE_URL).invoke("Hi")
     assert type(info.value) is MissingAPIKeyError
+
+
+def test_token_counting_needs_no_tokenizer_package() -> None:
+    from langchain_core.messages import trim_messages
+
+    model = ChatCompactifAI(api_key="k")
+    assert model.get_num_tokens("abcdefgh") == 2
+    assert model.get_num_tokens("") == 0
+    history = [SystemMessage("Be brief."), *[HumanMessage("word " * 40) for _ in range(5)]]
+    trimmed = trim_messages(history, max_tokens=120, token_counter=model, include_system=True)
+    assert trimmed[0] == history[0]
+    assert 1 < len(trimmed) < len(history)
+    assert model.get_num_tokens_from_messages(history[:2]) > model.get_num_tokens_from_messages(
+        history[:1]
+    )
