@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import warnings
 import weakref
@@ -47,6 +48,7 @@ class CompactifAIConnection(BaseModel):
 
     _client: CompactifAIClient | None = PrivateAttr(default=None)
     _async_client: AsyncCompactifAIClient | None = PrivateAttr(default=None)
+    _async_loop: asyncio.AbstractEventLoop | None = PrivateAttr(default=None)
 
     @model_validator(mode="before")
     @classmethod
@@ -100,16 +102,27 @@ class CompactifAIConnection(BaseModel):
 
     @property
     def async_client(self) -> AsyncCompactifAIClient:
-        """The async transport client, created on first use and reused by every call."""
+        """The async transport client for the running event loop, created on first use there.
+
+        Connections belong to the loop that opened them, so each loop gets its own client
+        (``asyncio.run`` twice on one model works); calls in one loop share one client.
+        A caller's ``http_async_client`` is always used as given.
+        """
+        try:
+            loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
         client = self._async_client
-        if client is None:
-            with _CLIENT_LOCK:
-                client = self._async_client
-                if client is None:
-                    client = AsyncCompactifAIClient(
-                        **self._client_args(), http_client=self.http_async_client
-                    )
-                    self._async_client = client
+        if client is not None and (loop is self._async_loop or self.http_async_client is not None):
+            return client
+        with _CLIENT_LOCK:
+            client = self._async_client
+            if client is None or (loop is not self._async_loop and self.http_async_client is None):
+                client = AsyncCompactifAIClient(
+                    **self._client_args(), http_client=self.http_async_client
+                )
+                self._async_client = client
+                self._async_loop = loop
         return client
 
     def get_num_tokens(self, text: str) -> int:
@@ -122,12 +135,20 @@ class CompactifAIConnection(BaseModel):
     def __deepcopy__(self, memo: dict[int, Any] | None = None) -> Any:
         """A copy that shares the caller's httpx clients and opens its own transport lazily."""
         memo = {} if memo is None else memo
-        for shared in (self.http_client, self.http_async_client, self._client, self._async_client):
+        shared_objects = (
+            self.http_client,
+            self.http_async_client,
+            self._client,
+            self._async_client,
+            self._async_loop,
+        )
+        for shared in shared_objects:
             if shared is not None:
                 memo[id(shared)] = shared
         clone = super().__deepcopy__(memo)
         clone._client = None
         clone._async_client = None
+        clone._async_loop = None
         return clone
 
     def close(self) -> None:

@@ -939,3 +939,26 @@ def test_token_counting_needs_no_tokenizer_package() -> None:
     assert model.get_num_tokens_from_messages(history[:2]) > model.get_num_tokens_from_messages(
         history[:1]
     )
+
+
+def test_each_event_loop_gets_its_own_async_client() -> None:
+    import asyncio
+
+    model = ChatCompactifAI(api_key="k", base_url=BASE_URL)
+
+    async def clients() -> tuple[Any, Any]:
+        return model.async_client, model.async_client
+
+    first_a, first_b = asyncio.run(clients())
+    second_a, second_b = asyncio.run(clients())
+    assert first_a is first_b and second_a is second_b  # shared within a loop
+    assert first_a is not second_a  # connections never cross loops
+    caller_owned = httpx.AsyncClient()
+    given = ChatCompactifAI(api_key="k", base_url=BASE_URL, http_async_client=caller_owned)
+    one = asyncio.run(_async_client_of(given))
+    two = asyncio.run(_async_client_of(given))
+    assert one is two and one.http_client is caller_owned
+
+
+async def _async_client_of(model: ChatCompactifAI) -> Any:
+    return model.async_client
