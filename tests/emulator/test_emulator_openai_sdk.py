@@ -116,13 +116,21 @@ def test_chat_answers_from_context_with_consistent_usage(client: openai.OpenAI) 
 
 def test_reply_without_context_refers_to_question_but_is_no_echo(client: openai.OpenAI) -> None:
     question = "What is quantum entanglement?"
-    content = client.chat.completions.create(model=MODEL, messages=user(question)).choices[0].message.content
+    content = (
+        client.chat.completions.create(model=MODEL, messages=user(question))
+        .choices[0]
+        .message.content
+    )
     assert content and content != question
     assert "quantum entanglement" in content
 
 
 def test_rag_prompt_quotes_most_relevant_sentence(client: openai.OpenAI) -> None:
-    content = client.chat.completions.create(model=MODEL, messages=user(RAG_PROMPT)).choices[0].message.content
+    content = (
+        client.chat.completions.create(model=MODEL, messages=user(RAG_PROMPT))
+        .choices[0]
+        .message.content
+    )
     assert content is not None
     assert content.startswith("CompactifAI compresses large language models with tensor networks.")
     assert "Bananas" not in content and "Eiffel" not in content
@@ -130,8 +138,12 @@ def test_rag_prompt_quotes_most_relevant_sentence(client: openai.OpenAI) -> None
 
 def test_output_depends_on_input(client: openai.OpenAI) -> None:
     system = {"role": "system", "content": "Cats purr when happy. Dogs bark at strangers."}
-    cats = client.chat.completions.create(model=MODEL, messages=[system, *user("Why do cats purr?")])
-    dogs = client.chat.completions.create(model=MODEL, messages=[system, *user("When do dogs bark?")])
+    cats = client.chat.completions.create(
+        model=MODEL, messages=[system, *user("Why do cats purr?")]
+    )
+    dogs = client.chat.completions.create(
+        model=MODEL, messages=[system, *user("When do dogs bark?")]
+    )
     assert cats.choices[0].message.content == "Cats purr when happy."
     assert dogs.choices[0].message.content == "Dogs bark at strangers."
 
@@ -145,7 +157,9 @@ def test_max_tokens_cuts_with_length(client: openai.OpenAI) -> None:
 
 
 def test_stop_sequence_cuts_before_it(client: openai.OpenAI) -> None:
-    r = client.chat.completions.create(model=MODEL, messages=user(RAG_PROMPT), stop=[" tensor", "zzz"])
+    r = client.chat.completions.create(
+        model=MODEL, messages=user(RAG_PROMPT), stop=[" tensor", "zzz"]
+    )
     assert r.choices[0].message.content == "CompactifAI compresses large language models with"
     assert r.choices[0].finish_reason == "stop"
     r = client.chat.completions.create(model=MODEL, messages=user(RAG_PROMPT), stop="language")
@@ -154,7 +168,11 @@ def test_stop_sequence_cuts_before_it(client: openai.OpenAI) -> None:
 
 def test_temperature_is_deterministic(client: openai.OpenAI) -> None:
     def ask(**kw: Any) -> str | None:
-        return client.chat.completions.create(model=MODEL, messages=user(RAG_PROMPT), **kw).choices[0].message.content
+        return (
+            client.chat.completions.create(model=MODEL, messages=user(RAG_PROMPT), **kw)
+            .choices[0]
+            .message.content
+        )
 
     assert ask() == ask(temperature=0) == ask(temperature=0)
     warm = {ask(temperature=t) for t in (0.3, 0.7, 1.1, 1.5, 1.9)}
@@ -197,7 +215,10 @@ def test_stream_matches_non_stream_and_reports_usage(client: openai.OpenAI) -> N
     full = client.chat.completions.create(model=MODEL, messages=user(RAG_PROMPT))
     chunks = list(
         client.chat.completions.create(
-            model=MODEL, messages=user(RAG_PROMPT), stream=True, stream_options={"include_usage": True}
+            model=MODEL,
+            messages=user(RAG_PROMPT),
+            stream=True,
+            stream_options={"include_usage": True},
         )
     )
     assert chunks[0].choices[0].delta.role == "assistant"
@@ -206,11 +227,15 @@ def test_stream_matches_non_stream_and_reports_usage(client: openai.OpenAI) -> N
     assert text == full.choices[0].message.content
     content_chunks = [c for c in chunks if c.choices and c.choices[0].delta.content]
     assert len(content_chunks) == len(tokenize(text))
-    finishes = [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason]
+    finishes = [
+        c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason
+    ]
     assert finishes == ["stop"]
     assert chunks[-1].choices == [] and chunks[-1].usage is not None
     assert chunks[-1].usage.model_dump() == full.usage.model_dump() if full.usage else False
-    plain = list(client.chat.completions.create(model=MODEL, messages=user(RAG_PROMPT), stream=True))
+    plain = list(
+        client.chat.completions.create(model=MODEL, messages=user(RAG_PROMPT), stream=True)
+    )
     assert all(c.usage is None for c in plain)
     assert "".join(c.choices[0].delta.content or "" for c in plain) == text
 
@@ -230,9 +255,13 @@ def test_ignore_eos_streams_exactly_max_tokens(client: openai.OpenAI) -> None:
 
 
 async def test_async_client_chat_and_stream(emu: Emulator) -> None:
-    async with openai.AsyncOpenAI(base_url=emu.base_url, api_key=emu.api_key, max_retries=0) as aclient:
+    async with openai.AsyncOpenAI(
+        base_url=emu.base_url, api_key=emu.api_key, max_retries=0
+    ) as aclient:
         r = await aclient.chat.completions.create(model=MODEL, messages=user(RAG_PROMPT))
-        stream = await aclient.chat.completions.create(model=MODEL, messages=user(RAG_PROMPT), stream=True)
+        stream = await aclient.chat.completions.create(
+            model=MODEL, messages=user(RAG_PROMPT), stream=True
+        )
         parts = [c.choices[0].delta.content or "" async for c in stream if c.choices]
     assert "".join(parts) == r.choices[0].message.content
 
@@ -241,7 +270,9 @@ async def test_async_client_chat_and_stream(emu: Emulator) -> None:
 
 
 def test_tool_call_from_the_message(client: openai.OpenAI) -> None:
-    r = client.chat.completions.create(model=MODEL, messages=user("What is magic_function(3)?"), tools=[WEATHER, MAGIC])
+    r = client.chat.completions.create(
+        model=MODEL, messages=user("What is magic_function(3)?"), tools=[WEATHER, MAGIC]
+    )
     choice = r.choices[0]
     assert choice.finish_reason == "tool_calls"
     assert not choice.message.content
@@ -254,7 +285,9 @@ def test_tool_call_from_the_message(client: openai.OpenAI) -> None:
 
 
 def test_tool_result_is_used_and_not_called_again(client: openai.OpenAI) -> None:
-    first = client.chat.completions.create(model=MODEL, messages=user("What is magic_function(3)?"), tools=[MAGIC])
+    first = client.chat.completions.create(
+        model=MODEL, messages=user("What is magic_function(3)?"), tools=[MAGIC]
+    )
     call = first.choices[0].message.tool_calls[0]  # type: ignore[index]
     messages: list[Any] = [
         *user("What is magic_function(3)?"),
@@ -270,7 +303,9 @@ def test_tool_result_is_used_and_not_called_again(client: openai.OpenAI) -> None
 def test_tool_choice_modes(client: openai.OpenAI) -> None:
     weather_q = user("What's the weather in San Francisco in fahrenheit?")
     # auto without a mention answers in text
-    r = client.chat.completions.create(model=MODEL, messages=user("Hello there"), tools=[MAGIC, WEATHER])
+    r = client.chat.completions.create(
+        model=MODEL, messages=user("Hello there"), tools=[MAGIC, WEATHER]
+    )
     assert r.choices[0].finish_reason == "stop" and r.choices[0].message.content
     # none never calls, even when the tool is named
     r = client.chat.completions.create(
@@ -278,10 +313,15 @@ def test_tool_choice_modes(client: openai.OpenAI) -> None:
     )
     assert not r.choices[0].message.tool_calls
     # required picks the most relevant tool and fills the schema from the message
-    r = client.chat.completions.create(model=MODEL, messages=weather_q, tools=[MAGIC, WEATHER], tool_choice="required")
+    r = client.chat.completions.create(
+        model=MODEL, messages=weather_q, tools=[MAGIC, WEATHER], tool_choice="required"
+    )
     call = r.choices[0].message.tool_calls[0]  # type: ignore[index]
     assert call.function.name == "get_weather"
-    assert json.loads(call.function.arguments) == {"location": "San Francisco", "unit": "fahrenheit"}
+    assert json.loads(call.function.arguments) == {
+        "location": "San Francisco",
+        "unit": "fahrenheit",
+    }
     # a named function is called even when the message does not mention it
     r = client.chat.completions.create(
         model=MODEL,
@@ -293,24 +333,48 @@ def test_tool_choice_modes(client: openai.OpenAI) -> None:
     assert (call.function.name, json.loads(call.function.arguments)) == ("get_time", {})
     with pytest.raises(openai.BadRequestError) as info:
         client.chat.completions.create(
-            model=MODEL, messages=weather_q, tools=[MAGIC],
+            model=MODEL,
+            messages=weather_q,
+            tools=[MAGIC],
             tool_choice={"type": "function", "function": {"name": "nope"}},
         )
     assert isinstance(info.value.body, dict) and info.value.body["param"] == "tool_choice"
 
 
 def test_streamed_tool_call_fragments_reassemble(client: openai.OpenAI) -> None:
-    kwargs: dict[str, Any] = {"model": MODEL, "messages": user("What's the weather in Madrid in celsius?"),
-                              "tools": [WEATHER], "tool_choice": "required"}
+    kwargs: dict[str, Any] = {
+        "model": MODEL,
+        "messages": user("What's the weather in Madrid in celsius?"),
+        "tools": [WEATHER],
+        "tool_choice": "required",
+    }
     full = client.chat.completions.create(**kwargs).choices[0].message.tool_calls[0]  # type: ignore[index]
     chunks = list(client.chat.completions.create(stream=True, **kwargs))
-    deltas = [c.choices[0].delta.tool_calls[0] for c in chunks if c.choices and c.choices[0].delta.tool_calls]
+    deltas = [
+        c.choices[0].delta.tool_calls[0]
+        for c in chunks
+        if c.choices and c.choices[0].delta.tool_calls
+    ]
     assert len(deltas) > 2
     head = deltas[0]
-    assert head.index == 0 and head.id and head.id.startswith("chatcmpl-tool-") and head.type == "function"
-    assert head.function is not None and head.function.name == "get_weather" and head.function.arguments == ""
+    assert (
+        head.index == 0
+        and head.id
+        and head.id.startswith("chatcmpl-tool-")
+        and head.type == "function"
+    )
+    assert (
+        head.function is not None
+        and head.function.name == "get_weather"
+        and head.function.arguments == ""
+    )
     for frag in deltas[1:]:
-        assert frag.index == 0 and frag.id is None and frag.function is not None and frag.function.name is None
+        assert (
+            frag.index == 0
+            and frag.id is None
+            and frag.function is not None
+            and frag.function.name is None
+        )
     args = "".join(d.function.arguments or "" for d in deltas if d.function)
     assert args == full.function.arguments
     assert json.loads(args) == {"location": "Madrid", "unit": "celsius"}
@@ -323,7 +387,10 @@ PERSON_SCHEMA: dict[str, Any] = {
     "$defs": {
         "Address": {
             "type": "object",
-            "properties": {"city": {"type": "string"}, "zip": {"anyOf": [{"type": "string"}, {"type": "null"}]}},
+            "properties": {
+                "city": {"type": "string"},
+                "zip": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+            },
             "required": ["city", "zip"],
             "additionalProperties": False,
         }
@@ -348,7 +415,10 @@ def test_json_schema_output_is_valid_and_uses_the_message(client: openai.OpenAI)
     r = client.chat.completions.create(
         model=MODEL,
         messages=user("Anna is 29 years old, 1.7 m tall, lives in Madrid and is bored."),
-        response_format={"type": "json_schema", "json_schema": {"name": "Person", "schema": PERSON_SCHEMA, "strict": True}},
+        response_format={
+            "type": "json_schema",
+            "json_schema": {"name": "Person", "schema": PERSON_SCHEMA, "strict": True},
+        },
     )
     assert r.choices[0].finish_reason == "stop"
     data = json.loads(r.choices[0].message.content or "")
@@ -358,7 +428,10 @@ def test_json_schema_output_is_valid_and_uses_the_message(client: openai.OpenAI)
     stream = client.chat.completions.create(
         model=MODEL,
         messages=user("Anna is 29 years old, 1.7 m tall, lives in Madrid and is bored."),
-        response_format={"type": "json_schema", "json_schema": {"name": "Person", "schema": PERSON_SCHEMA}},
+        response_format={
+            "type": "json_schema",
+            "json_schema": {"name": "Person", "schema": PERSON_SCHEMA},
+        },
         stream=True,
     )
     parts = [c.choices[0].delta.content or "" for c in stream if c.choices]
@@ -373,7 +446,9 @@ class Joke(BaseModel):
 
 
 def test_sdk_parse_with_pydantic_model(client: openai.OpenAI) -> None:
-    r = client.chat.completions.parse(model=MODEL, messages=user("Tell me a joke about cats, rate it 7"), response_format=Joke)
+    r = client.chat.completions.parse(
+        model=MODEL, messages=user("Tell me a joke about cats, rate it 7"), response_format=Joke
+    )
     joke = r.choices[0].message.parsed
     assert isinstance(joke, Joke) and joke.rating == 7 and joke.setup
 
@@ -381,12 +456,18 @@ def test_sdk_parse_with_pydantic_model(client: openai.OpenAI) -> None:
 def test_json_object_output(client: openai.OpenAI) -> None:
     r = client.chat.completions.create(
         model=MODEL,
-        messages=user("Tell me a joke about cats. Respond in JSON with `setup` and `punchline` keys."),
+        messages=user(
+            "Tell me a joke about cats. Respond in JSON with `setup` and `punchline` keys."
+        ),
         response_format={"type": "json_object"},
     )
     data = json.loads(r.choices[0].message.content or "")
-    assert set(data) == {"setup", "punchline"} and all(isinstance(v, str) and v for v in data.values())
-    r = client.chat.completions.create(model=MODEL, messages=user(RAG_PROMPT), response_format={"type": "json_object"})
+    assert set(data) == {"setup", "punchline"} and all(
+        isinstance(v, str) and v for v in data.values()
+    )
+    r = client.chat.completions.create(
+        model=MODEL, messages=user(RAG_PROMPT), response_format={"type": "json_object"}
+    )
     assert "tensor networks" in json.loads(r.choices[0].message.content or "")["answer"]
 
 
@@ -394,11 +475,17 @@ def test_json_object_output(client: openai.OpenAI) -> None:
 
 
 def test_completions_string_and_list_prompts(client: openai.OpenAI) -> None:
-    r = client.completions.create(model=MODEL, prompt="Write a poem about artificial intelligence and its dreams")
+    r = client.completions.create(
+        model=MODEL, prompt="Write a poem about artificial intelligence and its dreams"
+    )
     assert r.id.startswith("cmpl-") and r.object == "text_completion"
     assert r.choices[0].finish_reason == "length"  # the default cap is 16 tokens
-    assert r.usage is not None and r.usage.completion_tokens == 16 == len(tokenize(r.choices[0].text))
-    r = client.completions.create(model=MODEL, prompt=["Explain photosynthesis", "Describe volcanoes"], max_tokens=200)
+    assert r.usage is not None and r.usage.completion_tokens == 16 == len(
+        tokenize(r.choices[0].text)
+    )
+    r = client.completions.create(
+        model=MODEL, prompt=["Explain photosynthesis", "Describe volcanoes"], max_tokens=200
+    )
     assert [c.index for c in r.choices] == [0, 1]
     assert "photosynthesis" in r.choices[0].text and "volcanoes" in r.choices[1].text
     assert all(c.finish_reason == "stop" and c.logprobs is None for c in r.choices)
