@@ -49,6 +49,7 @@ _CAPITALIZED_RE = re.compile(r"\b[A-Z][\w'-]*(?:\s+[A-Z][\w'-]*)*")
 _PREPOSITION_RE = re.compile(
     r"\b(?i:in|for|about|on|at|from|to|of|named|called|near|with)\s+([A-Za-z][\w'-]*(?:\s+[A-Z][\w'-]*)*)"
 )
+_PLACE_RE = re.compile(r"\b(?i:in|at|from|to|near|for|of)\s+([A-Z][\w'-]*(?:\s+[A-Z][\w'-]*)*)")
 _IDENTIFIER_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*$")
 _LABEL_LINE_RE = re.compile(r"^\s*(?:query|question|q|user question)\s*:\s*(.+)$", re.IGNORECASE)
 _ANSWER_LINE_RE = re.compile(r"^\s*(?:answer|a|response|helpful answer)\s*:\s*$", re.IGNORECASE)
@@ -245,6 +246,22 @@ _ANSWER_FIELDS = frozenset(
 _QUERY_FIELDS = frozenset(
     ["query", "question", "q", "search", "prompt", "search_query", "topic", "keywords"]
 )
+_PLACE_FIELDS = frozenset(
+    [
+        "city",
+        "location",
+        "place",
+        "country",
+        "destination",
+        "origin",
+        "region",
+        "town",
+        "state",
+        "address",
+        "where",
+        "venue",
+    ]
+)
 _NEGATIONS = frozenset(
     ["not", "no", "don't", "dont", "without", "never", "false", "disable", "disabled", "off"]
 )
@@ -432,6 +449,8 @@ class ValueSource:
                 words.pop(0)
             if words and words[0] != "I":
                 self.proper.append(" ".join(words))
+        # Capitalised names right after a place preposition ("in Madrid", "for Lisbon").
+        self.places = [m.group(1) for m in _PLACE_RE.finditer(text) if m.group(1) != "I"]
         self.after_preposition = [
             m.group(1)
             for m in _PREPOSITION_RE.finditer(text)
@@ -665,7 +684,10 @@ class SchemaValueGenerator:
                     len(out) + len(self.source.numbers) - self.source._cursor.get("numbers", 0),
                 )
             elif isinstance(item_schema.get("enum"), list):
-                mentioned = [o for o in item_schema["enum"] if self.source.mentioned(str(o)) >= 0]
+                positions = [
+                    (self.source.mentioned(str(o)), i) for i, o in enumerate(item_schema["enum"])
+                ]
+                mentioned = [item_schema["enum"][i] for pos, i in sorted(positions) if pos >= 0]
                 if mentioned:
                     return (out + mentioned[: max(1, len(mentioned))])[: max_items or None] or out
         if isinstance(max_items, int):
@@ -732,6 +754,8 @@ class SchemaValueGenerator:
             value = self.source.named_value(name)
         if value is None and low in _ANSWER_FIELDS:
             value = self.source.answer()
+        if value is None and low in _PLACE_FIELDS:
+            value = self.source._next("places", self.source.places)
         if value is None and low in _QUERY_FIELDS:
             value = self.source.keyword_phrase() or None
         if value is None:

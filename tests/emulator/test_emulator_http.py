@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from typing import Any
@@ -229,13 +230,13 @@ def _is_json(text: str) -> bool:
 def test_drop_stream_closes_without_done(emu: Emulator, http: httpx.Client) -> None:
     emu.inject_fault("drop_stream", after_chunks=3)
     received: list[str] = []
-    with (
-        pytest.raises(httpx.RemoteProtocolError),
-        http.stream("POST", "/chat/completions", json=STREAM) as s,
-    ):
-        for line in s.iter_lines():
-            if line:
-                received.append(line)
+
+    def read_all() -> None:
+        with http.stream("POST", "/chat/completions", json=STREAM) as s:
+            received.extend(line for line in s.iter_lines() if line)
+
+    with pytest.raises(httpx.RemoteProtocolError):
+        read_all()
     assert len(received) == 3 and "data: [DONE]" not in received
     assert emu.ledger.records == []  # an interrupted stream is not billed
     assert http.post("/chat/completions", json=STREAM).text.endswith("data: [DONE]\n\n")
@@ -248,7 +249,7 @@ def test_stall_stream_pauses_then_continues(emu: Emulator, http: httpx.Client) -
         for line in s.iter_lines():
             if line:
                 stamps.append(time.monotonic())
-    gaps = [b - a for a, b in zip(stamps, stamps[1:])]
+    gaps = [b - a for a, b in itertools.pairwise(stamps)]
     assert max(gaps) >= 0.35 and gaps.index(max(gaps)) == 1
     assert len(emu.ledger.records) == 1
 
