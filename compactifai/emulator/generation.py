@@ -262,6 +262,41 @@ _PLACE_FIELDS = frozenset(
         "venue",
     ]
 )
+_GENERIC_VERBS = frozenset(
+    [
+        "get",
+        "set",
+        "fetch",
+        "lookup",
+        "look",
+        "find",
+        "search",
+        "query",
+        "call",
+        "run",
+        "do",
+        "make",
+        "compute",
+        "calculate",
+        "retrieve",
+        "check",
+        "list",
+        "read",
+        "create",
+        "update",
+        "delete",
+        "tool",
+        "function",
+        "func",
+        "api",
+        "by",
+        "for",
+        "of",
+        "the",
+        "a",
+        "to",
+    ]
+)
 _NEGATIONS = frozenset(
     ["not", "no", "don't", "dont", "without", "never", "false", "disable", "disabled", "off"]
 )
@@ -362,7 +397,19 @@ class ToolSpec:
         }
         positions = [text_lower.find(v) for v in variants if v]
         positions = [p for p in positions if p >= 0]
-        return min(positions) if positions else -1
+        if positions:
+            return min(positions)
+        # Also a mention: every content word of the name ("get_weather" -> "weather").
+        spaced = re.sub(r"([a-z])([A-Z])", r"\1 \2", self.name).lower()
+        content = {_stem(w) for w in re.split(r"[\W_]+", spaced) if w and w not in _GENERIC_VERBS}
+        if not content:
+            return -1
+        found: dict[str, int] = {}
+        for m in _WORD_RE.finditer(text_lower):
+            stem = _stem(m.group(0))
+            if stem in content and stem not in found:
+                found[stem] = m.start()
+        return min(found.values()) if len(found) == len(content) else -1
 
 
 @dataclass

@@ -161,3 +161,34 @@ def test_values_come_from_the_message() -> None:
         "include_rain": True,
         "notify": False,
     }
+
+
+def test_auto_calls_a_tool_whose_name_words_are_all_mentioned() -> None:
+    gen = Generator()
+    weather = ToolSpec(
+        "get_weather",
+        "Get the weather",
+        {
+            "type": "object",
+            "properties": {"location": {"type": "string"}},
+            "required": ["location"],
+        },
+    )
+    stock = ToolSpec(
+        "getStockPrice",
+        "Price of a stock",
+        {"type": "object", "properties": {"ticker": {"type": "string"}}},
+    )
+    out = gen.chat(
+        [Turn("user", "What is the weather in San Francisco, CA?")], tools=[stock, weather]
+    )
+    assert out.kind == "tool_calls" and out.tool_calls[0].name == "get_weather"
+    assert out.tool_calls[0].arguments == '{"location": "San Francisco"}'
+    # "stock" alone is not "stock price": no call
+    assert gen.chat([Turn("user", "Tell me about the stock market")], tools=[stock]).kind == "text"
+    assert (
+        gen.chat([Turn("user", "What is the stock price of ACME?")], tools=[stock])
+        .tool_calls[0]
+        .name
+        == "getStockPrice"
+    )
