@@ -17,6 +17,11 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from compactifai.commands import chat as _chat
+from compactifai.commands import demo as _demo
+from compactifai.commands import models as _models
+from compactifai.commands import usage as _usage
+
 __all__ = ["COMMANDS", "Command", "build_parser", "main"]
 
 
@@ -25,6 +30,7 @@ class Command:
     help: str
     add_arguments: Callable[[argparse.ArgumentParser], None]
     run: Callable[[argparse.Namespace], int]
+    example: str = ""  # shown under the subcommand's --help
 
 
 # --------------------------------------------------------------------------------------------
@@ -128,7 +134,14 @@ COMMANDS: dict[str, Command] = {
         "Run the offline CompactifAI API emulator until Ctrl-C",
         _add_emulator_arguments,
         _run_emulator,
+        "examples:\n  compactifai emulator --port 8080\n"
+        "  COMPACTIFAI_BASE_URL=http://127.0.0.1:8080/v1 COMPACTIFAI_API_KEY=test-key "
+        "compactifai models\n",
     ),
+    "models": Command(_models.HELP, _models.add_arguments, _models.run, _models.EXAMPLE),
+    "chat": Command(_chat.HELP, _chat.add_arguments, _chat.run, _chat.EXAMPLE),
+    "usage": Command(_usage.HELP, _usage.add_arguments, _usage.run, _usage.EXAMPLE),
+    "demo": Command(_demo.HELP, _demo.add_arguments, _demo.run, _demo.EXAMPLE),
 }
 
 
@@ -138,7 +151,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, command in COMMANDS.items():
-        sp = sub.add_parser(name, help=command.help, description=command.help)
+        sp = sub.add_parser(
+            name,
+            help=command.help,
+            description=command.help,
+            epilog=command.example or None,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
         command.add_arguments(sp)
     return parser
 

@@ -1,0 +1,206 @@
+"""``compactifai chat``: stream one answer, or hold a conversation with history."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from typing import TYPE_CHECKING, Any
+
+from compactifai.commands._common import (
+    add_connection_arguments,
+    console,
+    describe_error,
+    error_console,
+    guarded,
+    make_client,
+    resolved_base_url,
+)
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from compactifai import CompactifAIClient
+    from compactifai.chat import StreamAccumulator
+
+__all__ = ["EXAMPLE", "HELP", "add_arguments", "run", "stream_answer"]
+
+HELP = "Chat with a model: one streamed answer, or an interactive session"
+EXAMPLE = """examples:
+  compactifai chat "What is tensor-network compression?"
+  compactifai chat --model cai-llama-3-3-70b-slim --system "Answer in French." "Hello"
+  compactifai chat            # interactive session with history; /reset, /exit
+
+In a session, /reset forgets the history and /exit (or Ctrl-D) ends it.
+"""
+
+SESSION_COMMANDS = {
+    "/exit": "end the session",
+    "/quit": "end the session",
+    "/reset": "forget the conversation so far",
+    "/help": "show these commands",
+}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from compactifai.catalog import DEFAULT_CHAT_MODEL
+
+    parser.add_argument(
+        "prompt",
+        nargs="?",
+        metavar="PROMPT",
+        help="what to ask; without it, an interactive session reads prompts line by line",
+    )
+    parser.add_argument(
+        "--model", "-m", default=DEFAULT_CHAT_MODEL, help=f"model id (default {DEFAULT_CHAT_MODEL})"
+    )
+    parser.add_argument("--system", "-s", metavar="TEXT", help="system prompt")
+    parser.add_argument(
+        "--temperature", "-t", type=float, default=None, help="sampling temperature (0-2)"
+    )
+    parser.add_argument(
+        "--max-tokens", type=int, default=None, metavar="N", help="maximum tokens to generate"
+    )
+    add_connection_arguments(parser)
+
+
+def _params(args: argparse.Namespace) -> dict[str, Any]:
+    params: dict[str, Any] = {"model": args.model, "stream_options": {"include_usage": True}}
+    if args.temperature is not None:
+        params["temperature"] = args.temperature
+    if args.max_tokens is not None:
+        params["max_tokens"] = args.max_tokens
+    return params
+
+
+def stream_answer(
+    client: CompactifAIClient,
+    messages: list[dict[str, Any]],
+    params: dict[str, Any],
+    out: Console,
+    *,
+    spinner: str = "Thinking…",
+) -> StreamAccumulator:
+    """Stream a reply to ``out`` as it arrives (a spinner until the first token)."""
+    from compactifai.chat import StreamAccumulator
+
+    acc = StreamAccumulator()
+    chunks = iter(client.stream_chat_completion(messages=messages, **params))
+    status = out.status(spinner, spinner="dots") if out.is_terminal else None
+    if status is not None:
+        status.start()
+    try:
+        for chunk in chunks:
+            text = acc.add(chunk)
+            if text:
+                if status is not None:
+                    status.stop()
+                    status = None
+                out.print(text, end="", markup=False, highlight=False, soft_wrap=True)
+                out.file.flush()
+    finally:
+        if status is not None:
+            status.stop()
+    out.print()
+    return acc
+
+
+def _usage_line(acc: StreamAccumulator, seconds: float) -> str:
+    usage = acc.usage
+    tokens = (
+        f"{usage.prompt_tokens} in, {usage.completion_tokens} out"
+        if usage is not None
+        else "usage not reported"
+    )
+    finish = f", finish: {acc.finish_reason}" if acc.finish_reason not in (None, "stop") else ""
+    return f"{acc.model or '?'} · {tokens} · {seconds:.2f} s{finish}"
+
+
+def _turn(
+    client: CompactifAIClient,
+    messages: list[dict[str, Any]],
+    params: dict[str, Any],
+    out: Console,
+    err: Console,
+) -> StreamAccumulator:
+    started = time.perf_counter()
+    acc = stream_answer(client, messages, params, out)
+    err.print(f"[dim]{_usage_line(acc, time.perf_counter() - started)}[/]")
+    return acc
+
+
+def _run(args: argparse.Namespace) -> int:
+    out, err = console(), error_console()
+    params = _params(args)
+    system = [{"role": "system", "content": args.system}] if args.system else []
+    with make_client(args) as client:
+        if args.prompt is not None:
+            _turn(client, [*system, {"role": "user", "content": args.prompt}], params, out, err)
+            return 0
+        return _session(client, system, params, out, err, resolved_base_url(args))
+
+
+def _read_prompt(interactive: bool) -> str | None:
+    try:
+        if interactive:
+            return input("you> ")
+        line = sys.stdin.readline()
+        return line.rstrip("\n") if line else None
+    except EOFError:
+        return None
+
+
+def _session(
+    client: CompactifAIClient,
+    system: list[dict[str, Any]],
+    params: dict[str, Any],
+    out: Console,
+    err: Console,
+    base_url: str,
+) -> int:
+    from compactifai.errors import BadRequestError, RequestValidationError
+
+    interactive = sys.stdin.isatty()
+    if interactive:
+        err.print(
+            f"[dim]Chatting with {params['model']} at {base_url}. "
+            "/reset forgets the history, /exit or Ctrl-D ends.[/]"
+        )
+    history = list(system)
+    while True:
+        try:
+            prompt = _read_prompt(interactive)
+        except KeyboardInterrupt:
+            prompt = None
+        if prompt is None:
+            if interactive:
+                out.print()
+            return 0
+        prompt = prompt.strip()
+        if not prompt:
+            continue
+        if prompt.startswith("/"):
+            command = prompt.split()[0].lower()
+            if command in ("/exit", "/quit"):
+                return 0
+            if command == "/reset":
+                history = list(system)
+                err.print("[dim]History cleared.[/]")
+            else:
+                for name, text in SESSION_COMMANDS.items():
+                    err.print(f"[dim]{name:8} {text}[/]")
+            continue
+        if not interactive:
+            out.print(f"[bold]you>[/] {prompt}", highlight=False)
+        history.append({"role": "user", "content": prompt})
+        try:
+            acc = _turn(client, history, params, out, err)
+        except (BadRequestError, RequestValidationError) as exc:
+            # The request was refused (too long, say): drop this turn, keep the session.
+            history.pop()
+            print(f"error: {describe_error(exc)}", file=sys.stderr)
+            continue
+        history.append({"role": "assistant", "content": acc.text})
+
+
+run = guarded(_run)
