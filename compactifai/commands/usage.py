@@ -208,26 +208,38 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _local(text: str | None, zone: tzinfo, fmt: str) -> str:
+    if text is None:
+        return "now"
+    value = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
+    return value.astimezone(zone).strftime(fmt)
+
+
 def print_report(data: dict[str, Any], *, by_model: bool) -> None:
+    from zoneinfo import ZoneInfo
+
     from rich.table import Table
 
     out = console()
-    period = f"{data['start_time']} → {data['end_time'] or 'now'}"
+    zone = ZoneInfo(data["window_timezone"])
+    minute = "%Y-%m-%d %H:%M"
+    period = (
+        f"{_local(data['start_time'], zone, minute)} → {_local(data['end_time'], zone, minute)}"
+        f" {data['window_timezone']}"
+    )
     if not data["rows"]:
         out.print(f"No usage between {period}.")
         return
-    table = Table(
-        title=f"Token usage {period} ({data['window_size']} windows, {data['window_timezone']})",
-        title_justify="left",
-        header_style="bold",
-    )
-    table.add_column("window start")
+    window_format = "%Y-%m-%d" if data["window_size"] == "DAY" else minute
+    out.print(f"[bold]Token usage[/] {period}, per {data['window_size'].lower()}")
+    table = Table(header_style="bold")
+    table.add_column("window", no_wrap=True)
     if by_model:
-        table.add_column("model")
+        table.add_column("model", no_wrap=True)
     for name in ("input", "output", "total"):
         table.add_column(name, justify="right")
     for row in data["rows"]:
-        cells = [str(row["window_start"])]
+        cells = [_local(row["window_start"], zone, window_format)]
         if by_model:
             cells.append(str(row["group"].get("model", "?")))
         cells += [f"{row[k]:,}" for k in ("input_tokens", "output_tokens", "total_tokens")]
@@ -242,7 +254,11 @@ def print_report(data: dict[str, Any], *, by_model: bool) -> None:
     )
     out.print(table)
     out.print()
-    out.print(bar_chart(totals_by_label(data, by_model)))
+    labels = [
+        (label if by_model else _local(label, zone, window_format), i, o)
+        for label, i, o in totals_by_label(data, by_model)
+    ]
+    out.print(bar_chart(labels))
     out.print("[dim]█ input  ▒ output[/]")
 
 
