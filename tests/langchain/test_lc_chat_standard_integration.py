@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from langchain_core.language_models import BaseChatModel
 from langchain_tests.integration_tests import ChatModelIntegrationTests
 
 from langchain_compactifai import ChatCompactifAI
@@ -57,14 +56,3 @@ class TestChatCompactifAIStandardIntegration(ChatModelIntegrationTests):
     @property
     def model_override_value(self) -> str:
         return "cai-llama-3-3-70b-slim"
-
-    @pytest.mark.xfail(
-        reason=(
-            "Emulator limitation, not the adapter: with tool_choice='auto' the emulator only "
-            "calls a tool whose name the user message mentions, and 'What is the weather in "
-            "San Francisco, CA?' does not name get_weather (a real model would call it)."
-        )
-    )
-    @pytest.mark.parametrize("model", [{}, {"output_version": "v1"}], indirect=True)
-    def test_agent_loop(self, model: BaseChatModel) -> None:
-        super().test_agent_loop(model)
