@@ -133,7 +133,7 @@ def describe_error(exc: BaseException, base_url: str | None = None) -> str:
 
 
 def missing_extra_message(exc: ImportError, extra: str = "all") -> str:
-    name = exc.name or str(exc)
+    name = (exc.name or str(exc)).split(".")[0]
     return f"this command needs {name!r}: pip install 'compactifai-integrations[{extra}]'"
 
 

@@ -34,12 +34,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    out = None if args.json else console()  # --json needs no rich
     with make_client(args) as client:
         models = client.list_models()
-    if args.json:
+    if out is None:
         print(json.dumps([model_json(m) for m in models], indent=2))
         return 0
-    out = console()
     out.print(models_table(models, title=f"{len(models)} models at {client.base_url}"))
     return 0
 

@@ -196,6 +196,8 @@ def _run(args: argparse.Namespace) -> int:
     end = _resolve(args.until, now, zone)
     assert start is not None
     group_by = [args.group_by] if args.group_by else []
+    if not args.json:
+        console()  # fail early, before any request, when rich is missing
     with make_client(args) as client:
         report = client.get_usage(
             start, end, window_size=args.window, window_timezone=args.tz, group_by=group_by or None

@@ -1,0 +1,81 @@
+"""Fixtures for the CLI tests: a live local emulator and an in-process runner.
+
+The root conftest exports replay placeholders as ``COMPACTIFAI_*``; every test here sets or
+removes them explicitly so that it tests what it means to (key set, no key, bad key...).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from compactifai.cli import main
+from compactifai.emulator import Emulator
+
+pytestmark = pytest.mark.emulator
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture(scope="session")
+def emu() -> Iterator[Emulator]:
+    with Emulator(api_keys=("test-key",)) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def live(emu: Emulator, monkeypatch: pytest.MonkeyPatch) -> Emulator:
+    """The emulator, reset, with the environment pointing at it (as a user with a key)."""
+    emu.reset()
+    monkeypatch.setenv("COMPACTIFAI_BASE_URL", emu.base_url)
+    monkeypatch.setenv("COMPACTIFAI_API_KEY", emu.api_key)
+    return emu
+
+
+@pytest.fixture(autouse=True)
+def _wide_plain_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "160")
+    monkeypatch.setenv("NO_COLOR", "1")
+
+
+@pytest.fixture
+def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Retries of unreachable hosts happen, but without waiting."""
+    import compactifai._client
+
+    monkeypatch.setattr(compactifai._client, "_sleep", lambda seconds: None)
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]) -> Runner:
+    return Runner(capsys)
+
+
+class Runner:
+    def __init__(self, capsys: pytest.CaptureFixture[str]) -> None:
+        self.capsys = capsys
+
+    def __call__(self, *argv: str) -> Result:
+        self.capsys.readouterr()
+        try:
+            code = main(list(argv))
+        except SystemExit as exc:  # argparse: --help (0) and usage errors (2)
+            code = int(exc.code or 0)
+        captured = self.capsys.readouterr()
+        return Result(code, captured.out, captured.err)
+
+
+def error_line(result: Result) -> str:
+    """The single ``error: ...`` line a failed command printed to stderr."""
+    lines = [line for line in result.err.splitlines() if line.strip()]
+    assert len(lines) == 1, result.err
+    assert lines[0].startswith("error: "), result.err
+    assert "Traceback" not in result.err
+    return lines[0]
