@@ -1,0 +1,131 @@
+"""Every example in ``examples/`` runs to the end against the emulator, as a user would run it.
+
+Each runs as ``python examples/<name>.py`` in a subprocess with no ``COMPACTIFAI_*``
+variables (so it starts its own emulator), all of them in parallel to keep this quick.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.emulator
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+# name -> lines (or fragments) its output must contain
+EXPECTED: dict[str, list[str]] = {
+    "lcel_chain": [
+        "invoke: The Eiffel Tower is in Paris and was completed in 1889.",
+        "stream: The Eiffel Tower is in Paris",
+        "batch: Mount Fuji is 3776 metres high.",
+        "batch: The Danube flows into the Black Sea.",
+    ],
+    "langchain_agent": [
+        "  tool call: get_population({'city': 'Lyon'})",
+        "  tool result: 522,250",
+        "  tool call: get_population({'city': 'Bilbao'})",
+        "  tool result: 346,405",
+        "(8 messages in the thread)",  # the LangGraph checkpointer kept both turns
+    ],
+    "llama_index_rag": [
+        "the bond dimension controls how much information the chain can keep",
+        "  - tensor-networks.md (score",
+    ],
+    "llama_index_function_agent": [
+        "tool call: multiply({'a': 6, 'b': 7})",
+        "tool result: multiply({'a': 6, 'b': 7}) = 42",
+        "final answer: ",
+    ],
+    "testing_offline": ["4 passed"],
+}
+
+
+@dataclass
+class Run:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def _env(tmp: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COMPACTIFAI_")}
+    env["CASSETTE_DIR"] = str(tmp / "cassettes")
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Run]]:
+    tmp = tmp_path_factory.mktemp("examples")
+    procs = {
+        name: subprocess.Popen(
+            [sys.executable, str(EXAMPLES / f"{name}.py")],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=tmp,
+            env=_env(tmp),
+        )
+        for name in EXPECTED
+    }
+    deadline = time.monotonic() + 120
+    results: dict[str, Run] = {}
+    try:
+        for name, proc in procs.items():
+            out, err = proc.communicate(timeout=max(1.0, deadline - time.monotonic()))
+            results[name] = Run(proc.returncode, out, err)
+        yield results
+    finally:
+        for proc in procs.values():
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+
+
+def test_every_example_is_covered() -> None:
+    on_disk = {p.stem for p in EXAMPLES.glob("*.py") if not p.name.startswith("_")}
+    assert on_disk == set(EXPECTED)
+
+
+@pytest.mark.parametrize("name", list(EXPECTED))
+def test_example_runs_against_the_emulator(runs: dict[str, Run], name: str) -> None:
+    run = runs[name]
+    assert run.returncode == 0, f"{name} failed:\n{run.stdout}\n{run.stderr}"
+    assert "Traceback" not in run.stderr
+    for expected in EXPECTED[name]:
+        assert expected in run.stdout, f"{expected!r} not in:\n{run.stdout}"
+    if name != "testing_offline":
+        assert (
+            "(no COMPACTIFAI_API_KEY: using the offline emulator at http://127.0.0.1:" in run.stdout
+        )
+
+
+def test_examples_use_the_environment_when_a_key_is_set(tmp_path: Path) -> None:
+    """With a key, an example starts no emulator: it talks to COMPACTIFAI_BASE_URL."""
+    from compactifai.emulator import Emulator
+
+    with Emulator(api_keys=("user-key",)) as emu:
+        env = _env(tmp_path) | {
+            "COMPACTIFAI_API_KEY": "user-key",
+            "COMPACTIFAI_BASE_URL": emu.base_url,
+        }
+        done = subprocess.run(
+            [sys.executable, str(EXAMPLES / "lcel_chain.py")],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=env,
+            cwd=tmp_path,
+        )
+        served = [r.path for r in emu.requests]
+    assert done.returncode == 0, done.stderr
+    assert "offline emulator" not in done.stdout
+    assert served.count("/v1/chat/completions") == 4  # invoke, stream, batch of two
