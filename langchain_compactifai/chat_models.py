@@ -119,9 +119,9 @@ class ChatCompactifAI(CompactifAIConnection, BaseChatModel):
     """Model id, e.g. ``cai-llama-3-1-8b-slim``."""
     temperature: float | None = None
     """Sampling temperature, 0 to 2."""
-    max_tokens: int | None = None
+    max_tokens: int | None = Field(default=None, ge=1)
     """Maximum number of tokens to generate (sent as ``max_completion_tokens``)."""
-    max_completion_tokens: int | None = None
+    max_completion_tokens: int | None = Field(default=None, ge=1)
     """Maximum number of tokens to generate; wins over ``max_tokens``."""
     top_p: float | None = None
     """Nucleus sampling, in (0, 1]."""
@@ -176,7 +176,11 @@ class ChatCompactifAI(CompactifAIConnection, BaseChatModel):
     def _default_params(self) -> dict[str, Any]:
         """Body fields set on this object (None and empty values left out)."""
         params: dict[str, Any] = {"model": self.model_name}
-        max_tokens = self.max_completion_tokens or self.max_tokens
+        max_tokens = (
+            self.max_completion_tokens
+            if self.max_completion_tokens is not None
+            else self.max_tokens
+        )
         for name, value in (
             ("temperature", self.temperature),
             ("max_completion_tokens", max_tokens),

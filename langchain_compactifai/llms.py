@@ -52,7 +52,7 @@ class CompactifAI(CompactifAIConnection, BaseLLM):
 
     model_name: str = Field(default=DEFAULT_CHAT_MODEL, alias="model")
     """Model id."""
-    max_tokens: int | None = None
+    max_tokens: int | None = Field(default=None, ge=1)
     """Maximum number of tokens to generate per prompt (the API's default is 16)."""
     temperature: float | None = None
     """Sampling temperature, 0 to 2."""

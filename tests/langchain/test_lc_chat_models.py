@@ -962,3 +962,9 @@ def test_each_event_loop_gets_its_own_async_client() -> None:
 
 async def _async_client_of(model: ChatCompactifAI) -> Any:
     return model.async_client
+
+
+@pytest.mark.parametrize("field", ["max_tokens", "max_completion_tokens"])
+def test_non_positive_token_limits_are_rejected_at_construction(field: str) -> None:
+    with pytest.raises(ValueError, match=field):
+        ChatCompactifAI(**{field: 0})
