@@ -21,6 +21,7 @@ from compactifai.commands import chat as _chat
 from compactifai.commands import demo as _demo
 from compactifai.commands import models as _models
 from compactifai.commands import usage as _usage
+from compactifai.compare import cli as _compare
 
 __all__ = ["COMMANDS", "Command", "build_parser", "main"]
 
@@ -142,6 +143,7 @@ COMMANDS: dict[str, Command] = {
     "chat": Command(_chat.HELP, _chat.add_arguments, _chat.run, _chat.EXAMPLE),
     "usage": Command(_usage.HELP, _usage.add_arguments, _usage.run, _usage.EXAMPLE),
     "demo": Command(_demo.HELP, _demo.add_arguments, _demo.run, _demo.EXAMPLE),
+    "compare": Command(_compare.HELP, _compare.add_arguments, _compare.run, _compare.EXAMPLE),
 }
 
 

@@ -73,7 +73,7 @@ def _fmt_cost(value: float | None) -> str:
 
 def _nice_step(span: float, ticks: int = 6) -> float:
     raw = span / ticks if span > 0 else 1.0
-    magnitude = 10 ** math.floor(math.log10(raw))
+    magnitude = 10.0 ** math.floor(math.log10(raw))
     for factor in (1, 2, 2.5, 5, 10):
         if raw <= factor * magnitude:
             return factor * magnitude

@@ -1,0 +1,360 @@
+"""``compactifai compare``: the same prompts on several models, side by side.
+
+Registered in :mod:`compactifai.cli`; this module holds the command's logic. ``rich`` is
+imported only here, lazily (the ``cli`` extra); the library does not need it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from compactifai.commands._common import add_connection_arguments, guarded, one_line
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from compactifai.compare.metrics import Price
+    from compactifai.compare.report import ComparisonReport
+
+__all__ = ["EXAMPLE", "HELP", "add_arguments", "main", "parse_prices", "run"]
+
+HELP = "Compare slim and original models side by side on the same prompts"
+EXAMPLE = """examples:
+  compactifai compare                                   # bundled prompts, llama-3-3-70b vs its slim model
+  compactifai compare --prompts examples/prompts.jsonl \\
+      --models cai-llama-3-3-70b-slim,llama-3-3-70b --html report.html
+  compactifai compare --model llama-3-1-8b --json > report.json
+  compactifai compare --model llama-3-3-70b \\
+      --price llama-3-3-70b=0.60,0.80 --price cai-llama-3-3-70b-slim=0.20,0.30
+
+Without COMPACTIFAI_API_KEY the command runs on the bundled offline emulator.
+Prompts file: JSON lines, each a string or {"id", "prompt" | "messages", "system",
+"response_format": "json", "max_tokens"}. Exit status: 0 done, 1 API error or a model that
+answered nothing, 2 bad arguments.
+"""
+
+DEFAULT_MODEL = "llama-3-3-70b"
+EXIT_USAGE = 2
+
+
+class UsageError(Exception):
+    """Bad arguments or input files: one line, exit status 2."""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--prompts",
+        metavar="FILE",
+        type=Path,
+        default=None,
+        help="JSONL prompts (default: the bundled demo set, also in examples/prompts.jsonl)",
+    )
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument(
+        "--models",
+        metavar="A,B[,C]",
+        default=None,
+        help="comma-separated model ids to compare (slim/original pairs are found among them; "
+        "other models are compared with the first)",
+    )
+    which.add_argument(
+        "--model",
+        metavar="MODEL",
+        default=None,
+        help="one model, slim or original: compared with its counterpart from the catalog "
+        f"(default: {DEFAULT_MODEL})",
+    )
+    parser.add_argument(
+        "--concurrency",
+        "-c",
+        type=int,
+        default=4,
+        metavar="N",
+        help="requests in flight at once, over all models (default 4)",
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="print the report as JSON on stdout (no table)"
+    )
+    parser.add_argument(
+        "--html",
+        metavar="FILE",
+        type=Path,
+        default=None,
+        help="write a self-contained HTML report (tables, latency chart, answers side by side)",
+    )
+    parser.add_argument(
+        "--price",
+        metavar="MODEL=IN,OUT",
+        action="append",
+        default=[],
+        help="price per million input and output tokens, for cost estimates (repeatable)",
+    )
+    parser.add_argument("--system", metavar="TEXT", default=None, help="system message")
+    parser.add_argument(
+        "--max-tokens", type=int, default=None, metavar="N", help="output limit per answer"
+    )
+    parser.add_argument(
+        "--temperature",
+        type=float,
+        default=0.0,
+        metavar="T",
+        help="sampling temperature (default 0)",
+    )
+    parser.add_argument(
+        "--chunk-delay",
+        type=float,
+        default=0.005,
+        metavar="S",
+        help="emulator only: seconds between streamed tokens (default 0.005)",
+    )
+    add_connection_arguments(parser)
+
+
+def parse_prices(values: list[str]) -> dict[str, Price]:
+    """``MODEL=IN,OUT`` strings -> prices per model."""
+    from compactifai.compare.metrics import Price
+
+    prices: dict[str, Price] = {}
+    for value in values:
+        model, sep, spec = value.partition("=")
+        if not sep or not model.strip():
+            raise UsageError(f"--price takes MODEL=IN_PER_M,OUT_PER_M, not {value!r}")
+        try:
+            prices[model.strip()] = Price.parse(spec)
+        except ValueError as exc:
+            raise UsageError(f"--price {value!r}: {exc}") from None
+    return prices
+
+
+@contextmanager
+def _connection(args: argparse.Namespace, err: Console) -> Iterator[tuple[str | None, str | None]]:
+    """(base_url, api_key): the environment's, or a bundled emulator's when no key is set."""
+    key = os.environ.get("COMPACTIFAI_API_KEY")
+    if key or args.base_url:
+        yield args.base_url, None
+        return
+    from compactifai.emulator import Emulator
+
+    with Emulator(chunk_delay=args.chunk_delay) as emulator:
+        err.print(
+            f"No COMPACTIFAI_API_KEY set: running on the bundled offline emulator at "
+            f"{emulator.base_url}.",
+            highlight=False,
+            soft_wrap=True,
+        )
+        yield emulator.base_url, emulator.api_key
+
+
+def _run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    err = Console(stderr=True, highlight=False)
+    try:
+        return _compare(args, err)
+    except UsageError as exc:
+        print(f"error: {one_line(str(exc))}", file=sys.stderr, flush=True)
+        return EXIT_USAGE
+
+
+def _compare(args: argparse.Namespace, err: Console) -> int:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from compactifai.compare.api import acompare_prompts
+    from compactifai.compare.pairing import PairingError
+    from compactifai.compare.workloads import load_prompts
+
+    if args.concurrency < 1:
+        raise UsageError("--concurrency must be at least 1")
+    prices = parse_prices(args.price)
+    models = [m.strip() for m in args.models.split(",") if m.strip()] if args.models else None
+    model = None if models else (args.model or DEFAULT_MODEL)
+    if models is not None and len(set(models)) < 2:
+        raise UsageError("--models needs at least two different model ids")
+    try:
+        prompts = load_prompts(args.prompts)
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"cannot read the prompts: {exc}") from None
+
+    with ExitStack() as stack:
+        base_url, api_key = stack.enter_context(_connection(args, err))
+        progress = stack.enter_context(
+            Progress(
+                "[progress.description]{task.description}",
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=err,
+                transient=True,
+                disable=not err.is_terminal,
+            )
+        )
+        task = progress.add_task("comparing", total=None)
+
+        def on_progress(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        try:
+            report = asyncio.run(
+                acompare_prompts(
+                    prompts,
+                    models,
+                    model=model,
+                    system=args.system,
+                    max_tokens=args.max_tokens,
+                    temperature=args.temperature,
+                    concurrency=args.concurrency,
+                    prices=prices,
+                    on_progress=on_progress,
+                    api_key=api_key,
+                    base_url=base_url,
+                    timeout=args.timeout,
+                )
+            )
+        except PairingError as exc:
+            raise UsageError(str(exc)) from None
+
+    unknown_prices = sorted(set(prices) - set(report.models))
+    if unknown_prices:
+        err.print(f"warning: --price for models not compared: {', '.join(unknown_prices)}")
+    if args.json:
+        sys.stdout.write(report.to_json() + "\n")
+        sys.stdout.flush()
+    else:
+        print_report(report, Console(highlight=False))
+    if args.html is not None:
+        try:
+            args.html.write_text(report.to_html(), encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"cannot write {args.html}: {exc}") from None
+        err.print(f"HTML report written to {args.html}")
+    return _outcome(report)
+
+
+def _outcome(report: ComparisonReport) -> int:
+    """1 when a model answered nothing (with the first error), else 0 (failures warned)."""
+    for stats in report.model_stats:
+        if stats.requests and stats.errors == stats.requests:
+            message = next(
+                o.error for o in report.observations.values() if o.model == stats.model and o.error
+            )
+            print(
+                f"error: every request to {stats.model} failed: {one_line(message or '')}",
+                file=sys.stderr,
+                flush=True,
+            )
+            return 1
+    if report.errors:
+        first = next(o for o in report.observations.values() if o.error)
+        total = len(report.observations)
+        print(
+            f"warning: {report.errors} of {total} requests failed "
+            f"(first: {first.model}: {one_line(first.error or '')})",
+            file=sys.stderr,
+            flush=True,
+        )
+    return 0
+
+
+def _ms(seconds: float | None) -> str:
+    return "–" if seconds is None else f"{seconds * 1000:,.0f} ms"
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{value * 100:.0f}%"
+
+
+def print_report(report: ComparisonReport, out: Console) -> None:
+    """The terminal view: per-model table, per-pair agreement, the worst disagreements."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title="Models", title_justify="left", header_style="bold")
+    for name, justify in (
+        ("model", "left"),
+        ("kind", "left"),
+        ("ok/err", "right"),
+        ("TTFT med", "right"),
+        ("TTFT p95", "right"),
+        ("latency med", "right"),
+        ("latency p95", "right"),
+        ("tokens in", "right"),
+        ("tokens out", "right"),
+        ("out tok/s", "right"),
+        ("est. cost", "right"),
+    ):
+        table.add_column(name, justify=justify, no_wrap=name == "model")  # type: ignore[arg-type]
+    for s in report.model_stats:
+        table.add_row(
+            escape(s.model),
+            "[green]slim[/]" if s.kind == "slim" else "original",
+            f"{s.requests - s.errors}/" + (f"[red]{s.errors}[/]" if s.errors else "0"),
+            _ms(s.ttft_median),
+            _ms(s.ttft_p95),
+            _ms(s.latency_median),
+            _ms(s.latency_p95),
+            f"{s.input_tokens:,}",
+            f"{s.output_tokens:,}",
+            "–" if s.output_tokens_per_second is None else f"{s.output_tokens_per_second:,.1f}",
+            "–" if s.cost is None else f"{s.cost:,.6f}",
+        )
+    out.print(table)
+    if report.pairs:
+        pairs = Table(title="Agreement", title_justify="left", header_style="bold")
+        for name in ("candidate", "reference", "compared", "exact", "overlap F1", "fields"):
+            pairs.add_column(
+                name, justify="left" if name in ("candidate", "reference") else "right"
+            )
+        pairs.add_column("cost saving", justify="right")
+        for p in report.pairs:
+            pairs.add_row(
+                escape(p.candidate),
+                escape(p.reference),
+                str(p.compared),
+                _pct(p.exact_match_rate),
+                _pct(p.token_overlap_mean),
+                f"{_pct(p.field_agreement_mean)} ({p.structured})" if p.structured else "–",
+                _pct(p.cost_saving),
+            )
+        out.print(pairs)
+    worst = [i for i in report.worst_first() if report.item_score(i.id) < 1.0][:3]
+    if worst:
+        out.print("[bold]Worst disagreements[/]")
+        for item in worst:
+            score = report.item_score(item.id)
+            label = "error" if score < 0 else f"{score * 100:.0f}%"
+            out.print(
+                f"  #{escape(item.id)} [yellow]{label}[/] {escape(one_line(item.label)[:90])}"
+            )
+            for m in report.models:
+                o = report.observation(m, item.id)
+                text = o.error if o.error else one_line(o.text)
+                out.print(f"    [dim]{escape(m)}:[/] {escape((text or '')[:110])}")
+    else:
+        out.print(f"[green]All {len(report.items)} answers agree across the compared models.[/]")
+
+
+run = guarded(_run)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command standalone (``python -m compactifai.compare.cli``)."""
+    parser = argparse.ArgumentParser(
+        prog="compactifai compare",
+        description=HELP,
+        epilog=EXAMPLE,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
