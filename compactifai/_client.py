@@ -12,7 +12,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -23,6 +23,9 @@ from compactifai._version import __version__
 from compactifai.errors import MissingAPIKeyError, status_error_from_response
 from compactifai.types import ChatCompletion, ChatCompletionChunk, Completion, Model, UsageReport
 
+if TYPE_CHECKING:
+    from compactifai._aiohttp import AiohttpTransport
+
 __all__ = [
     "DEFAULT_BASE_URL",
     "DEFAULT_LIMITS",
@@ -32,6 +35,7 @@ __all__ = [
 ]
 
 logger = logging.getLogger("compactifai")
+_httpx_logger = logging.getLogger("httpx")
 
 DEFAULT_BASE_URL = "https://api.compactif.ai/v1"
 DEFAULT_TIMEOUT = 60.0
@@ -47,6 +51,29 @@ _warned_cleartext_hosts: set[str] = set()
 # Module attributes so tests can observe the waits without waiting.
 _sleep = time.sleep
 _async_sleep = asyncio.sleep
+
+# "aiohttp" (when installed) or "httpx": what the default async client sends through.
+ASYNC_BACKEND = os.environ.get("COMPACTIFAI_ASYNC_BACKEND", "aiohttp")
+
+
+_aiohttp_transport: type[AiohttpTransport] | None = None
+
+
+def _default_async_transport() -> httpx.AsyncBaseTransport | None:
+    """aiohttp's pool when it is installed and not switched off, else httpx's own (None).
+
+    httpcore's async pool slows down steeply with many concurrent requests (see ``_aiohttp``).
+    """
+    global _aiohttp_transport
+    if ASYNC_BACKEND != "aiohttp":
+        return None
+    try:
+        from compactifai._aiohttp import AiohttpTransport
+    except ImportError:
+        return None
+    _aiohttp_transport = AiohttpTransport
+    return AiohttpTransport(DEFAULT_LIMITS)
+
 
 HttpClientT = TypeVar("HttpClientT", httpx.Client, httpx.AsyncClient)
 T = TypeVar("T")
@@ -120,6 +147,9 @@ class _BaseClient(Generic[HttpClientT]):
         self.default_headers = dict(default_headers or {})
         self._http: HttpClientT | None = http_client
         self._owns_http = http_client is None
+        self._urls: dict[str, httpx.URL] = {}
+        self._default_pool_headers: list[tuple[str, str]] | None = None
+        self._timeout_extension = self.timeout.as_dict()
         _warn_if_cleartext(self.base_url)
 
     @property
@@ -155,16 +185,77 @@ class _BaseClient(Generic[HttpClientT]):
         op: Operation[Any],
         extra_headers: Mapping[str, str] | None,
     ) -> httpx.Request:
-        headers = self._headers(op.stream, extra_headers)
+        ours = self._headers(op.stream, extra_headers)
         if op.body is not None:
-            headers["content-type"] = "application/json"
+            ours["content-type"] = "application/json"
+        if self._direct(http):
+            # What build_request makes for a client with no base URL, cookies, params or
+            # auth, without re-parsing the URL and re-normalising the client's headers each call.
+            return httpx.Request(
+                op.method,
+                self._url(op.path),
+                headers=self._pool_headers(http) + list(ours.items()),
+                content=op.body,
+                extensions={"timeout": self._timeout_extension},
+            )
         return http.build_request(
             op.method,
             self.base_url + op.path,
             content=op.body,
-            headers=headers,
+            headers=ours,
             timeout=self.timeout,
         )
+
+    def _direct(self, http: httpx.Client | httpx.AsyncClient) -> bool:
+        """Whether requests may go straight to the transport of our own pool.
+
+        ``Client.send`` costs about as much CPU as the HTTP exchange itself (auth and redirect
+        generators, a cookie jar pass, URL merging). For the pool this object created (no auth,
+        redirects off, no event hooks) that work only matters when the environment set a proxy
+        (a mounted transport) or the server set a cookie: then requests take the ordinary path.
+        """
+        return (
+            self._owns_http
+            and not any(http._mounts.values())  # proxies from the environment
+            and not http.cookies.jar
+        )
+
+    def _url(self, path: str) -> httpx.URL:
+        url = self._urls.get(path)
+        if url is None:
+            url = self._urls[path] = httpx.URL(self.base_url + path)
+            if len(self._urls) > 64:  # retrieve_model paths vary; keep the cache small
+                self._urls.clear()
+        return url
+
+    def _pool_headers(self, http: httpx.Client | httpx.AsyncClient) -> list[tuple[str, str]]:
+        """The client's default headers that ours do not override (accept-encoding, connection)."""
+        if self._default_pool_headers is None:
+            ours = {"user-agent", "accept", "authorization", "x-request-id", "content-type"}
+            ours.update(k.lower() for k in self.default_headers)
+            self._default_pool_headers = [
+                (k, v) for k, v in http.headers.multi_items() if k.lower() not in ours
+            ]
+        return self._default_pool_headers
+
+    def _direct_response(
+        self,
+        http: httpx.Client | httpx.AsyncClient,
+        request: httpx.Request,
+        response: httpx.Response,
+    ) -> httpx.Response:
+        """What ``Client.send`` adds to a transport's response: request, cookies, log line."""
+        response.request = request
+        response.default_encoding = http._default_encoding
+        if "set-cookie" in response.headers:
+            http.cookies.extract_cookies(response)
+        if _httpx_logger.isEnabledFor(logging.INFO):
+            _httpx_logger.info(
+                'HTTP Request: %s %s "%s %d %s"',
+                request.method, request.url, response.http_version, response.status_code,
+                response.reason_phrase,
+            )  # fmt: skip
+        return response
 
     def _after_transport_error(
         self, exc: httpx.TransportError, request: httpx.Request, attempt: int
@@ -305,12 +396,25 @@ class CompactifAIClient(_BaseClient[httpx.Client]):
             )
         )
 
+    def _send(self, request: httpx.Request, stream: bool = False) -> httpx.Response:
+        http = self.http_client
+        if not self._direct(http):
+            return http.send(request, stream=stream)
+        response = self._direct_response(http, request, http._transport.handle_request(request))
+        if not stream:
+            try:
+                response.read()
+            except BaseException:
+                response.close()
+                raise
+        return response
+
     def _call(self, op: Operation[T], extra_headers: Mapping[str, str] | None = None) -> T:
         request = self._build(self.http_client, op, extra_headers)
         attempt = 1
         while True:
             try:
-                response = self.http_client.send(request)
+                response = self._send(request)
             except httpx.TransportError as exc:
                 outcome = self._after_transport_error(exc, request, attempt)
             else:
@@ -327,7 +431,7 @@ class CompactifAIClient(_BaseClient[httpx.Client]):
         attempt = 1
         while True:
             try:
-                response = self.http_client.send(request, stream=True)
+                response = self._send(request, stream=True)
             except httpx.TransportError as exc:
                 outcome = self._after_transport_error(exc, request, attempt)
             else:
@@ -368,7 +472,9 @@ class AsyncCompactifAIClient(_BaseClient[httpx.AsyncClient]):
     @property
     def http_client(self) -> httpx.AsyncClient:
         if self._http is None:
-            self._http = httpx.AsyncClient(timeout=self.timeout, limits=DEFAULT_LIMITS)
+            self._http = httpx.AsyncClient(
+                timeout=self.timeout, limits=DEFAULT_LIMITS, transport=_default_async_transport()
+            )
         return self._http
 
     async def aclose(self) -> None:
@@ -427,15 +533,91 @@ class AsyncCompactifAIClient(_BaseClient[httpx.AsyncClient]):
             )
         )
 
+    async def _send(self, request: httpx.Request, stream: bool = False) -> httpx.Response:
+        http = self.http_client
+        if not self._direct(http):
+            return await http.send(request, stream=stream)
+        response = self._direct_response(
+            http,
+            request,
+            await http._transport.handle_async_request(request),
+        )
+        if not stream:
+            try:
+                await response.aread()
+            except BaseException:
+                await response.aclose()
+                raise
+        return response
+
     async def _call(self, op: Operation[T], extra_headers: Mapping[str, str] | None = None) -> T:
-        request = self._build(self.http_client, op, extra_headers)
+        http = self.http_client
+        transport = http._transport
+        if type(transport) is _aiohttp_transport and self._direct(http):
+            return await self._call_aiohttp(http, transport, op, extra_headers)
+        request = self._build(http, op, extra_headers)
         attempt = 1
         while True:
             try:
-                response = await self.http_client.send(request)
+                response = await self._send(request)
             except httpx.TransportError as exc:
                 outcome = self._after_transport_error(exc, request, attempt)
             else:
+                if response.is_success:
+                    return self._parse_success(op, response, response.content)
+                outcome = self._retry_or_raise(op, response, response.content, attempt)
+            await _async_sleep(outcome.delay)
+            attempt += 1
+
+    async def _call_aiohttp(
+        self,
+        http: httpx.AsyncClient,
+        transport: AiohttpTransport,
+        op: Operation[T],
+        extra_headers: Mapping[str, str] | None,
+    ) -> T:
+        """``_call`` on our aiohttp pool without httpx request and response objects.
+
+        A plain success (JSON, not compressed, no cookie, httpx's log line off) is parsed straight
+        from aiohttp's answer; anything else becomes an httpx response and takes the usual path.
+        """
+        ours = self._headers(op.stream, extra_headers)
+        if op.body is not None:
+            ours["content-type"] = "application/json"
+        headers = self._pool_headers(http) + list(ours.items())
+        url = self.base_url + op.path
+        attempt = 1
+        while True:
+            try:
+                status, found, raw, content = await transport.fetch(
+                    op.method, url, headers, op.body, self._timeout_extension
+                )
+            except httpx.TransportError as exc:
+                request = httpx.Request(op.method, url, headers=headers, content=op.body)
+                outcome = self._after_transport_error(exc, request, attempt)
+            else:
+                if (
+                    200 <= status < 300
+                    and "set-cookie" not in found
+                    and "content-encoding" not in found
+                    and not _httpx_logger.isEnabledFor(logging.INFO)
+                ):
+                    request_id = found.get("x-request-id") or ours["x-request-id"]
+                    logger.debug(
+                        "%s %s -> %d (request id %s)", op.method, op.path, status, request_id
+                    )
+                    ops.check_content_type(
+                        found.get("content-type", ""),
+                        stream=op.stream,
+                        status_code=status,
+                        request_id=request_id,
+                        content=content,
+                    )
+                    return op.parse(content, request_id)
+                request = httpx.Request(op.method, url, headers=headers, content=op.body)
+                response = self._direct_response(
+                    http, request, httpx.Response(status, headers=raw, content=content)
+                )
                 if response.is_success:
                     return self._parse_success(op, response, response.content)
                 outcome = self._retry_or_raise(op, response, response.content, attempt)
@@ -449,7 +631,7 @@ class AsyncCompactifAIClient(_BaseClient[httpx.AsyncClient]):
         attempt = 1
         while True:
             try:
-                response = await self.http_client.send(request, stream=True)
+                response = await self._send(request, stream=True)
             except httpx.TransportError as exc:
                 outcome = self._after_transport_error(exc, request, attempt)
             else:

@@ -31,7 +31,7 @@ from compactifai.errors import (
     status_error_from_response,
 )
 from compactifai.types import (
-    APIObject,
+    APIResponse,
     ChatCompletion,
     ChatCompletionChunk,
     ChatCompletionRequest,
@@ -44,7 +44,7 @@ from compactifai.types import (
 )
 
 T = TypeVar("T")
-M = TypeVar("M", bound=APIObject)
+M = TypeVar("M", bound=APIResponse)
 
 RETRYABLE_STATUS_CODES = frozenset({408, 409, 429})
 USAGE_NOT_OFFERED = (

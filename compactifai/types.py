@@ -13,6 +13,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
 __all__ = [
+    "APIObject",
+    "APIResponse",
     "AssistantMessage",
     "ChatCompletion",
     "ChatCompletionChunk",
@@ -68,12 +70,22 @@ class APIObject(BaseModel):
     """A response object; extra fields the server adds stay reachable as attributes."""
 
     model_config = ConfigDict(extra="allow", populate_by_name=True, protected_namespaces=())
-    _request_id: str | None = PrivateAttr(default=None)
 
     @property
     def request_id(self) -> str | None:
         """The ``x-request-id`` of the HTTP response this object came from."""
-        return self._request_id
+        private = self.__pydantic_private__
+        return private.get("_request_id") if private else None
+
+
+class APIResponse(APIObject):
+    """A whole response body: it carries the request id.
+
+    Only whole bodies hold the private attribute: pydantic runs a private-attribute setup for
+    every model instance that has one, which was a third of the cost of parsing a stream chunk.
+    """
+
+    _request_id: str | None = PrivateAttr(default=None)
 
 
 # ---------------------------------------------------------------------------- content parts
@@ -305,7 +317,7 @@ class UsageRequest(_RequestModel):
 # ---------------------------------------------------------------------------- responses
 
 
-class Model(APIObject):
+class Model(APIResponse):
     id: str
     object: str = "model"
     created: int | None = None
@@ -313,7 +325,7 @@ class Model(APIObject):
     parameters_number: str | None = None
 
 
-class ModelList(APIObject):
+class ModelList(APIResponse):
     object: str = "list"
     data: list[Model]
 
@@ -341,7 +353,7 @@ class Choice(APIObject):
     logprobs: Any = None
 
 
-class ChatCompletion(APIObject):
+class ChatCompletion(APIResponse):
     id: str = ""
     object: str = "chat.completion"
     created: int = 0
@@ -378,7 +390,7 @@ class ChunkChoice(APIObject):
     logprobs: Any = None
 
 
-class ChatCompletionChunk(APIObject):
+class ChatCompletionChunk(APIResponse):
     id: str = ""
     object: str = "chat.completion.chunk"
     created: int = 0
@@ -394,7 +406,7 @@ class CompletionChoice(APIObject):
     logprobs: Any = None
 
 
-class Completion(APIObject):
+class Completion(APIResponse):
     id: str = ""
     object: str = "text_completion"
     created: int = 0
@@ -412,7 +424,7 @@ class UsageRow(APIObject):
     window_end: datetime = Field(alias="windowEnd")
 
 
-class UsageReport(APIObject):
+class UsageReport(APIResponse):
     data: list[UsageRow]
     start_time: datetime | None = None
     end_time: datetime | None = None
