@@ -125,3 +125,13 @@ def test_unreachable_server_is_one_line_and_exit_1(
     result = cli("chat", "Hi")
     assert result.code == 1
     assert "cannot reach" in error_line(result)
+
+
+def test_on_a_terminal_a_spinner_runs_until_the_first_token(
+    cli: Runner, live: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TTY_COMPATIBLE", "1")
+    result = cli("chat", f"{FACT} When was it completed?")
+    assert result.code == 0, result.err
+    assert "Thinking" in result.out
+    assert "1889" in result.out

@@ -161,3 +161,13 @@ def test_the_installed_console_script_runs_the_demo_offline(tmp_path: Path) -> N
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
     _assert_complete_demo(done.stdout)
+
+
+def test_on_a_terminal_spinners_run_until_the_first_token(
+    cli: Runner, live: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TTY_COMPATIBLE", "1")  # rich treats the captured stdout as a terminal
+    result = _demo(cli)
+    assert result.code == 0, result.err
+    assert "Waiting for the first token" in result.out
+    assert "Demo complete" in result.out
