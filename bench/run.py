@@ -52,6 +52,7 @@ LABELS = {
     "import_s": "import (s)",
     "memory_growth_kib": "mem growth (KiB)",
 }
+UNAVAILABLE = 3  # a worker's exit status when its subject's packages are not installed
 # "no memory growth": less than this over the measured calls (a few bytes a call at most).
 MEMORY_GROWTH_LIMIT_KIB = 64.0
 
@@ -161,12 +162,13 @@ def run_worker(args: argparse.Namespace) -> dict[str, Any]:
     profile_dir = Path(args.profile) if args.profile else None
     slug = "".join(c if c.isalnum() else "_" for c in subject.name).strip("_")
 
-    call = subject.make_sync(target)
-    for _ in range(size.warmup):
-        call()
-    result["call_cpu_us"] = _median_cpu(call, size.calls) * 1e6
-    if profile_dir is not None:
-        _profile(call, size.calls, profile_dir / f"{slug}.call.txt")
+    call = subject.make_sync(target) if subject.make_sync is not None else None
+    if call is not None:
+        for _ in range(size.warmup):
+            call()
+        result["call_cpu_us"] = _median_cpu(call, size.calls) * 1e6
+        if profile_dir is not None:
+            _profile(call, size.calls, profile_dir / f"{slug}.call.txt")
 
     if subject.make_stream is not None:
         stream = subject.make_stream(target)
@@ -176,17 +178,18 @@ def run_worker(args: argparse.Namespace) -> dict[str, Any]:
         if profile_dir is not None:
             _profile(stream, size.streams, profile_dir / f"{slug}.stream.txt")
 
-    gc.collect()
-    tracemalloc.start()
-    gc.collect()
-    before = tracemalloc.get_traced_memory()[0]
-    for _ in range(size.memory_calls):
-        call()
-    gc.collect()
-    after = tracemalloc.get_traced_memory()[0]
-    tracemalloc.stop()
-    result["memory_growth_kib"] = (after - before) / 1024
-    result["memory_calls"] = size.memory_calls
+    if call is not None:
+        gc.collect()
+        tracemalloc.start()
+        gc.collect()
+        before = tracemalloc.get_traced_memory()[0]
+        for _ in range(size.memory_calls):
+            call()
+        gc.collect()
+        after = tracemalloc.get_traced_memory()[0]
+        tracemalloc.stop()
+        result["memory_growth_kib"] = (after - before) / 1024
+        result["memory_calls"] = size.memory_calls
 
     target = Target(args.latency_url, API_KEY, size.stream_chunks)
     walls = asyncio.run(_bursts(subject, target, size))
@@ -199,25 +202,18 @@ def run_worker(args: argparse.Namespace) -> dict[str, Any]:
 # ---------------------------------------------------------------------------- orchestration
 
 
-def measure_import(module: str, runs: int) -> float:
-    """Median seconds to import ``module`` in a fresh interpreter."""
+def measure_import(module: str, runs: int) -> float | None:
+    """Median seconds to import ``module`` in a fresh interpreter (None: not installed)."""
     code = (
         f"import time; _t = time.perf_counter(); import {module}; print(time.perf_counter() - _t)"
     )
     times = []
     for _ in range(runs):
-        out = subprocess.run(
-            [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
-        )
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+        if out.returncode != 0:
+            return None
         times.append(float(out.stdout.strip()))
     return statistics.median(times)
-
-
-def _importable(module: str) -> str | None:
-    out = subprocess.run(
-        [sys.executable, "-c", f"import {module}"], capture_output=True, text=True, cwd=ROOT
-    )
-    return None if out.returncode == 0 else (out.stderr.strip().splitlines() or ["?"])[-1]
 
 
 def select(only: str | None) -> list[Subject]:
@@ -370,16 +366,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     unavailable: dict[str, str] = {}
     with emulator(0.0) as url, emulator(size.latency) as latency_url:
         for subject in subjects:
-            missing = _importable(subject.module)
-            if missing is not None:
-                unavailable[subject.name] = missing
-                continue
             command = [sys.executable, "-m", "bench.run", "--worker", subject.name]
             command += ["--size", args.size, "--base-url", url, "--latency-url", latency_url]
             if args.profile:
                 command += ["--profile", args.profile]
             print(f"measuring {subject.name} ...", file=sys.stderr, flush=True)
             out = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+            if out.returncode == UNAVAILABLE:
+                unavailable[subject.name] = out.stderr.strip().splitlines()[-1]
+                continue
             if out.returncode != 0:
                 raise RuntimeError(f"worker for {subject.name} failed:\n{out.stderr}")
             results[subject.name] = json.loads(out.stdout.strip().splitlines()[-1])
@@ -388,8 +383,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if any(SUBJECTS[n].group == "ours" for n in results):
         modules.update(BASELINE_IMPORTS)
     for label, module in modules.items():
-        if _importable(module) is None:
-            imports[label] = measure_import(module, size.import_runs)
+        seconds = measure_import(module, size.import_runs)
+        if seconds is not None:
+            imports[label] = seconds
     for name, r in results.items():
         r["import_s"] = imports.get(SUBJECTS[name].module)
     report = {
@@ -414,7 +410,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", choices=sorted(SIZES), default="full")
     parser.add_argument(
         "--only",
-        help="comma-separated groups (ours, alternative, httpx) or subject names; default all",
+        help="comma-separated groups (ours, alternative, httpx, aiohttp) or subject names; "
+        "default all",
     )
     parser.add_argument("--json", help="write the JSON report here (default bench/results/)")
     parser.add_argument("--profile", help="directory for pyinstrument profiles of each subject")
@@ -425,7 +422,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.profile:
         Path(args.profile).mkdir(parents=True, exist_ok=True)
     if args.worker:
-        print(json.dumps(run_worker(args)))
+        try:
+            result = run_worker(args)
+        except ImportError as exc:  # an optional alternative is not installed
+            print(f"{type(exc).__name__}: {exc}", file=sys.stderr)
+            return UNAVAILABLE
+        print(json.dumps(result))
         return 0
     report = run(args)
     print_report(report)

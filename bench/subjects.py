@@ -32,11 +32,11 @@ class Target:
 @dataclass(frozen=True)
 class Subject:
     name: str
-    group: str  # "ours", "alternative" or "httpx"
+    group: str  # "ours", "alternative", "httpx" or "aiohttp" (the floors)
     kind: str  # "chat", "completion" or "raw"
     module: str  # imported for the cold-import figure
     counterpart: str | None  # for ours: the alternative it replaces
-    make_sync: Callable[[Target], Callable[[], Any]]
+    make_sync: Callable[[Target], Callable[[], Any]] | None
     make_stream: Callable[[Target], Callable[[], int]] | None
     make_async: Callable[[Target], Callable[[], Awaitable[Any]]]
 
@@ -287,6 +287,20 @@ def _httpx_async(target: Target) -> Callable[[], Awaitable[Any]]:
     return call
 
 
+def _aiohttp_async(target: Target) -> Callable[[], Awaitable[Any]]:
+    import aiohttp
+
+    session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=256))
+    url, headers, body = _raw_request(target, stream=False)
+
+    async def call() -> Any:
+        async with session.post(url, data=body, headers=headers) as response:
+            response.raise_for_status()
+            return json.loads(await response.read())["choices"][0]["message"]["content"]
+
+    return call
+
+
 SUBJECTS: dict[str, Subject] = {
     subject.name: subject
     for subject in (
@@ -359,6 +373,16 @@ SUBJECTS: dict[str, Subject] = {
             _httpx_sync,
             _httpx_stream,
             _httpx_async,
+        ),
+        Subject(
+            "aiohttp (raw, async only)",
+            "aiohttp",
+            "raw",
+            "aiohttp",
+            None,
+            None,
+            None,
+            _aiohttp_async,
         ),
     )
 }
