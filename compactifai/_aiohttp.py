@@ -4,7 +4,7 @@ httpcore's async pool spends time quadratic in the number of connections and wai
 (each finished request rescans both): 256 concurrent calls to a server answering in 50 ms take
 seconds instead of about 0.1 s. aiohttp's C-accelerated HTTP parser and its pool do not
 degrade that way, so ``AsyncCompactifAIClient`` sends through this transport when aiohttp is
-installed (``pip install "compactifai-integrations[fast]"``); the public API stays httpx
+installed (``pip install "compactifai-integrations[aiohttp]"``); the public API stays httpx
 (requests, responses, errors, a caller's own ``httpx.AsyncClient``).
 
 aiohttp's errors are mapped to the httpx errors httpcore raises in the same situation, so

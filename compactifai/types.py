@@ -69,7 +69,12 @@ class _RequestModel(BaseModel):
 class APIObject(BaseModel):
     """A response object; extra fields the server adds stay reachable as attributes."""
 
-    model_config = ConfigDict(extra="allow", populate_by_name=True, protected_namespaces=())
+    # cache_strings="keys": pydantic-core would otherwise keep every short string value it
+    # parses (completion ids, generated text) in its 16k-entry cache: memory that grows with
+    # the number of calls until the cache is full.
+    model_config = ConfigDict(
+        extra="allow", populate_by_name=True, protected_namespaces=(), cache_strings="keys"
+    )
 
     @property
     def request_id(self) -> str | None:
