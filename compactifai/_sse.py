@@ -45,18 +45,34 @@ class SSEDecoder:
         if self._pending_cr and text.startswith("\n"):
             text = text[1:]
         self._pending_cr = False
-        self._buffer += text
+        buffer = self._buffer + text if self._buffer else text
         events: list[ServerSentEvent] = []
+        if "\r" not in buffer:
+            # The usual stream (LF only): split once, handle data lines inline.
+            lines = buffer.split("\n")
+            self._buffer = lines.pop()
+            for line in lines:
+                if not line:
+                    if self._has_fields:
+                        event = self._dispatch()
+                        if event is not None:
+                            events.append(event)
+                elif line.startswith("data:"):
+                    self._data.append(line[6:] if line.startswith("data: ") else line[5:])
+                    self._has_fields = True
+                else:
+                    self._process_line(line)
+            return events
         start = 0
-        for match in _LINE_END.finditer(self._buffer):
-            event = self._process_line(self._buffer[start : match.start()])
+        for match in _LINE_END.finditer(buffer):
+            event = self._process_line(buffer[start : match.start()])
             if event is not None:
                 events.append(event)
             start = match.end()
-        if start and self._buffer[start - 1] == "\r":
+        if start and buffer[start - 1] == "\r":
             # A CR at the end of what arrived may be the first half of a CRLF.
-            self._pending_cr = start == len(self._buffer)
-        self._buffer = self._buffer[start:]
+            self._pending_cr = start == len(buffer)
+        self._buffer = buffer[start:]
         return events
 
     def flush(self) -> list[ServerSentEvent]:
