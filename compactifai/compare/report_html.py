@@ -151,7 +151,7 @@ def latency_chart_svg(report: ComparisonReport, width: int = 960) -> str:
             if o.latency is not None:
                 parts.append(
                     f'<circle cx="{x(o.latency * 1000):.1f}" cy="{cy + jitter:.1f}" r="6" '
-                    f'fill="{color}" fill-opacity="0.85"><title>{escape(model)} · '
+                    f'fill="{color}"><title>{escape(model)} · '
                     f"{escape(item.id)} · total {_fmt_ms(o.latency)}</title></circle>"
                 )
         for value, dash in ((stats.latency_median, ""), (stats.latency_p95, "4 3")):
