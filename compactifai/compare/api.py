@@ -241,12 +241,13 @@ async def _framework_models(
     api_key: str | None,
     base_url: str | None,
     check_catalog: bool,
-) -> tuple[list[str], list[ModelPair]]:
-    if not check_catalog and model is None:
-        return resolve_models(models, None, None, pairs)
+) -> tuple[list[str], list[ModelPair], str]:
+    """The models and pairs (from the live catalog unless told not to), and the base URL."""
     async with AsyncCompactifAIClient(api_key=api_key, base_url=base_url) as api:
+        if not check_catalog and model is None:
+            return *resolve_models(models, None, None, pairs), api.base_url
         available = await api.list_models()
-    return resolve_models(models, model, available, pairs)
+        return *resolve_models(models, model, available, pairs), api.base_url
 
 
 async def acompare_runnable(
@@ -269,7 +270,7 @@ async def acompare_runnable(
     from compactifai.compare._langchain import default_chat_model, runnable_subject
 
     items = work_items(inputs)
-    chosen, model_pairs = await _framework_models(
+    chosen, model_pairs, resolved_url = await _framework_models(
         models, model, pairs, api_key, base_url, check_catalog
     )
 
@@ -288,7 +289,7 @@ async def acompare_runnable(
         concurrency=concurrency,
         prices=prices,
         on_progress=on_progress,
-        base_url=base_url,
+        base_url=resolved_url,
     )
 
 
@@ -330,7 +331,7 @@ async def acompare_query_engine(
     from compactifai.compare._llama_index import default_llm, query_engine_subject
 
     items = work_items(queries)
-    chosen, model_pairs = await _framework_models(
+    chosen, model_pairs, resolved_url = await _framework_models(
         models, model, pairs, api_key, base_url, check_catalog
     )
 
@@ -349,7 +350,7 @@ async def acompare_query_engine(
         concurrency=concurrency,
         prices=prices,
         on_progress=on_progress,
-        base_url=base_url,
+        base_url=resolved_url,
     )
 
 

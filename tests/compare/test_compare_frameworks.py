@@ -58,6 +58,7 @@ def test_langchain_runnable(live: Emulator) -> None:
     )
     assert sorted(built) == sorted([SLIM, ORIGINAL])  # one chain per model
     assert report.workload == "langchain" and report.models == [SLIM, ORIGINAL]
+    assert report.base_url == live.base_url.rstrip("/")
     assert report.errors == 0
     assert "3.28 billion parameters" in report.observation(SLIM, "1").text
     assert "bond dimension controls" in report.observation(ORIGINAL, "2").text
