@@ -63,7 +63,9 @@ __all__ = [
 
 class _RequestModel(BaseModel):
     # Unknown fields pass through to the server (vLLM accepts more than the schema lists).
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    # defer_build: validators are built on first use, not at import (half the import time of
+    # the integrations was building models an application may never send).
+    model_config = ConfigDict(extra="allow", populate_by_name=True, defer_build=True)
 
 
 class APIObject(BaseModel):
@@ -73,7 +75,11 @@ class APIObject(BaseModel):
     # parses (completion ids, generated text) in its 16k-entry cache: memory that grows with
     # the number of calls until the cache is full.
     model_config = ConfigDict(
-        extra="allow", populate_by_name=True, protected_namespaces=(), cache_strings="keys"
+        extra="allow",
+        populate_by_name=True,
+        protected_namespaces=(),
+        cache_strings="keys",
+        defer_build=True,
     )
 
     @property
