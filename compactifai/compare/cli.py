@@ -264,7 +264,7 @@ def _outcome(report: ComparisonReport) -> int:
 
 
 def _ms(seconds: float | None) -> str:
-    return "–" if seconds is None else f"{seconds * 1000:,.0f} ms"
+    return "–" if seconds is None else f"{seconds * 1000:,.0f}ms"
 
 
 def _pct(value: float | None) -> str:
@@ -272,42 +272,48 @@ def _pct(value: float | None) -> str:
 
 
 def print_report(report: ComparisonReport, out: Console) -> None:
-    """The terminal view: per-model table, per-pair agreement, the worst disagreements."""
+    """The terminal view: per-model table, per-pair agreement, the worst disagreements.
+
+    ``tok/s`` is output tokens per second of request time; ``cost`` uses the ``--price``es.
+    """
+    from rich import box
     from rich.markup import escape
     from rich.table import Table
 
-    table = Table(title="Models", title_justify="left", header_style="bold")
-    for name, justify in (
-        ("model", "left"),
-        ("kind", "left"),
-        ("ok/err", "right"),
-        ("TTFT med", "right"),
-        ("TTFT p95", "right"),
-        ("latency med", "right"),
-        ("latency p95", "right"),
-        ("tokens in", "right"),
-        ("tokens out", "right"),
-        ("out tok/s", "right"),
-        ("est. cost", "right"),
-    ):
-        table.add_column(name, justify=justify, no_wrap=name == "model")  # type: ignore[arg-type]
+    table = Table(
+        title="Models",
+        title_justify="left",
+        header_style="bold",
+        box=box.SIMPLE_HEAD,
+        collapse_padding=True,
+        pad_edge=False,
+    )
+    table.add_column("model", no_wrap=True)
+    table.add_column("kind", no_wrap=True)
+    for name in ("ok/err", "TTFT med/p95", "latency med/p95", "tokens in/out", "tok/s", "cost"):
+        table.add_column(name, justify="right", no_wrap=True)
     for s in report.model_stats:
+        tps = s.output_tokens_per_second
         table.add_row(
             escape(s.model),
             "[green]slim[/]" if s.kind == "slim" else "original",
             f"{s.requests - s.errors}/" + (f"[red]{s.errors}[/]" if s.errors else "0"),
-            _ms(s.ttft_median),
-            _ms(s.ttft_p95),
-            _ms(s.latency_median),
-            _ms(s.latency_p95),
-            f"{s.input_tokens:,}",
-            f"{s.output_tokens:,}",
-            "–" if s.output_tokens_per_second is None else f"{s.output_tokens_per_second:,.1f}",
+            f"{_ms(s.ttft_median)}/{_ms(s.ttft_p95)}",
+            f"{_ms(s.latency_median)}/{_ms(s.latency_p95)}",
+            f"{s.input_tokens:,}/{s.output_tokens:,}",
+            "–" if tps is None else f"{tps:,.0f}" if tps >= 100 else f"{tps:,.1f}",
             "–" if s.cost is None else f"{s.cost:,.6f}",
         )
     out.print(table)
     if report.pairs:
-        pairs = Table(title="Agreement", title_justify="left", header_style="bold")
+        pairs = Table(
+            title="Agreement",
+            title_justify="left",
+            header_style="bold",
+            box=box.SIMPLE_HEAD,
+            collapse_padding=True,
+            pad_edge=False,
+        )
         for name in ("candidate", "reference", "compared", "exact", "overlap F1", "fields"):
             pairs.add_column(
                 name, justify="left" if name in ("candidate", "reference") else "right"
