@@ -49,7 +49,7 @@ def test_the_issue_command_table_json_and_html(
     out, err = capsys.readouterr()
     assert err.count("No COMPACTIFAI_API_KEY set: running on the bundled offline emulator") == 1
     assert f"HTML report written to {html}" in err
-    for text in ("Models", "Agreement", "TTFT med", "latency p95", "out tok/s", SLIM, ORIGINAL):
+    for text in ("Models", "Agreement", "TTFT med/p95", "latency med/p95", "tok/s", SLIM, ORIGINAL):
         assert text in out
     slim_row = next(line for line in out.splitlines() if SLIM in line and "slim" in line)
     assert "8/0" in slim_row  # 8 answers, no errors
