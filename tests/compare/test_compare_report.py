@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -17,6 +18,7 @@ from compactifai.compare import (
     WorkItem,
 )
 
+ROOT = Path(__file__).resolve().parents[2]
 SLIM, ORIG = "cai-llama-3-3-70b-slim", "llama-3-3-70b"
 ITEMS = [WorkItem("q1", "q1", "What is A?"), WorkItem("q2", "q2", "What is B?"),
          WorkItem("q3", "q3", "Extract"), WorkItem("q4", "q4", "What is D?")]  # fmt: skip
@@ -164,3 +166,23 @@ def test_json_shape() -> None:
 def test_a_missing_observation_is_refused() -> None:
     with pytest.raises(ValueError, match="no observation"):
         ComparisonReport.build("prompts", [SLIM], ITEMS[:1], [], [])
+
+
+def test_the_library_needs_neither_rich_nor_a_framework() -> None:
+    import subprocess
+    import sys
+
+    # Make the optional packages unimportable, then use the library.
+    code = (
+        "import sys\n"
+        "for name in ('rich', 'langchain_core', 'llama_index', 'langchain_compactifai'):\n"
+        "    sys.modules[name] = None\n"
+        "from tests.compare.test_compare_report import build\n"
+        "report = build()\n"
+        "assert 'latency-chart' in report.to_html() and report.to_json()\n"
+        "print('ok')\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    ).stdout
+    assert out.strip() == "ok"
