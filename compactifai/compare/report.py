@@ -274,6 +274,9 @@ class ComparisonReport:
     base_url: str | None = None
     started: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
     duration: float = 0.0
+    _by_item: dict[str, list[ItemAgreement]] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     @classmethod
     def build(
@@ -326,7 +329,14 @@ class ComparisonReport:
         return self.observations[(model, item_id)]
 
     def agreements(self, item_id: str) -> list[ItemAgreement]:
-        return [a for p in self.pairs for a in p.items if a.item_id == item_id]
+        """The item's agreement in every pair, in pair order."""
+        if self._by_item is None:
+            by_item: dict[str, list[ItemAgreement]] = {}
+            for pair in self.pairs:
+                for agreement in pair.items:
+                    by_item.setdefault(agreement.item_id, []).append(agreement)
+            self._by_item = by_item
+        return list(self._by_item.get(item_id, []))
 
     def item_score(self, item_id: str) -> float:
         """The item's worst agreement over all pairs (-1 when a request failed; 1 if no pair)."""
