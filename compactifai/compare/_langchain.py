@@ -22,7 +22,12 @@ from langchain_core.runnables import Runnable
 from compactifai.compare.report import WorkItem
 from compactifai.compare.workloads import Meter, Subject
 
-__all__ = ["MeteringCallbackHandler", "default_chat_model", "runnable_subject"]
+__all__ = [
+    "MeteringCallbackHandler",
+    "default_chat_model",
+    "message_answer",
+    "runnable_subject",
+]
 
 RunnableFactory = Callable[[Any], Runnable[Any, Any]]
 LLMFactory = Callable[[str], BaseLanguageModel[Any]]
@@ -92,14 +97,23 @@ def default_chat_model(
     return ChatCompactifAI(model=model, **kwargs)
 
 
+def message_answer(message: BaseMessage) -> Any:
+    """A chat message as an answer: its text, or its tool calls (name and arguments, compared
+    field by field) when it has no text. Never the message object itself, whose ids and
+    metadata differ on every call."""
+    text = message.text
+    tool_calls = getattr(message, "tool_calls", None)
+    if tool_calls and not text.strip():
+        return [{"name": call["name"], "args": call["args"]} for call in tool_calls]
+    return text
+
+
 def runnable_subject(runnable: Runnable[Any, Any]) -> Subject:
     """Each item's input goes to ``runnable.ainvoke`` with a metering callback."""
 
     async def run(item: WorkItem, meter: Meter) -> Any:
         handler = MeteringCallbackHandler(meter)
         result = await runnable.ainvoke(item.input, config={"callbacks": [handler]})
-        if isinstance(result, BaseMessage) and not isinstance(result.content, str):
-            return result.text
-        return result
+        return message_answer(result) if isinstance(result, BaseMessage) else result
 
     return run

@@ -152,3 +152,36 @@ def test_llama_index_query_engine(live: Emulator, nodes: list[object], streaming
             assert slim.ttft is None
     counts = {report.observation(SLIM, i.id).input_tokens for i in report.items}
     assert len(counts) == len(queries)
+
+
+class GetWeather(BaseModel):
+    """Current weather in a city."""
+
+    city: str
+
+
+def test_langchain_messages_are_compared_by_text_or_tool_calls(live: Emulator) -> None:
+    report = compare_runnable(
+        lambda llm: llm,  # the bare chat model: AIMessage outputs
+        [f"Context: {CONTEXT}\nQuestion: {QUESTIONS[0]}"],
+        [SLIM, ORIGINAL],
+        api_key=live.api_key,
+        base_url=live.base_url,
+    )
+    answer = report.observation(SLIM, "1")
+    assert answer.structured is None and "3.28 billion parameters" in answer.text
+    assert report.pairs[0].exact_match_rate == 1.0  # message ids and metadata are not compared
+
+    report = compare_runnable(
+        lambda llm: llm.bind_tools([GetWeather], tool_choice="any"),
+        ["What is the weather in Paris?"],
+        [SLIM, ORIGINAL],
+        api_key=live.api_key,
+        base_url=live.base_url,
+    )
+    assert report.observation(ORIGINAL, "1").structured == [
+        {"name": "GetWeather", "args": {"city": "Paris"}}
+    ]
+    agreement = report.pairs[0].items[0]
+    assert [f.path for f in agreement.fields] == ["[0].name", "[0].args.city"]
+    assert report.observation(SLIM, "1").ttft is not None  # tool-call deltas count as tokens
