@@ -24,6 +24,8 @@ from typing import Any
 import aiohttp
 import httpx
 
+from compactifai._mocked import async_mocked
+
 __all__ = ["AiohttpTransport"]
 
 # Most specific first: the first match wins.
@@ -132,6 +134,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
     def __init__(self, limits: httpx.Limits, verify: ssl.SSLContext | bool = True) -> None:
         self._limits = limits
         self._verify = verify
+        self._fallback: httpx.AsyncHTTPTransport | None = None
         self._ssl: ssl.SSLContext | bool | None = None
         self._session: aiohttp.ClientSession | None = None
         self._timeouts: dict[tuple[float | None, ...], aiohttp.ClientTimeout] = {}
@@ -168,7 +171,19 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             )
         return self._ssl
 
+    def mocked(self) -> bool:
+        """While tests patch httpx's transport, requests go through it (see ``_mocked``)."""
+        return async_mocked()
+
+    def _httpx_transport(self) -> httpx.AsyncHTTPTransport:
+        if self._fallback is None:
+            verify = self._verify
+            self._fallback = httpx.AsyncHTTPTransport(verify=verify, limits=self._limits)
+        return self._fallback
+
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if async_mocked():
+            return await self._httpx_transport().handle_async_request(request)
         session = self._session
         if session is None or session.closed:
             session = self._open()
@@ -239,6 +254,8 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         return response.status, response.headers, _raw_headers(response), body
 
     async def aclose(self) -> None:
+        if self._fallback is not None:
+            await self._fallback.aclose()
         if self._session is not None:
             await self._session.close()
             self._session = None

@@ -8,6 +8,7 @@ import logging
 import os
 import platform
 import time
+import urllib.request
 import uuid
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from datetime import datetime
@@ -19,6 +20,7 @@ import httpx
 
 from compactifai import _protocol as ops
 from compactifai._protocol import ChunkStreamParser, Operation, Retry, RetryPolicy
+from compactifai._sync_http import SocketTransport
 from compactifai._version import __version__
 from compactifai.errors import MissingAPIKeyError, status_error_from_response
 from compactifai.types import ChatCompletion, ChatCompletionChunk, Completion, Model, UsageReport
@@ -54,9 +56,22 @@ _async_sleep = asyncio.sleep
 
 # "aiohttp" (when installed) or "httpx": what the default async client sends through.
 ASYNC_BACKEND = os.environ.get("COMPACTIFAI_ASYNC_BACKEND", "aiohttp")
+# "socket" (``_sync_http``, a lean HTTP/1.1 transport) or "httpx": the default sync client's.
+SYNC_BACKEND = os.environ.get("COMPACTIFAI_SYNC_BACKEND", "socket")
 
 
 _aiohttp_transport: type[AiohttpTransport] | None = None
+
+
+def _environment_proxies() -> bool:
+    """Whether HTTP(S)_PROXY/ALL_PROXY are set: httpx honours them only with its own transport."""
+    return any(urllib.request.getproxies().get(k) for k in ("http", "https", "all"))
+
+
+def _default_sync_transport() -> httpx.BaseTransport | None:
+    if SYNC_BACKEND != "socket" or _environment_proxies():
+        return None
+    return SocketTransport(DEFAULT_LIMITS)
 
 
 def _default_async_transport() -> httpx.AsyncBaseTransport | None:
@@ -65,7 +80,7 @@ def _default_async_transport() -> httpx.AsyncBaseTransport | None:
     httpcore's async pool slows down steeply with many concurrent requests (see ``_aiohttp``).
     """
     global _aiohttp_transport
-    if ASYNC_BACKEND != "aiohttp":
+    if ASYNC_BACKEND != "aiohttp" or _environment_proxies():
         return None
     try:
         from compactifai._aiohttp import AiohttpTransport
@@ -339,7 +354,9 @@ class CompactifAIClient(_BaseClient[httpx.Client]):
     @property
     def http_client(self) -> httpx.Client:
         if self._http is None:
-            self._http = httpx.Client(timeout=self.timeout, limits=DEFAULT_LIMITS)
+            self._http = httpx.Client(
+                timeout=self.timeout, limits=DEFAULT_LIMITS, transport=_default_sync_transport()
+            )
         return self._http
 
     def close(self) -> None:
@@ -553,7 +570,7 @@ class AsyncCompactifAIClient(_BaseClient[httpx.AsyncClient]):
     async def _call(self, op: Operation[T], extra_headers: Mapping[str, str] | None = None) -> T:
         http = self.http_client
         transport = http._transport
-        if type(transport) is _aiohttp_transport and self._direct(http):
+        if type(transport) is _aiohttp_transport and self._direct(http) and not transport.mocked():
             return await self._call_aiohttp(http, transport, op, extra_headers)
         request = self._build(http, op, extra_headers)
         attempt = 1

@@ -13,6 +13,8 @@ import gzip
 import json
 import socket
 import sys
+import threading
+import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -248,3 +250,226 @@ async def test_compressed_and_cookie_setting_responses(backend: str) -> None:
             assert reply.choices[0].message.content == "zipped"
             assert client.http_client.cookies.get("route") == "z"
             assert not client._direct(client.http_client)  # cookies: the ordinary path now
+
+
+# ---------------------------------------------------------------------------- the sync socket pool
+
+
+@pytest.fixture(params=["socket", "httpx"])
+def sync_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setattr(client_module, "SYNC_BACKEND", request.param)
+    return str(request.param)
+
+
+class RawServer:
+    """A loopback server that answers each request with the next scripted raw response.
+
+    Each script entry is the bytes to send back, or None to close the connection without
+    answering; ``close_after`` closes the connection after answering.
+    """
+
+    def __init__(self, script: list[bytes | None], close_after: bool = False) -> None:
+        self.script = list(script)
+        self.close_after = close_after
+        self.connections = 0
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/v1"
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while self.script:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.connections += 1
+            with conn, conn.makefile("rb") as reader:  # both: the fd closes with the last
+                while self.script:
+                    head = b""
+                    while not head.endswith(b"\r\n\r\n"):
+                        line = reader.readline()
+                        if not line:
+                            break
+                        head += line
+                    if not head:
+                        break
+                    length = next(
+                        (
+                            int(line.split(b":")[1])
+                            for line in head.split(b"\r\n")
+                            if line.lower().startswith(b"content-length:")
+                        ),
+                        0,
+                    )
+                    reader.read(length)
+                    answer = self.script.pop(0)
+                    if answer is None:
+                        break
+                    conn.sendall(answer)
+                    if self.close_after:
+                        break
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def _chunked(body: bytes, *headers: str, sizes: int = 7) -> bytes:
+    head = ["HTTP/1.1 200 OK", "content-type: application/json", "transfer-encoding: chunked"]
+    out = ("\r\n".join([*head, *headers]) + "\r\n\r\n").encode()
+    for start in range(0, len(body), sizes):
+        part = body[start : start + sizes]
+        out += f"{len(part):x};ext=1\r\n".encode() + part + b"\r\n"
+    return out + b"0\r\nx-trailer: y\r\n\r\n"
+
+
+def _sync_call(url: str, **kwargs: Any) -> Any:
+    kwargs.setdefault("retry_policy", NO_WAIT)
+    with CompactifAIClient(base_url=url, api_key="k", **kwargs) as client:
+        return client.create_chat_completion(model=MODEL, messages=MESSAGES)
+
+
+BODY = json.dumps(COMPLETION).encode()
+
+
+def test_sync_backend_selects_the_transport(sync_backend: str) -> None:
+    from compactifai._sync_http import SocketTransport
+
+    client = CompactifAIClient(api_key="k")
+    expected = SocketTransport if sync_backend == "socket" else httpx.HTTPTransport
+    assert type(client.http_client._transport) is expected
+    client.close()
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        _http_response(BODY),
+        _chunked(BODY),
+        _http_response(gzip.compress(BODY), "content-encoding: gzip"),
+        b"HTTP/1.1 100 Continue\r\n\r\n" + _http_response(BODY),
+        # No length, no chunks: the body ends with the connection.
+        b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n" + BODY,
+    ],
+    ids=["content-length", "chunked", "gzip", "100-continue", "close-delimited"],
+)
+def test_sync_body_framings(sync_backend: str, answer: bytes) -> None:
+    server = RawServer([answer], close_after=b"connection: close" in answer)
+    try:
+        reply = _sync_call(server.url)
+    finally:
+        server.close()
+    assert reply.choices[0].message.content == "zipped"
+
+
+def test_sync_keep_alive_reuse_and_a_stale_connection(sync_backend: str) -> None:
+    # Two answers on one connection, then the server closes it on the next request unanswered
+    # (a keep-alive race): the call goes out again on a fresh connection. The socket pool does
+    # that itself, without using up one of the client's retries (httpcore needs the retry).
+    server = RawServer([_http_response(BODY), _http_response(BODY), None, _http_response(BODY)])
+    policy = RetryPolicy(max_retries=0) if sync_backend == "socket" else NO_WAIT
+    try:
+        with CompactifAIClient(base_url=server.url, api_key="k", retry_policy=policy) as client:
+            for _ in range(3):
+                reply = client.create_chat_completion(model=MODEL, messages=MESSAGES)
+                assert reply.choices[0].message.content == "zipped"
+    finally:
+        server.close()
+    assert server.connections == 2
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [_http_response(BODY)[:-10], _chunked(BODY)[:40], b"HTTP/1.1 200 OK\r\ncontent-le"],
+    ids=["short-body", "short-chunks", "short-head"],
+)
+def test_sync_truncated_answers_are_connection_errors(sync_backend: str, answer: bytes) -> None:
+    server = RawServer([answer], close_after=True)
+    try:
+        with pytest.raises(APIConnectionError) as info:
+            _sync_call(server.url, retry_policy=RetryPolicy(max_retries=0))
+    finally:
+        server.close()
+    assert not isinstance(info.value, APITimeoutError)
+
+
+def test_sync_connection_refused(sync_backend: str) -> None:
+    with pytest.raises(APIConnectionError) as info:
+        _sync_call(f"http://127.0.0.1:{_closed_port()}/v1")
+    assert not isinstance(info.value, APITimeoutError)
+    assert info.value.attempts == 3
+
+
+def test_sync_read_timeout(sync_backend: str, emu: Emulator) -> None:
+    emu.inject_fault("delay", seconds=3, path=CHAT_PATH)
+    with CompactifAIClient(
+        base_url=emu.base_url, api_key=emu.api_key, timeout=0.3, max_retries=0
+    ) as client:
+        started = time.monotonic()
+        with pytest.raises(APITimeoutError):
+            client.create_chat_completion(model=MODEL, messages=MESSAGES)
+    assert time.monotonic() - started < 2
+
+
+def test_sync_stream_dropped_and_abandoned(sync_backend: str, emu: Emulator) -> None:
+    with CompactifAIClient(base_url=emu.base_url, api_key=emu.api_key) as client:
+        emu.inject_fault("drop_stream", after_chunks=3, path=CHAT_PATH)
+        received: list[Any] = []
+
+        def consume() -> None:
+            for chunk in client.stream_chat_completion(model=MODEL, messages=MESSAGES):
+                received.append(chunk)
+
+        with pytest.raises(IncompleteStreamError):
+            consume()
+        assert received
+        stream = client.stream_chat_completion(model=MODEL, messages=MESSAGES, max_tokens=200)
+        next(iter(stream))
+        stream.close()  # type: ignore[attr-defined]
+        pool = client.http_client._transport._pool  # type: ignore[attr-defined]
+        assert all(c.is_idle() or c.is_closed() for c in pool.connections)
+        # The pool still works after both.
+        assert client.create_chat_completion(model=MODEL, messages=MESSAGES).choices
+
+
+# ---------------------------------------------------------------------------- mocks still see requests
+
+
+def _mock_answer(request: httpx.Request) -> httpx.Response:
+    return httpx.Response(200, json=COMPLETION, request=request)
+
+
+def test_sync_requests_reach_a_patched_httpx_transport(emu: Emulator) -> None:
+    seen: list[httpx.Request] = []
+
+    def handle(self: httpx.HTTPTransport, request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return _mock_answer(request)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(httpx.HTTPTransport, "handle_request", handle)
+        reply = _sync_call(emu.base_url)
+    assert reply.choices[0].message.content == "zipped"
+    assert len(seen) == 1
+    with CompactifAIClient(base_url=emu.base_url, api_key=emu.api_key) as client:
+        reply = client.create_chat_completion(model=MODEL, messages=MESSAGES)
+    assert reply.choices[0].message.content != "zipped"  # unpatched again: the socket pool
+
+
+async def test_async_requests_reach_a_patched_httpx_transport(emu: Emulator, backend: str) -> None:
+    seen: list[httpx.Request] = []
+
+    async def handle(self: httpx.AsyncHTTPTransport, request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return _mock_answer(request)
+
+    async with AsyncCompactifAIClient(base_url=emu.base_url, api_key=emu.api_key) as client:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(httpx.AsyncHTTPTransport, "handle_async_request", handle)
+            reply = await client.create_chat_completion(model=MODEL, messages=MESSAGES)
+        assert reply.choices[0].message.content == "zipped"
+        assert len(seen) == 1
+        reply = await client.create_chat_completion(model=MODEL, messages=MESSAGES)
+        assert reply.choices[0].message.content != "zipped"
