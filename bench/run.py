@@ -151,6 +151,9 @@ async def _bursts(subject: Subject, target: Target, size: Size) -> list[float]:
         start = time.perf_counter()
         await asyncio.gather(*(call() for _ in range(size.concurrency)))
         walls.append(time.perf_counter() - start)
+    aclose = getattr(call, "aclose", None)
+    if aclose is not None:
+        await aclose()
     return walls
 
 

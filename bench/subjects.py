@@ -287,18 +287,26 @@ def _httpx_async(target: Target) -> Callable[[], Awaitable[Any]]:
     return call
 
 
+class _AiohttpCall:
+    """One raw aiohttp call per ``await call()``; ``aclose()`` closes the session."""
+
+    def __init__(self, target: Target) -> None:
+        import aiohttp
+
+        self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=256))
+        self._url, self._headers, self._body = _raw_request(target, stream=False)
+
+    async def __call__(self) -> Any:
+        async with self._session.post(self._url, data=self._body, headers=self._headers) as r:
+            r.raise_for_status()
+            return json.loads(await r.read())["choices"][0]["message"]["content"]
+
+    async def aclose(self) -> None:
+        await self._session.close()
+
+
 def _aiohttp_async(target: Target) -> Callable[[], Awaitable[Any]]:
-    import aiohttp
-
-    session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=256))
-    url, headers, body = _raw_request(target, stream=False)
-
-    async def call() -> Any:
-        async with session.post(url, data=body, headers=headers) as response:
-            response.raise_for_status()
-            return json.loads(await response.read())["choices"][0]["message"]["content"]
-
-    return call
+    return _AiohttpCall(target)
 
 
 SUBJECTS: dict[str, Subject] = {
