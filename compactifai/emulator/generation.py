@@ -857,6 +857,31 @@ _NO_CONTEXT_TEMPLATES = (
 _OPENERS = ("", "Based on the conversation: ", "Here is what I found. ", "In short: ")
 
 
+# ReAct agents (LlamaIndex's ReActAgent, LangChain's create_react_agent) describe their tools in
+# the system prompt and expect "Thought/Action/Action Input" text instead of native tool calls.
+_REACT_TOOL_RE = re.compile(r"^> Tool Name: (\S+)[ \t]*$", re.MULTILINE)
+_REACT_ARGS_RE = re.compile(r"^Tool Args: (\{.*\})[ \t]*$", re.MULTILINE)
+_REACT_OBSERVATION_RE = re.compile(r"^\s*Observation:\s*(.*)$", re.DOTALL)
+
+
+def _react_tools(system_text: str) -> list[ToolSpec]:
+    """The tools a ReAct system prompt lists (``> Tool Name:`` blocks with ``Tool Args:``)."""
+    if "Action Input:" not in system_text:
+        return []
+    starts = list(_REACT_TOOL_RE.finditer(system_text))
+    tools: list[ToolSpec] = []
+    for i, match in enumerate(starts):
+        end = starts[i + 1].start() if i + 1 < len(starts) else len(system_text)
+        block = system_text[match.end() : end]
+        args = _REACT_ARGS_RE.search(block)
+        try:
+            parameters = json.loads(args.group(1)) if args else None
+        except ValueError:
+            parameters = None
+        tools.append(ToolSpec(match.group(1), block.strip()[:500], parameters))
+    return tools
+
+
 class Generator:
     """Turns a conversation into the emulator's deterministic reply."""
 
@@ -1021,6 +1046,48 @@ class Generator:
                 best = (score, i)
         return tools[best[1]]
 
+    def react_reply(self, turns: Sequence[Turn]) -> str | None:
+        """ReAct-format text when the system prompt asks for it; ``None`` otherwise.
+
+        Calls a tool the task names (arguments from values in the task); after an
+        ``Observation:`` answers with it; otherwise answers extractively.
+        """
+        system = "\n".join(t.text for t in turns if t.role in ("system", "developer"))
+        tools = _react_tools(system)
+        if not tools:
+            return None
+        observations: list[str] = []
+        task = -1
+        for i in range(len(turns) - 1, -1, -1):
+            if turns[i].role != "user":
+                continue
+            observation = _REACT_OBSERVATION_RE.match(turns[i].text)
+            if observation is None:
+                task = i
+                break
+            observations.append(" ".join(observation.group(1).split()))
+        if observations:
+            return (
+                "Thought: I can answer without using any more tools.\n"
+                f"Answer: The result is {observations[0]}."
+            )
+        text = turns[task].text.lower() if task >= 0 else ""
+        mentioned = sorted(
+            (pos, i) for i, t in enumerate(tools) if (pos := t.mentioned_at(text)) >= 0
+        )
+        if mentioned:
+            tool = tools[mentioned[0][1]]
+            arguments = self.tool_arguments(tool, turns[: task + 1], tools)
+            return (
+                "Thought: I need to use a tool to help me answer the question.\n"
+                f"Action: {tool.name}\nAction Input: {arguments}"
+            )
+        conversation = [t for t in turns if t.role not in ("system", "developer")]
+        return (
+            "Thought: I can answer without using any more tools.\n"
+            f"Answer: {self.extractive_answer(conversation)}"
+        )
+
     # -- entry points -------------------------------------------------------------------------
     def chat(
         self,
@@ -1058,6 +1125,10 @@ class Generator:
                     new_call_id(), chosen.name, self.tool_arguments(chosen, turns, tools)
                 )
                 return Generated("tool_calls", tool_calls=[call])
+        if not tools:
+            react = self.react_reply(turns)
+            if react is not None:
+                return Generated("text", text=react)
         rf_type = (response_format or {}).get("type")
         if rf_type in ("json_object", "json_schema"):
             return Generated("json", text=self.json_output(turns, response_format or {}, rng))
