@@ -20,7 +20,6 @@ import httpx
 
 from compactifai import _protocol as ops
 from compactifai._protocol import ChunkStreamParser, Operation, Retry, RetryPolicy
-from compactifai._sync_http import SocketTransport
 from compactifai._version import __version__
 from compactifai.errors import MissingAPIKeyError, status_error_from_response
 from compactifai.types import ChatCompletion, ChatCompletionChunk, Completion, Model, UsageReport
@@ -71,6 +70,8 @@ def _environment_proxies() -> bool:
 def _default_sync_transport() -> httpx.BaseTransport | None:
     if SYNC_BACKEND != "socket" or _environment_proxies():
         return None
+    from compactifai._sync_http import SocketTransport
+
     return SocketTransport(DEFAULT_LIMITS)
 
 
