@@ -25,7 +25,9 @@ _CLIENT_LOCK = threading.Lock()
 class CompactifAIConnection(BaseModel):
     """Fields that say where and how to reach the API; one client pair per model object."""
 
-    model_config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=True)
+    # defer_build: the models' validators are built when the first one is created, not at import
+    # (building them was most of what importing langchain_compactifai added to langchain_core).
+    model_config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=True, defer_build=True)
 
     api_key: SecretStr | None = Field(
         default_factory=secret_from_env("COMPACTIFAI_API_KEY", default=None)
