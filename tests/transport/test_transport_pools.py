@@ -12,6 +12,8 @@ import asyncio
 import gzip
 import json
 import socket
+import ssl
+import subprocess
 import sys
 import threading
 import time
@@ -32,6 +34,7 @@ from compactifai import (
     RetryPolicy,
 )
 from compactifai._aiohttp import AiohttpTransport
+from compactifai._sync_http import SocketTransport
 from compactifai.emulator import Emulator
 
 pytestmark = pytest.mark.emulator
@@ -268,14 +271,21 @@ class RawServer:
     answering; ``close_after`` closes the connection after answering.
     """
 
-    def __init__(self, script: list[bytes | None], close_after: bool = False) -> None:
+    def __init__(
+        self,
+        script: list[bytes | None],
+        close_after: bool = False,
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
         self.script = list(script)
         self.close_after = close_after
+        self.tls = tls
         self.connections = 0
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(16)
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/v1"
+        scheme = "https" if tls is not None else "http"
+        self.url = f"{scheme}://127.0.0.1:{self.sock.getsockname()[1]}/v1"
         self.thread = threading.Thread(target=self._serve, daemon=True)
         self.thread.start()
 
@@ -283,6 +293,8 @@ class RawServer:
         while self.script:
             try:
                 conn, _ = self.sock.accept()
+                if self.tls is not None:
+                    conn = self.tls.wrap_socket(conn, server_side=True)
             except OSError:
                 return
             self.connections += 1
@@ -473,3 +485,57 @@ async def test_async_requests_reach_a_patched_httpx_transport(emu: Emulator, bac
         assert len(seen) == 1
         reply = await client.create_chat_completion(model=MODEL, messages=MESSAGES)
         assert reply.choices[0].message.content != "zipped"
+
+
+# ---------------------------------------------------------------------------- TLS
+
+
+@pytest.fixture(scope="module")
+def tls(tmp_path_factory: pytest.TempPathFactory) -> tuple[ssl.SSLContext, ssl.SSLContext]:
+    """(server context, client context trusting it) for a self-signed 127.0.0.1 certificate."""
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    command = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"]
+    command += ["-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1"]
+    command += ["-addext", "subjectAltName=IP:127.0.0.1"]
+    subprocess.run(command, check=True, capture_output=True)
+    server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server.load_cert_chain(cert, key)
+    client = ssl.create_default_context(cafile=str(cert))
+    return server, client
+
+
+LIMITS = httpx.Limits(max_connections=8, max_keepalive_connections=8)
+
+
+def test_socket_pool_over_tls(tls: tuple[ssl.SSLContext, ssl.SSLContext]) -> None:
+    server_context, client_context = tls
+    server = RawServer([_http_response(BODY), _chunked(BODY)], tls=server_context)
+    try:
+        with httpx.Client(transport=SocketTransport(LIMITS, verify=client_context)) as http:
+            for _ in range(2):  # the second request reuses the TLS connection
+                assert (
+                    http.post(server.url + "/chat/completions", content=b"{}").json() == COMPLETION
+                )
+    finally:
+        server.close()
+    assert server.connections == 1
+    untrusting = SocketTransport(LIMITS, verify=ssl.create_default_context())
+    server = RawServer([_http_response(BODY)], tls=server_context)
+    try:
+        with httpx.Client(transport=untrusting) as http, pytest.raises(httpx.ConnectError):
+            http.get(server.url)
+    finally:
+        server.close()
+
+
+async def test_aiohttp_pool_over_tls(tls: tuple[ssl.SSLContext, ssl.SSLContext]) -> None:
+    server_context, client_context = tls
+    server = RawServer([_http_response(BODY)], tls=server_context)
+    try:
+        transport = AiohttpTransport(LIMITS, verify=client_context)
+        async with httpx.AsyncClient(transport=transport) as http:
+            response = await http.post(server.url + "/chat/completions", content=b"{}")
+            assert response.json() == COMPLETION
+    finally:
+        server.close()
