@@ -148,10 +148,28 @@ class _Body(httpx.SyncByteStream):
         conn, self._conn = self._conn, None
         if conn is None:
             return
-        if self._complete and self._reusable:
+        if self._reusable and (self._complete or self._drain(conn)):
             self._transport._release(conn)
         else:
             self._transport._discard(conn)
+
+    def _drain(self, conn: _Connection) -> bool:
+        """Closed before the end (a stream's reader stops at ``[DONE]``): read the end of a
+        chunked body if it has already arrived, so the connection can serve the next request.
+        Anything not there at once, or more than 64 KiB, and the connection is closed instead.
+        """
+        if not self._chunked:
+            return False
+        drained = 0
+        try:
+            conn.sock.settimeout(0.001)
+            for data in self._read_chunks(conn):
+                drained += len(data)
+                if drained > _MAX_LINE:
+                    return False
+        except (OSError, httpx.HTTPError):
+            return False
+        return True
 
 
 class _PoolView:

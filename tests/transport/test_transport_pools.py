@@ -539,3 +539,23 @@ async def test_aiohttp_pool_over_tls(tls: tuple[ssl.SSLContext, ssl.SSLContext])
             assert response.json() == COMPLETION
     finally:
         server.close()
+
+
+def _sse_answer() -> bytes:
+    chunk = {"id": "c1", "model": MODEL, "choices": [{"index": 0, "delta": {"content": "hi"}}]}
+    events = f"data: {json.dumps(chunk)}\n\n".encode() * 3 + b"data: [DONE]\n\n"
+    return _chunked(events, "content-type: text/event-stream", sizes=40)
+
+
+def test_sync_streams_reuse_their_connection(sync_backend: str) -> None:
+    # The reader stops at [DONE]; the end of the chunked body is already there: the socket pool
+    # reads it and keeps the connection (httpx's pool closes it).
+    server = RawServer([_sse_answer(), _sse_answer()])
+    try:
+        with CompactifAIClient(base_url=server.url, api_key="k") as client:
+            for _ in range(2):
+                chunks = list(client.stream_chat_completion(model=MODEL, messages=MESSAGES))
+                assert "".join(c.choices[0].delta.content or "" for c in chunks) == "hihihi"
+    finally:
+        server.close()
+    assert server.connections == (1 if sync_backend == "socket" else 2)
