@@ -79,7 +79,7 @@ SIZES = {
         concurrency=256,
         bursts=7,
         memory_calls=1000,
-        import_runs=7,
+        import_runs=9,
         latency=0.05,
     ),
     "tiny": Size(
@@ -205,18 +205,28 @@ def run_worker(args: argparse.Namespace) -> dict[str, Any]:
 # ---------------------------------------------------------------------------- orchestration
 
 
-def measure_import(module: str, runs: int) -> float | None:
-    """Median seconds to import ``module`` in a fresh interpreter (None: not installed)."""
+def _import_once(module: str) -> float | None:
+    """Seconds to import ``module`` in a fresh interpreter (None: not installed)."""
     code = (
         f"import time; _t = time.perf_counter(); import {module}; print(time.perf_counter() - _t)"
     )
-    times = []
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    return float(out.stdout.strip()) if out.returncode == 0 else None
+
+
+def measure_imports(modules: dict[str, str], runs: int) -> dict[str, float]:
+    """Median import seconds per label; rounds go through all modules in turn, so that a
+    busy moment on the machine lands on every module alike rather than on one."""
+    times: dict[str, list[float]] = {label: [] for label in modules}
     for _ in range(runs):
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
-        if out.returncode != 0:
-            return None
-        times.append(float(out.stdout.strip()))
-    return statistics.median(times)
+        for label, module in modules.items():
+            if label in times:
+                seconds = _import_once(module)
+                if seconds is None:
+                    del times[label]  # not installed
+                else:
+                    times[label].append(seconds)
+    return {label: statistics.median(values) for label, values in times.items()}
 
 
 def select(only: str | None) -> list[Subject]:
@@ -381,14 +391,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             if out.returncode != 0:
                 raise RuntimeError(f"worker for {subject.name} failed:\n{out.stderr}")
             results[subject.name] = json.loads(out.stdout.strip().splitlines()[-1])
-    imports: dict[str, float] = {}
     modules = {s.module: s.module for s in subjects if s.name in results}
     if any(SUBJECTS[n].group == "ours" for n in results):
         modules.update(BASELINE_IMPORTS)
-    for label, module in modules.items():
-        seconds = measure_import(module, size.import_runs)
-        if seconds is not None:
-            imports[label] = seconds
+    imports = measure_imports(modules, size.import_runs)
     for name, r in results.items():
         r["import_s"] = imports.get(SUBJECTS[name].module)
     report = {
