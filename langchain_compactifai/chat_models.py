@@ -169,6 +169,11 @@ class ChatCompactifAI(CompactifAIConnection, BaseChatModel):
         return {"api_key": "COMPACTIFAI_API_KEY"}
 
     @classmethod
+    def is_lc_serializable(cls) -> bool:
+        """Chains holding this model serialize with ``dumpd`` (the key as a secret reference)."""
+        return True
+
+    @classmethod
     def get_lc_namespace(cls) -> list[str]:
         return ["langchain_compactifai", "chat_models"]
 

@@ -73,6 +73,11 @@ class CompactifAI(CompactifAIConnection, BaseLLM):
     def lc_secrets(self) -> dict[str, str]:
         return {"api_key": "COMPACTIFAI_API_KEY"}
 
+    @classmethod
+    def is_lc_serializable(cls) -> bool:
+        """Chains holding this model serialize with ``dumpd`` (the key as a secret reference)."""
+        return True
+
     @property
     def _default_params(self) -> dict[str, Any]:
         params: dict[str, Any] = {"model": self.model_name}

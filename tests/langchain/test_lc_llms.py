@@ -206,3 +206,32 @@ async def test_errors_carry_langchain_classification() -> None:
     with pytest.raises(ModelRateLimitError) as info:
         list(llm.stream("limit"))
     assert info.value.is_retryable
+
+
+def test_chain_with_both_models_round_trips_through_dumpd_and_load(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from langchain_core.load import dumpd, load
+
+    from langchain_compactifai import ChatCompactifAI
+
+    monkeypatch.setenv("COMPACTIFAI_API_KEY", "sk-from-env")
+    prompt = PromptTemplate.from_template("Say {word}")
+    chain = prompt | CompactifAI(model="cai-llama-3-1-8b-slim", max_tokens=7, base_url=BASE_URL)
+    chat_chain = prompt | ChatCompactifAI(model="cai-llama-3-3-70b-slim", temperature=0.3)
+
+    for original in (chain, chat_chain):
+        serialized = dumpd(original)
+        assert "sk-from-env" not in json.dumps(serialized)
+        restored = load(
+            serialized,
+            valid_namespaces=["langchain_compactifai"],
+            allowed_objects=[PromptTemplate, CompactifAI, ChatCompactifAI, type(chain)],
+            secrets_from_env=True,
+        )
+        model = restored.last
+        assert type(model) is type(original.last)
+        assert model.model_name == original.last.model_name
+        assert model.api_key is not None
+        assert model.api_key.get_secret_value() == "sk-from-env"
+    assert restored.last.temperature == 0.3
