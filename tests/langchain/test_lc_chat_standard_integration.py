@@ -110,10 +110,12 @@ class TestChatCompactifAIStandardIntegration(ChatModelIntegrationTests):
     def supports_image_urls(self) -> bool:
         return True
 
-    def _vision_model(self) -> BaseChatModel:
-        params = {**self.standard_chat_model_params, **self.chat_model_params}
-        return self.chat_model_class(**{**params, "model": VISION_MODEL})
-
-    @pytest.mark.usefixtures("standard_image_served_locally")
-    def test_image_inputs(self, model: BaseChatModel) -> None:
-        super().test_image_inputs(self._vision_model())
+    @pytest.fixture
+    def model(self, request: pytest.FixtureRequest) -> BaseChatModel:
+        """The standard fixture, on a model that reads images for the image tests."""
+        extra_init_params = getattr(request, "param", None) or {}
+        params = {**self.standard_chat_model_params, **self.chat_model_params, **extra_init_params}
+        if request.node.originalname == "test_image_inputs":
+            request.getfixturevalue("standard_image_served_locally")
+            params["model"] = VISION_MODEL
+        return self.chat_model_class(**params)

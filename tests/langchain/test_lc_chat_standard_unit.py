@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
-from unittest import mock
 
+import pytest
 from langchain_core.language_models import BaseChatModel
-from langchain_core.load import dumpd, load
 from langchain_tests.unit_tests import ChatModelUnitTests
 from syrupy.assertion import SnapshotAssertion
 
@@ -64,21 +62,15 @@ class TestChatCompactifAIStandardUnit(ChatModelUnitTests):
             {"api_key": "env-key", "base_url": "https://api-eu.compactif.ai/v1"},
         )
 
+    @pytest.mark.xfail(
+        raises=ValueError,
+        strict=True,
+        reason=(
+            "the standard body loads with allowed_objects='all', which admits only the partner "
+            "classes listed in langchain-core's own mapping; dumpd matches the snapshot, and "
+            "tests/langchain/test_lc_llms.py loads both models with allowed_objects=[...] "
+            "as LangChain documents for packages outside that mapping"
+        ),
+    )
     def test_serdes(self, model: BaseChatModel, snapshot: SnapshotAssertion) -> None:
-        """The standard test, loading with this class allowed by name.
-
-        The standard body loads with ``allowed_objects="all"``, which admits only the partner
-        classes listed in langchain-core's own mapping; a package outside that list is loaded
-        the way LangChain documents for it, by naming the class in ``allowed_objects``.
-        """
-        env_params, _model_params, _expected_attrs = self.init_from_env_params
-        with mock.patch.dict(os.environ, env_params):
-            ser = dumpd(model)
-            assert ser == snapshot(name="serialized")
-            loaded = load(
-                dumpd(model),
-                valid_namespaces=model.get_lc_namespace()[:1],
-                allowed_objects=[ChatCompactifAI],
-                secrets_from_env=True,
-            )
-            assert model.dict() == loaded.dict()
+        super().test_serdes(model, snapshot)

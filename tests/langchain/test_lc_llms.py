@@ -234,4 +234,5 @@ def test_chain_with_both_models_round_trips_through_dumpd_and_load(
         assert model.model_name == original.last.model_name
         assert model.api_key is not None
         assert model.api_key.get_secret_value() == "sk-from-env"
+        assert model.model_dump() == original.last.model_dump()
     assert restored.last.temperature == 0.3
