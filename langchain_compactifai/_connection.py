@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import warnings
-import weakref
 from typing import Any
 
 import httpx
@@ -14,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model
 
 from compactifai import AsyncCompactifAIClient, CompactifAIClient
 from compactifai._client import DEFAULT_TIMEOUT
+from compactifai._lazy_clients import LazyClients
 
 __all__ = ["CompactifAIConnection"]
 
@@ -48,9 +47,7 @@ class CompactifAIConnection(BaseModel):
     model_kwargs: dict[str, Any] = Field(default_factory=dict)
     """Extra body fields sent with every request (e.g. ``reasoning_effort``)."""
 
-    _client: CompactifAIClient | None = PrivateAttr(default=None)
-    _async_client: AsyncCompactifAIClient | None = PrivateAttr(default=None)
-    _async_loop: asyncio.AbstractEventLoop | None = PrivateAttr(default=None)
+    _lazy_clients: LazyClients | None = PrivateAttr(default=None)
 
     @model_validator(mode="before")
     @classmethod
@@ -89,18 +86,23 @@ class CompactifAIConnection(BaseModel):
         }
 
     @property
+    def _clients(self) -> LazyClients:
+        clients = self._lazy_clients
+        if clients is None:
+            with _CLIENT_LOCK:
+                clients = self._lazy_clients
+                if clients is None:
+                    clients = LazyClients(
+                        self._client_args(), self.http_client, self.http_async_client
+                    )
+                    clients.close_when_collected(self)
+                    self._lazy_clients = clients
+        return clients
+
+    @property
     def client(self) -> CompactifAIClient:
         """The sync transport client, created on first use and reused by every call."""
-        client = self._client
-        if client is None:
-            with _CLIENT_LOCK:
-                client = self._client
-                if client is None:
-                    client = CompactifAIClient(**self._client_args(), http_client=self.http_client)
-                    # Close our own connection pool when this model object goes away.
-                    weakref.finalize(self, client.close)
-                    self._client = client
-        return client
+        return self._clients.sync
 
     @property
     def async_client(self) -> AsyncCompactifAIClient:
@@ -110,22 +112,7 @@ class CompactifAIConnection(BaseModel):
         (``asyncio.run`` twice on one model works); calls in one loop share one client.
         A caller's ``http_async_client`` is always used as given.
         """
-        try:
-            loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
-        except RuntimeError:
-            loop = None
-        client = self._async_client
-        if client is not None and (loop is self._async_loop or self.http_async_client is not None):
-            return client
-        with _CLIENT_LOCK:
-            client = self._async_client
-            if client is None or (loop is not self._async_loop and self.http_async_client is None):
-                client = AsyncCompactifAIClient(
-                    **self._client_args(), http_client=self.http_async_client
-                )
-                self._async_client = client
-                self._async_loop = loop
-        return client
+        return self._clients.for_running_loop
 
     def get_num_tokens(self, text: str) -> int:
         """Approximate token count (about four characters a token).
@@ -137,29 +124,19 @@ class CompactifAIConnection(BaseModel):
     def __deepcopy__(self, memo: dict[int, Any] | None = None) -> Any:
         """A copy that shares the caller's httpx clients and opens its own transport lazily."""
         memo = {} if memo is None else memo
-        shared_objects = (
-            self.http_client,
-            self.http_async_client,
-            self._client,
-            self._async_client,
-            self._async_loop,
-        )
-        for shared in shared_objects:
+        for shared in (self.http_client, self.http_async_client, self._lazy_clients):
             if shared is not None:
                 memo[id(shared)] = shared
         clone = super().__deepcopy__(memo)
-        clone._client = None
-        clone._async_client = None
-        clone._async_loop = None
+        clone._lazy_clients = None
         return clone
 
     def close(self) -> None:
         """Close the sync connection pool this object opened (not a caller's ``http_client``)."""
-        if self._client is not None:
-            self._client.close()
+        if self._lazy_clients is not None:
+            self._lazy_clients.close()
 
     async def aclose(self) -> None:
         """Close both connection pools this object opened."""
-        self.close()
-        if self._async_client is not None:
-            await self._async_client.aclose()
+        if self._lazy_clients is not None:
+            await self._lazy_clients.aclose()

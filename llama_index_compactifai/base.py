@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import os
 import re
@@ -33,6 +32,7 @@ from typing_extensions import Self
 
 from compactifai import AsyncCompactifAIClient, CompactifAIClient
 from compactifai._client import DEFAULT_BASE_URL, DEFAULT_TIMEOUT
+from compactifai._lazy_clients import LazyClients
 from compactifai.catalog import DEFAULT_CHAT_MODEL, KNOWN_MODELS, model_info
 from compactifai.chat import (
     StreamAccumulator,
@@ -139,9 +139,7 @@ class CompactifAI(FunctionCallingLLM):
         default=None, exclude=True, description="An httpx.AsyncClient to send async requests with."
     )
 
-    _client: CompactifAIClient | None = PrivateAttr(default=None)
-    _async_client: AsyncCompactifAIClient | None = PrivateAttr(default=None)
-    _async_loop: asyncio.AbstractEventLoop | None = PrivateAttr(default=None)
+    _lazy_clients: LazyClients | None = PrivateAttr(default=None)
     _client_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
     @model_validator(mode="before")
@@ -200,9 +198,7 @@ class CompactifAI(FunctionCallingLLM):
 
     def _reset_clients(self) -> None:
         """Forget the transport clients (not closing them: calls may still be using them)."""
-        self._client = None
-        self._async_client = None
-        self._async_loop = None
+        self._lazy_clients = None
         self._client_lock = threading.Lock()
 
     def _client_args(self) -> dict[str, Any]:
@@ -215,17 +211,23 @@ class CompactifAI(FunctionCallingLLM):
         }
 
     @property
+    def _clients(self) -> LazyClients:
+        clients = self._lazy_clients
+        if clients is None:
+            with self._client_lock:
+                clients = self._lazy_clients
+                if clients is None:
+                    clients = LazyClients(
+                        self._client_args(), self.http_client, self.async_http_client
+                    )
+                    clients.close_when_collected(self)
+                    self._lazy_clients = clients
+        return clients
+
+    @property
     def client(self) -> CompactifAIClient:
         """The sync transport client, created on first use and reused by every call."""
-        client = self._client
-        if client is None:
-            with self._client_lock:
-                if self._client is None:
-                    self._client = CompactifAIClient(
-                        **self._client_args(), http_client=self.http_client
-                    )
-                client = self._client
-        return client
+        return self._clients.sync
 
     @property
     def async_client(self) -> AsyncCompactifAIClient:
@@ -234,26 +236,17 @@ class CompactifAI(FunctionCallingLLM):
         Pooled connections belong to the loop that opened them, so a new loop (a second
         ``asyncio.run``) gets a fresh pool instead of dead connections.
         """
-        loop = asyncio.get_running_loop()
-        client = self._async_client
-        if client is None or (self.async_http_client is None and self._async_loop is not loop):
-            with self._client_lock:
-                client = AsyncCompactifAIClient(
-                    **self._client_args(), http_client=self.async_http_client
-                )
-                self._async_client, self._async_loop = client, loop
-        return client
+        return self._clients.for_running_loop
 
     def close(self) -> None:
         """Close the sync connection pool this object opened (not a caller's ``http_client``)."""
-        if self._client is not None:
-            self._client.close()
+        if self._lazy_clients is not None:
+            self._lazy_clients.close()
 
     async def aclose(self) -> None:
         """Close both connection pools this object opened."""
-        self.close()
-        if self._async_client is not None:
-            await self._async_client.aclose()
+        if self._lazy_clients is not None:
+            await self._lazy_clients.aclose()
 
     # ------------------------------------------------------------------------ request params
 

@@ -228,7 +228,7 @@ async def test_astream_chat_and_astream_complete(server: FakeServer) -> None:
     assert completions[-1].text == "ab"
     assert completions[-1].raw["usage"] == USAGE
     assert server.paths == ["/v1/chat/completions"] * 2
-    assert llm._client is None  # async methods never touch the blocking client
+    assert not llm._clients.has_sync_client  # async methods never touch the blocking client
 
 
 def test_stream_complete_is_served_by_the_chat_stream(server: FakeServer) -> None:

@@ -1,0 +1,104 @@
+"""The transport clients a LangChain or LlamaIndex model object holds: created once, closed once."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import gc
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from langchain_compactifai import ChatCompactifAI
+from langchain_compactifai import CompactifAI as LangChainCompletionLLM
+from llama_index_compactifai import CompactifAI as LlamaIndexLLM
+
+BASE_URL = "https://api.test.invalid/v1"
+
+MODEL_CLASSES: dict[str, Callable[..., Any]] = {
+    "langchain-chat": ChatCompactifAI,
+    "langchain-llm": LangChainCompletionLLM,
+    "llama-index": LlamaIndexLLM,
+}
+
+
+def _caller_clients(name: str) -> dict[str, Any]:
+    async_field = "async_http_client" if name == "llama-index" else "http_async_client"
+    return {"http_client": httpx.Client(), async_field: httpx.AsyncClient()}
+
+
+@pytest.fixture(params=list(MODEL_CLASSES))
+def model_class(request: pytest.FixtureRequest) -> tuple[str, Callable[..., Any]]:
+    return request.param, MODEL_CLASSES[request.param]
+
+
+def test_one_sync_client_per_model_closed_when_the_model_is_collected(
+    model_class: tuple[str, Callable[..., Any]],
+) -> None:
+    _, cls = model_class
+    model = cls(api_key="k", base_url=BASE_URL)
+    assert model.client is model.client
+    pool = model.client.http_client
+    assert not pool.is_closed
+    del model
+    gc.collect()
+    assert pool.is_closed
+
+
+def test_async_clients_per_event_loop_and_aclose_closes_ours(
+    model_class: tuple[str, Callable[..., Any]],
+) -> None:
+    _, cls = model_class
+    model = cls(api_key="k", base_url=BASE_URL)
+
+    async def use() -> tuple[Any, httpx.AsyncClient]:
+        client = model.async_client
+        assert model.async_client is client  # shared by calls on one loop
+        return client, client.http_client
+
+    first, _ = asyncio.run(use())
+    second, second_pool = asyncio.run(use())
+    assert first is not second  # a second asyncio.run never reuses the first loop's pool
+    sync_pool = model.client.http_client
+    asyncio.run(model.aclose())
+    assert second_pool.is_closed and sync_pool.is_closed
+
+
+def test_callers_httpx_clients_are_used_as_given_and_never_closed(
+    model_class: tuple[str, Callable[..., Any]],
+) -> None:
+    name, cls = model_class
+    given = _caller_clients(name)
+    model = cls(api_key="k", base_url=BASE_URL, **given)
+    assert model.client.http_client is given["http_client"]
+    async_given = next(v for v in given.values() if isinstance(v, httpx.AsyncClient))
+
+    async def pool(of: Any) -> httpx.AsyncClient:
+        return of.async_client.http_client
+
+    assert asyncio.run(pool(model)) is async_given
+    assert asyncio.run(pool(model)) is async_given  # even from another loop: the caller decides
+    asyncio.run(model.aclose())
+    del model
+    gc.collect()
+    assert not given["http_client"].is_closed and not async_given.is_closed
+    given["http_client"].close()
+    asyncio.run(async_given.aclose())
+
+
+def test_a_deep_copy_opens_its_own_pools_and_shares_the_callers(
+    model_class: tuple[str, Callable[..., Any]],
+) -> None:
+    name, cls = model_class
+    model = cls(api_key="k", base_url=BASE_URL)
+    original_pool = model.client.http_client
+    clone = copy.deepcopy(model)
+    assert clone.client is not model.client
+    clone.close()
+    assert not original_pool.is_closed  # closing the copy leaves the original working
+    given = _caller_clients(name)
+    with_given = cls(api_key="k", base_url=BASE_URL, **given)
+    assert copy.deepcopy(with_given).client.http_client is given["http_client"]
+    model.close()
