@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import threading
 import warnings
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import Any, Literal
 
 import httpx
+from langchain_core.language_models import LangSmithParams
 from langchain_core.utils import from_env, secret_from_env
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 
 from compactifai import AsyncCompactifAIClient, CompactifAIClient
 from compactifai._client import DEFAULT_TIMEOUT
 from compactifai._lazy_clients import LazyClients
+from langchain_compactifai._messages import PROVIDER
 
-__all__ = ["CompactifAIConnection"]
+__all__ = ["CompactifAIConnection", "body_params", "langsmith_params"]
 
 # Guards the lazy creation of clients; creation is rare, so one lock for all objects is enough
 # (and keeps model objects deep-copyable).
@@ -140,3 +143,31 @@ class CompactifAIConnection(BaseModel):
         """Close both connection pools this object opened."""
         if self._lazy_clients is not None:
             await self._lazy_clients.aclose()
+
+
+def body_params(
+    model: str, fields: Iterable[tuple[str, Any]], model_kwargs: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Request body fields: the model, each field that is set (not None, not ``[]``), extras."""
+    params: dict[str, Any] = {"model": model}
+    params.update((name, value) for name, value in fields if value is not None and value != [])
+    params.update(model_kwargs)
+    return params
+
+
+def langsmith_params(
+    model_type: Literal["chat", "llm"],
+    model: str,
+    temperature: float | None,
+    max_tokens: int | None,
+    stop: str | list[str] | None,
+) -> LangSmithParams:
+    """LangSmith's standard run metadata (``ls_provider="compactifai"`` and the settings used)."""
+    params = LangSmithParams(ls_provider=PROVIDER, ls_model_name=model, ls_model_type=model_type)
+    if temperature is not None:
+        params["ls_temperature"] = temperature
+    if max_tokens:
+        params["ls_max_tokens"] = max_tokens
+    if stop:
+        params["ls_stop"] = [stop] if isinstance(stop, str) else list(stop)
+    return params

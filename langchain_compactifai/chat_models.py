@@ -27,10 +27,13 @@ from pydantic import Field, field_validator
 
 from compactifai.catalog import DEFAULT_CHAT_MODEL, KNOWN_MODELS, model_info
 from compactifai.chat import function_tool, json_schema_response_format, tool_choice_param
-from langchain_compactifai._connection import CompactifAIConnection
+from langchain_compactifai._connection import (
+    CompactifAIConnection,
+    body_params,
+    langsmith_params,
+)
 from langchain_compactifai._errors import langchain_errors
 from langchain_compactifai._messages import (
-    PROVIDER,
     StreamMapper,
     chat_result_from_completion,
     messages_to_api,
@@ -173,20 +176,15 @@ class ChatCompactifAI(CompactifAIConnection, BaseChatModel):
         """Chains holding this model serialize with ``dumpd`` (the key as a secret reference)."""
         return True
 
-    @classmethod
-    def get_lc_namespace(cls) -> list[str]:
-        return ["langchain_compactifai", "chat_models"]
-
     @property
     def _default_params(self) -> dict[str, Any]:
         """Body fields set on this object (None and empty values left out)."""
-        params: dict[str, Any] = {"model": self.model_name}
         max_tokens = (
             self.max_completion_tokens
             if self.max_completion_tokens is not None
             else self.max_tokens
         )
-        for name, value in (
+        fields = (
             ("temperature", self.temperature),
             ("max_completion_tokens", max_tokens),
             ("top_p", self.top_p),
@@ -194,38 +192,24 @@ class ChatCompactifAI(CompactifAIConnection, BaseChatModel):
             ("frequency_penalty", self.frequency_penalty),
             ("n", self.n),
             ("user", self.user),
-        ):
-            if value is not None and value != []:
-                params[name] = value
-        if self.model_kwargs:
-            params.update(self.model_kwargs)
-        return params
+        )
+        return body_params(self.model_name, fields, self.model_kwargs)
 
     @property
     def _identifying_params(self) -> dict[str, Any]:
         return self._default_params
 
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
-        params = LangSmithParams(
-            ls_provider=PROVIDER,
-            ls_model_name=kwargs.get("model", self.model_name),
-            ls_model_type="chat",
-        )
-        temperature = kwargs.get("temperature", self.temperature)
-        if temperature is not None:
-            params["ls_temperature"] = temperature
-        max_tokens = (
+        return langsmith_params(
+            "chat",
+            kwargs.get("model", self.model_name),
+            kwargs.get("temperature", self.temperature),
             kwargs.get("max_completion_tokens")
             or kwargs.get("max_tokens")
             or self.max_completion_tokens
-            or self.max_tokens
+            or self.max_tokens,
+            stop or kwargs.get("stop") or self.stop,
         )
-        if max_tokens:
-            params["ls_max_tokens"] = max_tokens
-        ls_stop = stop or kwargs.get("stop") or self.stop
-        if ls_stop:
-            params["ls_stop"] = [ls_stop] if isinstance(ls_stop, str) else list(ls_stop)
-        return params
 
     def get_num_tokens_from_messages(
         self, messages: list[BaseMessage], tools: Sequence[Any] | None = None

@@ -13,9 +13,12 @@ from pydantic import Field
 from compactifai.catalog import DEFAULT_CHAT_MODEL
 from compactifai.chat import usage_dict
 from compactifai.types import Completion
-from langchain_compactifai._connection import CompactifAIConnection
+from langchain_compactifai._connection import (
+    CompactifAIConnection,
+    body_params,
+    langsmith_params,
+)
 from langchain_compactifai._errors import langchain_errors
-from langchain_compactifai._messages import PROVIDER
 
 __all__ = ["CompactifAI"]
 
@@ -80,40 +83,27 @@ class CompactifAI(CompactifAIConnection, BaseLLM):
 
     @property
     def _default_params(self) -> dict[str, Any]:
-        params: dict[str, Any] = {"model": self.model_name}
-        for name, value in (
+        fields = (
             ("max_tokens", self.max_tokens),
             ("temperature", self.temperature),
             ("top_p", self.top_p),
             ("stop", self.stop),
             ("user", self.user),
-        ):
-            if value is not None and value != []:
-                params[name] = value
-        if self.model_kwargs:
-            params.update(self.model_kwargs)
-        return params
+        )
+        return body_params(self.model_name, fields, self.model_kwargs)
 
     @property
     def _identifying_params(self) -> dict[str, Any]:
         return self._default_params
 
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
-        params = LangSmithParams(
-            ls_provider=PROVIDER,
-            ls_model_name=kwargs.get("model", self.model_name),
-            ls_model_type="llm",
+        return langsmith_params(
+            "llm",
+            kwargs.get("model", self.model_name),
+            kwargs.get("temperature", self.temperature),
+            kwargs.get("max_tokens", self.max_tokens),
+            stop or kwargs.get("stop") or self.stop,
         )
-        temperature = kwargs.get("temperature", self.temperature)
-        if temperature is not None:
-            params["ls_temperature"] = temperature
-        max_tokens = kwargs.get("max_tokens", self.max_tokens)
-        if max_tokens:
-            params["ls_max_tokens"] = max_tokens
-        ls_stop = stop or kwargs.get("stop") or self.stop
-        if ls_stop:
-            params["ls_stop"] = [ls_stop] if isinstance(ls_stop, str) else list(ls_stop)
-        return params
 
     def _request_params(
         self, prompts: list[str], stop: list[str] | None, kwargs: dict[str, Any]
