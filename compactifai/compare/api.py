@@ -250,6 +250,49 @@ async def _framework_models(
         return *resolve_models(models, model, available, pairs), api.base_url
 
 
+async def _compare_framework(
+    framework: str,
+    default_llm: Callable[..., Any],
+    subject_of: Callable[[Any], Any],
+    factory: Callable[[Any], Any],
+    items: list[WorkItem],
+    models: Sequence[str] | None,
+    *,
+    model: str | None,
+    pairs: Sequence[tuple[str, str]] | None,
+    llm_factory: Callable[[str], Any] | None,
+    llm_kwargs: Mapping[str, Any] | None,
+    concurrency: int,
+    prices: Mapping[str, PriceSpec] | None,
+    on_progress: ProgressCallback | None,
+    api_key: str | None,
+    base_url: str | None,
+    check_catalog: bool,
+) -> ComparisonReport:
+    """Build the framework object once per model around its LLM, then run every item on each."""
+    chosen, model_pairs, resolved_url = await _framework_models(
+        models, model, pairs, api_key, base_url, check_catalog
+    )
+
+    def make_llm(m: str) -> Any:
+        if llm_factory is not None:
+            return llm_factory(m)
+        return default_llm(m, api_key=api_key, base_url=base_url, llm_kwargs=llm_kwargs)
+
+    subjects = {m: subject_of(factory(make_llm(m))) for m in chosen}
+    return await _run(
+        framework,
+        items,
+        chosen,
+        model_pairs,
+        subjects,
+        concurrency=concurrency,
+        prices=prices,
+        on_progress=on_progress,
+        base_url=resolved_url,
+    )
+
+
 async def acompare_runnable(
     factory: Callable[[Any], Any],
     inputs: Iterable[Any],
@@ -269,27 +312,23 @@ async def acompare_runnable(
     """Async :func:`compare_runnable`."""
     from compactifai.compare._langchain import default_chat_model, runnable_subject
 
-    items = work_items(inputs)
-    chosen, model_pairs, resolved_url = await _framework_models(
-        models, model, pairs, api_key, base_url, check_catalog
-    )
-
-    def make_llm(m: str) -> Any:
-        if llm_factory is not None:
-            return llm_factory(m)
-        return default_chat_model(m, api_key=api_key, base_url=base_url, llm_kwargs=llm_kwargs)
-
-    subjects = {m: runnable_subject(factory(make_llm(m))) for m in chosen}
-    return await _run(
+    return await _compare_framework(
         "langchain",
-        items,
-        chosen,
-        model_pairs,
-        subjects,
+        default_chat_model,
+        runnable_subject,
+        factory,
+        work_items(inputs),
+        models,
+        model=model,
+        pairs=pairs,
+        llm_factory=llm_factory,
+        llm_kwargs=llm_kwargs,
         concurrency=concurrency,
         prices=prices,
         on_progress=on_progress,
-        base_url=resolved_url,
+        api_key=api_key,
+        base_url=base_url,
+        check_catalog=check_catalog,
     )
 
 
@@ -330,27 +369,23 @@ async def acompare_query_engine(
     """Async :func:`compare_query_engine`."""
     from compactifai.compare._llama_index import default_llm, query_engine_subject
 
-    items = work_items(queries)
-    chosen, model_pairs, resolved_url = await _framework_models(
-        models, model, pairs, api_key, base_url, check_catalog
-    )
-
-    def make_llm(m: str) -> Any:
-        if llm_factory is not None:
-            return llm_factory(m)
-        return default_llm(m, api_key=api_key, base_url=base_url, llm_kwargs=llm_kwargs)
-
-    subjects = {m: query_engine_subject(factory(make_llm(m))) for m in chosen}
-    return await _run(
+    return await _compare_framework(
         "llama_index",
-        items,
-        chosen,
-        model_pairs,
-        subjects,
+        default_llm,
+        query_engine_subject,
+        factory,
+        work_items(queries),
+        models,
+        model=model,
+        pairs=pairs,
+        llm_factory=llm_factory,
+        llm_kwargs=llm_kwargs,
         concurrency=concurrency,
         prices=prices,
         on_progress=on_progress,
-        base_url=resolved_url,
+        api_key=api_key,
+        base_url=base_url,
+        check_catalog=check_catalog,
     )
 
 
