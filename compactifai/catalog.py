@@ -37,6 +37,9 @@ class ModelInfo:
     supports_function_calling: bool = True
     supports_image: bool = False
     original: str | None = None  # for a slim model, the model it was compressed from
+    # Audio input (input_audio parts): no model in the catalog takes it today.
+    # There is no flag for files (``file`` parts): the server decides which it reads.
+    supports_audio: bool = False
 
     @property
     def is_slim(self) -> bool:

@@ -17,10 +17,14 @@ from compactifai.errors import RequestValidationError
 from compactifai.types import ChatCompletion, ChatCompletionChunk, ToolCallDelta, Usage
 
 __all__ = [
+    "AUDIO_FORMATS",
     "ParsedToolCall",
     "StreamAccumulator",
+    "audio_format",
+    "file_part",
     "function_tool",
     "image_url_part",
+    "input_audio_part",
     "json_schema_response_format",
     "parse_tool_arguments",
     "tool_choice_param",
@@ -238,3 +242,104 @@ def image_url_part(
     if detail is not None:
         image["detail"] = detail
     return {"type": "image_url", "image_url": image}
+
+
+# The audio formats an ``input_audio`` part takes, by the mime types that name them.
+AUDIO_FORMATS: dict[str, str] = {
+    "audio/wav": "wav",
+    "audio/x-wav": "wav",
+    "audio/mpeg": "mp3",
+    "audio/mp3": "mp3",
+}
+_AUDIO_FORMAT_NAMES = frozenset(AUDIO_FORMATS.values())
+
+
+def audio_format(*, format: str | None = None, mime_type: str | None = None) -> str:
+    """``wav`` or ``mp3``: the API's name for an audio format given directly or as a mime type."""
+    if format:
+        name = format.strip().lower()
+        if name not in _AUDIO_FORMAT_NAMES:
+            raise RequestValidationError(
+                "input_audio.format",
+                f"must be 'wav' or 'mp3' (the formats the API takes), got {format!r}",
+            )
+        return name
+    if not mime_type:
+        raise RequestValidationError(
+            "input_audio.format",
+            "audio needs its format: a mime_type (audio/wav, audio/mpeg...) or 'wav'/'mp3'",
+        )
+    known = AUDIO_FORMATS.get(mime_type.split(";")[0].strip().lower())
+    if known is None:
+        raise RequestValidationError(
+            "input_audio.format",
+            f"audio mime_type {mime_type!r} is not one the API takes: "
+            f"wav ({', '.join(m for m, f in AUDIO_FORMATS.items() if f == 'wav')}) or "
+            f"mp3 ({', '.join(m for m, f in AUDIO_FORMATS.items() if f == 'mp3')})",
+        )
+    return known
+
+
+def input_audio_part(
+    *, data: str | None, format: str | None = None, mime_type: str | None = None
+) -> dict[str, Any]:
+    """An ``input_audio`` content part from base64 ``data`` and its format or mime type.
+
+    The API takes audio inline only (no URLs, no file ids), as WAV or MP3.
+    """
+    if not data:
+        raise RequestValidationError(
+            "input_audio.data", "audio needs base64 data (the API takes no audio URLs or file ids)"
+        )
+    if data.startswith(("http://", "https://")):
+        raise RequestValidationError(
+            "input_audio.data", "must be base64 audio, not a URL (the API takes no audio URLs)"
+        )
+    name = audio_format(format=format, mime_type=mime_type)
+    return {"type": "input_audio", "input_audio": {"data": data, "format": name}}
+
+
+def file_part(
+    *,
+    data: str | None = None,
+    mime_type: str | None = None,
+    file_data: str | None = None,
+    file_id: str | None = None,
+    filename: str | None = None,
+) -> dict[str, Any]:
+    """A ``file`` content part (a PDF, say): inline data or the id of an uploaded file.
+
+    ``data`` is base64 with its ``mime_type`` (``application/pdf``...) and becomes a data URL;
+    ``file_data`` is such a data URL already. Which file types a model reads is the server's
+    call: the catalog has no flag for it. The API takes no file URLs.
+    """
+    if data:
+        if file_data:
+            raise RequestValidationError(
+                "file.file_data", "give base64 data with a mime_type or a file_data URL, not both"
+            )
+        if not mime_type or "/" not in mime_type:
+            raise RequestValidationError(
+                "file.file_data",
+                f"base64 file data needs a mime_type (application/pdf...), got {mime_type!r}",
+            )
+        file_data = f"data:{mime_type};base64,{data}"
+    if file_data and file_data.startswith(("http://", "https://")):
+        raise RequestValidationError(
+            "file.file_data",
+            "must be base64 data (data:<mime type>;base64,...), not a URL "
+            "(the API takes no file URLs)",
+        )
+    if not file_data and not file_id:
+        raise RequestValidationError(
+            "file",
+            "a file needs base64 data (file_data) or the id of an uploaded file (file_id)",
+        )
+    file: dict[str, Any] = {}
+    if file_data:
+        file["file_data"] = file_data
+    if file_id:
+        file["file_id"] = file_id
+    if filename:
+        file["filename"] = filename
+    return {"type": "file", "file": file}

@@ -25,7 +25,14 @@ from langchain_core.messages.ai import InputTokenDetails, OutputTokenDetails, Us
 from langchain_core.messages.tool import invalid_tool_call, tool_call, tool_call_chunk
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
-from compactifai.chat import StreamAccumulator, image_url_part, tool_calls_of, usage_dict
+from compactifai.chat import (
+    StreamAccumulator,
+    file_part,
+    image_url_part,
+    input_audio_part,
+    tool_calls_of,
+    usage_dict,
+)
 from compactifai.errors import RequestValidationError
 from compactifai.types import ChatCompletion, ChatCompletionChunk, Usage
 
@@ -72,17 +79,19 @@ _ASSISTANT_SKIPPED_BLOCKS = frozenset(
 
 
 def messages_to_api(
-    messages: Sequence[BaseMessage], *, images: bool = True
+    messages: Sequence[BaseMessage], *, images: bool = True, audio: bool = True
 ) -> list[dict[str, Any]]:
     """API ``messages`` for a LangChain conversation.
 
-    ``images=False`` (a model known not to read images) turns an image block into an error
-    instead of a request the server would reject.
+    ``images=False`` / ``audio=False`` (a model known not to read images / audio) turn an
+    image / audio block into an error instead of a request the server would reject.
     """
-    return [message_to_api(message, images=images) for message in messages]
+    return [message_to_api(message, images=images, audio=audio) for message in messages]
 
 
-def message_to_api(message: BaseMessage, *, images: bool = True) -> dict[str, Any]:
+def message_to_api(
+    message: BaseMessage, *, images: bool = True, audio: bool = True
+) -> dict[str, Any]:
     if isinstance(message, HumanMessage):
         role = "user"
     elif isinstance(message, AIMessage):
@@ -123,7 +132,7 @@ def message_to_api(message: BaseMessage, *, images: bool = True) -> dict[str, An
         )
     result: dict[str, Any] = {
         "role": role,
-        "content": _user_content(message.content, images=images)
+        "content": _user_content(message.content, images=images, audio=audio)
         if role == "user"
         else _text_content(message.content, role),
     }
@@ -182,9 +191,9 @@ def _text_content(
 
 
 def _user_content(
-    content: str | list[str | dict[str, Any]], *, images: bool
+    content: str | list[str | dict[str, Any]], *, images: bool, audio: bool
 ) -> str | list[dict[str, Any]]:
-    """A user message's content: a string, or parts when it carries images."""
+    """A user message's content: a string, or parts when it carries images, files or audio."""
     if isinstance(content, str):
         return content
     texts: list[str] = []
@@ -198,20 +207,99 @@ def _user_content(
         if kind == "text":
             texts.append(block["text"])
             parts.append({"type": "text", "text": block["text"]})
-            continue
-        if kind not in ("image_url", "image"):
+        elif kind in ("image_url", "image"):
+            if not images:
+                raise RequestValidationError(
+                    "messages[user].content", "this model does not accept image inputs"
+                )
+            parts.append(_image_part(block))
+        elif kind == "file":
+            parts.append(_file_part(block))
+        elif kind in ("input_audio", "audio"):
+            if not audio:
+                raise RequestValidationError(
+                    "messages[user].content", "this model does not accept audio inputs"
+                )
+            parts.append(_audio_part(block))
+        else:
             raise RequestValidationError(
                 "messages[user].content",
-                f"unsupported content block {kind!r}: the API takes text and image blocks",
+                f"unsupported content block {kind!r}: the API takes text, image, file (PDF...) "
+                "and audio blocks",
             )
-        if not images:
-            raise RequestValidationError(
-                "messages[user].content", "this model does not accept image inputs"
-            )
-        parts.append(_image_part(block))
     if len(parts) == len(texts):  # text only: send a plain string
         return "".join(texts)
     return parts
+
+
+def _inline_source(block: Mapping[str, Any], what: str) -> tuple[str | None, str | None]:
+    """(base64 data, file id) of a LangChain v1 (or legacy v0) file or audio block.
+
+    A URL-only block is an error: the API takes files and audio inline or by id, never by URL.
+    """
+    source_type = block.get("source_type")  # v0 blocks, when not normalised by core
+    data = block.get("base64")
+    if data is None and source_type == "base64":
+        data = block.get("data")
+    file_id = block.get("file_id")
+    if file_id is None and source_type == "id":
+        file_id = block.get("id")
+    if data is None and file_id is None and (block.get("url") or source_type == "url"):
+        raise RequestValidationError(
+            "messages[user].content",
+            f"the API takes no {what} URLs: download the {what} and send its base64 data",
+        )
+    return data, file_id
+
+
+def _filename(block: Mapping[str, Any]) -> str | None:
+    if block.get("filename"):
+        return str(block["filename"])
+    for nested in ("extras", "metadata"):
+        extra = block.get(nested)
+        if isinstance(extra, Mapping) and extra.get("filename"):
+            return str(extra["filename"])
+    return None
+
+
+def _file_part(block: Mapping[str, Any]) -> dict[str, Any]:
+    file = block.get("file")
+    if isinstance(file, Mapping):  # OpenAI chat format: checked, then passed through
+        file_part(
+            file_data=file.get("file_data"),
+            file_id=file.get("file_id"),
+            filename=file.get("filename"),
+        )
+        return {"type": "file", "file": {k: v for k, v in file.items() if v is not None}}
+    data, file_id = _inline_source(block, "file")
+    if data is None and file_id is None:
+        raise RequestValidationError(
+            "messages[user].content",
+            "a file block needs base64 data (with its mime_type) or a file_id",
+        )
+    return file_part(
+        data=data, mime_type=block.get("mime_type"), file_id=file_id, filename=_filename(block)
+    )
+
+
+def _audio_part(block: Mapping[str, Any]) -> dict[str, Any]:
+    if block["type"] == "input_audio":  # OpenAI chat format
+        audio = block.get("input_audio")
+        if not isinstance(audio, Mapping):
+            raise RequestValidationError(
+                "messages[user].content", "an input_audio block needs input_audio: {data, format}"
+            )
+        return input_audio_part(data=audio.get("data"), format=audio.get("format"))
+    data, file_id = _inline_source(block, "audio")
+    if data is None:
+        raise RequestValidationError(
+            "messages[user].content",
+            "an audio block needs base64 data with its mime_type "
+            "(the API takes audio inline only, not by file id)"
+            if file_id is not None
+            else "an audio block needs base64 data with its mime_type",
+        )
+    return input_audio_part(data=data, mime_type=block.get("mime_type"))
 
 
 def _image_part(block: Mapping[str, Any]) -> dict[str, Any]:

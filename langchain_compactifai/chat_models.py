@@ -161,6 +161,7 @@ class ChatCompactifAI(CompactifAIConnection, BaseChatModel):
             "text_outputs": True,
             "image_inputs": info.supports_image,
             "image_url_inputs": info.supports_image,
+            "audio_inputs": info.supports_audio,
             "tool_calling": info.supports_function_calling,
             "tool_choice": info.supports_function_calling,
             "tool_call_streaming": info.supports_function_calling,
@@ -235,7 +236,12 @@ class ChatCompactifAI(CompactifAIConnection, BaseChatModel):
         if stop:
             params["stop"] = stop
         info = KNOWN_MODELS.get(params["model"])
-        params["messages"] = messages_to_api(messages, images=info is None or info.supports_image)
+        # A model the catalog does not know gets everything: the server decides.
+        params["messages"] = messages_to_api(
+            messages,
+            images=info is None or info.supports_image,
+            audio=info is None or info.supports_audio,
+        )
         return params
 
     def _stream_params(

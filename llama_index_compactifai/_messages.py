@@ -8,15 +8,18 @@ server's JSON (``usage`` included) so that ``TokenCountingHandler`` reads real c
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from llama_index.core.base.llms.types import (
+    AudioBlock,
     CachePoint,
     ChatMessage,
     ChatResponse,
     CompletionResponse,
+    DocumentBlock,
     ImageBlock,
     MessageRole,
     TextBlock,
@@ -29,7 +32,9 @@ from llama_index.core.llms.utils import parse_partial_json
 from compactifai.chat import (
     ParsedToolCall,
     StreamAccumulator,
+    file_part,
     image_url_part,
+    input_audio_part,
     tool_calls_of,
     usage_dict,
 )
@@ -63,17 +68,19 @@ _ROLES: dict[MessageRole, str] = {
 
 
 def messages_to_api(
-    messages: Sequence[ChatMessage], *, images: bool = True
+    messages: Sequence[ChatMessage], *, images: bool = True, audio: bool = True
 ) -> list[dict[str, Any]]:
     """API ``messages`` for a LlamaIndex conversation.
 
-    ``images=False`` (a model known not to read images) turns an image block into an error
-    instead of a request the server would reject.
+    ``images=False`` / ``audio=False`` (a model known not to read images / audio) turn an
+    ``ImageBlock`` / ``AudioBlock`` into an error instead of a request the server would reject.
     """
-    return [message_to_api(message, images=images) for message in messages]
+    return [message_to_api(message, images=images, audio=audio) for message in messages]
 
 
-def message_to_api(message: ChatMessage, *, images: bool = True) -> dict[str, Any]:
+def message_to_api(
+    message: ChatMessage, *, images: bool = True, audio: bool = True
+) -> dict[str, Any]:
     role = _ROLES.get(message.role)
     if role is None:  # pragma: no cover - every MessageRole is mapped
         raise RequestValidationError("messages.role", f"unsupported role {message.role!r}")
@@ -96,7 +103,10 @@ def message_to_api(message: ChatMessage, *, images: bool = True) -> dict[str, An
             )
         return {"role": "function", "content": _text_only(message, role), "name": name}
     if role == "user":
-        result: dict[str, Any] = {"role": "user", "content": _user_content(message, images)}
+        result: dict[str, Any] = {
+            "role": "user",
+            "content": _user_content(message, images=images, audio=audio),
+        }
     else:  # system, developer
         result = {"role": role, "content": _text_only(message, role)}
     if kwargs.get("name"):
@@ -114,7 +124,7 @@ def _text_only(message: ChatMessage, role: str) -> str:
     return "\n".join(texts)
 
 
-def _user_content(message: ChatMessage, images: bool) -> str | list[dict[str, Any]]:
+def _user_content(message: ChatMessage, *, images: bool, audio: bool) -> str | list[dict[str, Any]]:
     blocks = message.blocks
     if all(isinstance(block, TextBlock) for block in blocks):
         return "\n".join(block.text for block in blocks)  # type: ignore[union-attr]
@@ -124,10 +134,16 @@ def _user_content(message: ChatMessage, images: bool) -> str | list[dict[str, An
             parts.append({"type": "text", "text": block.text})
         elif isinstance(block, ImageBlock):
             if not images:
-                raise _unsupported(block, "user", "text only for this model")
+                raise _unsupported(block, "user", "no images for this model")
             parts.append(_image_part(block))
+        elif isinstance(block, DocumentBlock):
+            parts.append(_document_part(block))
+        elif isinstance(block, AudioBlock):
+            if not audio:
+                raise _unsupported(block, "user", "no audio for this model")
+            parts.append(_audio_part(block))
         elif not isinstance(block, (CachePoint, ThinkingBlock)):
-            raise _unsupported(block, "user", "text and images")
+            raise _unsupported(block, "user", "text, images, documents (PDF...) and audio")
     return parts
 
 
@@ -137,6 +153,57 @@ def _image_part(block: ImageBlock) -> dict[str, Any]:
     data = block.resolve_image(as_base64=True).read().decode("ascii")
     mime_type = block.image_mimetype or "image/png"
     return image_url_part(data=data, mime_type=mime_type, detail=block.detail)
+
+
+def _no_remote_url(block: DocumentBlock | AudioBlock, what: str) -> None:
+    """The API takes documents and audio inline only; a ``data:`` URL is inline, others are not.
+
+    Resolving a remote URL here would mean an unannounced download: the caller does that.
+    """
+    if block.url and not str(block.url).startswith("data:"):
+        field = "data" if isinstance(block, DocumentBlock) else "audio"
+        raise RequestValidationError(
+            "messages[user].content",
+            f"{type(block).__name__} from a URL ({str(block.url)[:80]}): the API takes no {what} "
+            f"URLs; download it and pass the bytes ({field}=...) or a local path (path=...)",
+        )
+
+
+def _document_part(block: DocumentBlock) -> dict[str, Any]:
+    if block.data is None and block.path is None:
+        _no_remote_url(block, "document")
+    data = base64.b64encode(block.resolve_document().read()).decode("ascii")
+    mime_type = block.document_mimetype or _data_url_mime(block.url)
+    if not mime_type:
+        raise RequestValidationError(
+            "messages[user].content",
+            "DocumentBlock needs its document_mimetype (application/pdf...): "
+            "it could not be guessed from the data or path",
+        )
+    return file_part(data=data, mime_type=mime_type, filename=block.title)
+
+
+def _audio_part(block: AudioBlock) -> dict[str, Any]:
+    if block.audio is None and block.path is None:
+        _no_remote_url(block, "audio")
+    data = block.resolve_audio(as_base64=True).read().decode("ascii")
+    audio_format = block.format
+    mime_type = _data_url_mime(block.url) if block.audio is None and block.path is None else None
+    if not audio_format and not mime_type:
+        raise RequestValidationError(
+            "input_audio.format",
+            "AudioBlock needs its format ('wav' or 'mp3'): it could not be guessed from the data",
+        )
+    return input_audio_part(data=data, format=audio_format, mime_type=mime_type)
+
+
+def _data_url_mime(url: Any) -> str | None:
+    """The mime type of a ``data:<mime>;base64,...`` URL."""
+    text = str(url) if url else ""
+    if not text.startswith("data:"):
+        return None
+    mime = text[len("data:") :].split(",", 1)[0].split(";", 1)[0]
+    return mime or None
 
 
 def _unsupported(block: Any, role: str, accepted: str) -> RequestValidationError:

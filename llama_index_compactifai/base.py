@@ -256,7 +256,12 @@ class CompactifAI(FunctionCallingLLM):
         known = KNOWN_MODELS.get(self.model)
         params: dict[str, Any] = {
             "model": self.model,
-            "messages": messages_to_api(messages, images=known is None or known.supports_image),
+            # A model the catalog does not know gets everything: the server decides.
+            "messages": messages_to_api(
+                messages,
+                images=known is None or known.supports_image,
+                audio=known is None or known.supports_audio,
+            ),
         }
         if self.temperature is not None:
             params["temperature"] = self.temperature

@@ -328,14 +328,14 @@ def _model_or_400(state: EmulatorState, model_id: str) -> EmulatedModel:
     return model
 
 
-def _text_of(content: Any) -> tuple[str, int, int]:
-    """(text, image parts, audio parts) of a message's content."""
+def _text_of(content: Any) -> tuple[str, int, int, int]:
+    """(text, image parts, audio parts, file parts) of a message's content."""
     if content is None:
-        return "", 0, 0
+        return "", 0, 0, 0
     if isinstance(content, str):
-        return content, 0, 0
+        return content, 0, 0, 0
     texts: list[str] = []
-    images = audios = 0
+    images = audios = files = 0
     for part in content:
         kind = part.type
         if kind == "text":
@@ -346,13 +346,26 @@ def _text_of(content: Any) -> tuple[str, int, int]:
             images += 1
         elif kind == "input_audio":
             audios += 1
-    return "\n".join(texts), images, audios
+        elif kind == "file":
+            files += 1
+    return "\n".join(texts), images, audios, files
+
+
+def _check_files(content: Any, index: int) -> None:
+    """A file part must carry its data or the id of an uploaded file (as OpenAI's API asks)."""
+    for j, part in enumerate(content if isinstance(content, list) else ()):
+        if part.type == "file" and not (part.file.file_data or part.file.file_id):
+            raise _ApiError(
+                400,
+                "A file content part needs either file_data or file_id.",
+                param=f"messages[{index}].content[{j}].file",
+            )
 
 
 def _to_turns(messages: Sequence[MessageParam], model: EmulatedModel) -> list[Turn]:
     turns: list[Turn] = []
     for i, msg in enumerate(messages):
-        text, images, audios = _text_of(msg.content)
+        text, images, audios, files = _text_of(msg.content)
         if images and not model.supports_image:
             raise _ApiError(
                 400,
@@ -365,6 +378,9 @@ def _to_turns(messages: Sequence[MessageParam], model: EmulatedModel) -> list[Tu
                 f"The model `{model.id}` does not support audio input.",
                 param=f"messages[{i}].content",
             )
+        if files:
+            # No capability flag for files: every emulated model takes them.
+            _check_files(msg.content, i)
         calls: tuple[ToolCall, ...] = ()
         name = getattr(msg, "name", None)
         tool_call_id = getattr(msg, "tool_call_id", None)
@@ -377,7 +393,7 @@ def _to_turns(messages: Sequence[MessageParam], model: EmulatedModel) -> list[Tu
                 calls += (ToolCall("", msg.function_call.name, msg.function_call.arguments),)
             if not text and msg.refusal:
                 text = msg.refusal
-        turns.append(Turn(msg.role, text, name, tool_call_id, calls, images))
+        turns.append(Turn(msg.role, text, name, tool_call_id, calls, images, files))
     return turns
 
 

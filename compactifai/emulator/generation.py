@@ -374,6 +374,7 @@ class Turn:
     tool_call_id: str | None = None
     tool_calls: tuple[ToolCall, ...] = ()
     images: int = 0
+    files: int = 0  # documents (file parts): counted in the prompt, their content not read
 
 
 @dataclass(frozen=True)
@@ -423,7 +424,7 @@ def count_prompt_tokens(turns: Sequence[Turn], tools: Sequence[ToolSpec] = ()) -
     """Prompt size: the messages' tokens plus a small per-message overhead (chat template)."""
     total = 3
     for turn in turns:
-        total += 4 + count_tokens(turn.text) + 64 * turn.images
+        total += 4 + count_tokens(turn.text) + 64 * turn.images + 256 * turn.files
         for call in turn.tool_calls:
             total += 3 + count_tokens(call.name) + count_tokens(call.arguments)
     for tool in tools:

@@ -131,6 +131,41 @@ def test_message_content_parts_are_validated(http: httpx.Client) -> None:
     assert any(d["loc"][-1] == "tool_call_id" for d in tool_without_id.json()["detail"])
 
 
+def test_file_parts_are_read_by_every_model_and_counted(http: httpx.Client) -> None:
+    def ask(*parts: dict[str, Any]) -> httpx.Response:
+        content = [{"type": "text", "text": "Summarize this document:"}, *parts]
+        return http.post(
+            "/chat/completions", json={**CHAT, "messages": [{"role": "user", "content": content}]}
+        )
+
+    pdf = {"file_data": "data:application/pdf;base64,JVBERi0xLjQK", "filename": "a.pdf"}
+    plain = ask()
+    one = ask({"type": "file", "file": pdf})
+    two = ask({"type": "file", "file": pdf}, {"type": "file", "file": {"file_id": "file-1"}})
+    assert plain.status_code == one.status_code == two.status_code == 200
+    assert one.json()["choices"][0]["message"]["content"]
+    tokens = [r.json()["usage"]["prompt_tokens"] for r in (plain, one, two)]
+    assert tokens[0] < tokens[1] < tokens[2]  # each document adds to the prompt
+    empty = ask({"type": "file", "file": {"filename": "a.pdf"}})
+    assert empty.status_code == 400
+    assert empty.json()["error"]["param"] == "messages[0].content[1].file"
+    assert "file_data or file_id" in empty.json()["error"]["message"]
+    system_file = http.post(
+        "/chat/completions",
+        json={**CHAT, "messages": [{"role": "system", "content": [{"type": "file", "file": pdf}]}]},
+    )
+    assert system_file.status_code == 422  # system messages take text parts only
+
+
+def test_audio_parts_need_a_model_that_reads_audio(http: httpx.Client) -> None:
+    audio = {"type": "input_audio", "input_audio": {"data": "UklGRg==", "format": "wav"}}
+    r = http.post(
+        "/chat/completions", json={**CHAT, "messages": [{"role": "user", "content": [audio]}]}
+    )
+    assert r.status_code == 400
+    assert "does not support audio input" in r.json()["error"]["message"]
+
+
 def test_unknown_route_is_fastapi_404(http: httpx.Client) -> None:
     r = http.get("/embeddings")
     assert r.status_code == 404 and r.json() == {"detail": "Not Found"}

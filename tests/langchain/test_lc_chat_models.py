@@ -45,7 +45,9 @@ from compactifai import (
     MissingAPIKeyError,
     RequestValidationError,
 )
+from compactifai.chat import audio_format, file_part, input_audio_part
 from langchain_compactifai import ChatCompactifAI
+from langchain_compactifai._messages import messages_to_api
 
 BASE_URL = "https://api.test.invalid/v1"
 USAGE = {"prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18}
@@ -333,8 +335,8 @@ def test_image_blocks_become_image_url_parts_for_a_vision_model(api: FakeAPI) ->
             "does not accept image inputs",
         ),
         (
-            HumanMessage([{"type": "file", "base64": "JVBE", "mime_type": "application/pdf"}]),
-            "unsupported content block 'file'",
+            HumanMessage([{"type": "video", "base64": "AAAA", "mime_type": "video/mp4"}]),
+            "unsupported content block 'video': the API takes text, image, file",
         ),
         (
             SystemMessage([{"type": "image_url", "image_url": {"url": "https://x.test/a.png"}}]),
@@ -359,6 +361,197 @@ def test_unsupported_input_fails_before_sending(api: FakeAPI, message: Any, matc
     with pytest.raises(ValueError, match=match):  # RequestValidationError or core's own check
         model.invoke([message])
     assert api.requests == []
+
+
+PDF_B64 = "JVBERi0xLjQK"  # "%PDF-1.4\n"
+WAV_B64 = "UklGRiQAAABXQVZF"  # "RIFF$...WAVE"
+
+
+def test_file_blocks_become_file_parts(api: FakeAPI) -> None:
+    message = HumanMessage(
+        [
+            {"type": "text", "text": "Summarize these."},
+            {"type": "file", "base64": PDF_B64, "mime_type": "application/pdf"},
+            {
+                "type": "file",
+                "base64": PDF_B64,
+                "mime_type": "application/pdf",
+                "filename": "report.pdf",
+            },
+            {"type": "file", "file_id": "file-abc"},
+            {
+                "type": "file",
+                "file": {
+                    "filename": "old.pdf",
+                    "file_data": f"data:application/pdf;base64,{PDF_B64}",
+                },
+            },
+            {"type": "file", "file": {"file_id": "file-def"}},
+            {
+                "type": "file",
+                "source_type": "base64",
+                "data": PDF_B64,
+                "mime_type": "application/pdf",
+            },
+        ]
+    )
+    api.model().invoke([message])  # a text-only model: files are the server's call
+    pdf = f"data:application/pdf;base64,{PDF_B64}"
+    assert api.body["messages"][0]["content"] == [
+        {"type": "text", "text": "Summarize these."},
+        {"type": "file", "file": {"file_data": pdf}},
+        {"type": "file", "file": {"file_data": pdf, "filename": "report.pdf"}},
+        {"type": "file", "file": {"file_id": "file-abc"}},
+        {"type": "file", "file": {"file_data": pdf, "filename": "old.pdf"}},
+        {"type": "file", "file": {"file_id": "file-def"}},
+        {"type": "file", "file": {"file_data": pdf}},
+    ]
+
+
+def test_openai_file_blocks_pass_through_the_mapping_unchanged() -> None:
+    # Called directly (not through invoke, where core first turns them into v1 blocks).
+    file = {"filename": "a.txt", "file_data": "data:text/plain;base64,aGk=", "vendor_knob": 1}
+    sent = messages_to_api([HumanMessage([{"type": "file", "file": file}])])
+    assert sent == [{"role": "user", "content": [{"type": "file", "file": file}]}]
+
+
+def test_audio_blocks_become_input_audio_parts_for_a_model_not_in_the_catalog(
+    api: FakeAPI,
+) -> None:
+    message = HumanMessage(
+        [
+            {"type": "text", "text": "Transcribe."},
+            {"type": "audio", "base64": WAV_B64, "mime_type": "audio/wav"},
+            {"type": "audio", "base64": WAV_B64, "mime_type": "audio/x-wav"},
+            {"type": "audio", "base64": "SUQz", "mime_type": "audio/mpeg"},
+            {"type": "audio", "base64": "SUQz", "mime_type": "audio/mp3"},
+            {"type": "input_audio", "input_audio": {"data": WAV_B64, "format": "wav"}},
+            {"type": "input_audio", "input_audio": {"data": "SUQz", "format": "mp3"}},
+        ]
+    )
+    # Unknown models are not second-guessed (as for images): the server decides.
+    api.model(model="some-new-audio-model").invoke([message])
+    wav = {"type": "input_audio", "input_audio": {"data": WAV_B64, "format": "wav"}}
+    mp3 = {"type": "input_audio", "input_audio": {"data": "SUQz", "format": "mp3"}}
+    assert api.body["messages"][0]["content"] == [
+        {"type": "text", "text": "Transcribe."},
+        wav,
+        wav,
+        mp3,
+        mp3,
+        wav,
+        mp3,
+    ]
+
+
+def test_direct_mapping_of_openai_audio_blocks() -> None:
+    block = {"type": "input_audio", "input_audio": {"data": WAV_B64, "format": "WAV"}}
+    [sent] = messages_to_api([HumanMessage([block])])
+    assert sent["content"] == [
+        {"type": "input_audio", "input_audio": {"data": WAV_B64, "format": "wav"}}
+    ]
+    with pytest.raises(RequestValidationError, match="does not accept audio inputs"):
+        messages_to_api([HumanMessage([block])], audio=False)
+
+
+@pytest.mark.parametrize(
+    ("block", "match"),
+    [
+        (
+            {"type": "audio", "base64": WAV_B64, "mime_type": "audio/wav"},
+            "this model does not accept audio inputs",
+        ),
+        (
+            {"type": "input_audio", "input_audio": {"data": WAV_B64, "format": "wav"}},
+            "this model does not accept audio inputs",
+        ),
+    ],
+)
+def test_audio_for_a_catalog_model_without_audio_fails_before_sending(
+    api: FakeAPI, block: dict[str, Any], match: str
+) -> None:
+    with pytest.raises(RequestValidationError, match=match):
+        api.model(model="cai-mistral-small-3-1-slim").invoke([HumanMessage([block])])
+    assert api.requests == []
+
+
+@pytest.mark.parametrize(
+    ("block", "field", "match"),
+    [
+        ({"type": "file", "url": "https://x.test/a.pdf"}, "messages[user].content", "no file URLs"),
+        (
+            {"type": "file", "source_type": "url", "url": "https://x.test/a.pdf"},
+            "messages[user].content",
+            "no file URLs",
+        ),
+        ({"type": "file", "base64": PDF_B64}, "file.file_data", "needs a mime_type"),
+        ({"type": "file", "file": {"filename": "a.pdf"}}, "file", "file_data.*or.*file_id"),
+        (
+            {"type": "file", "file": {"file_data": "https://x.test/a.pdf"}},
+            "file.file_data",
+            "not a URL",
+        ),
+        ({"type": "file", "mime_type": "application/pdf"}, "messages[user].content", "file_id"),
+        (
+            {"type": "audio", "url": "https://x.test/a.wav"},
+            "messages[user].content",
+            "no audio URLs",
+        ),
+        ({"type": "audio", "file_id": "file-1"}, "messages[user].content", "inline only"),
+        (
+            {"type": "audio", "base64": WAV_B64, "mime_type": "audio/ogg"},
+            "input_audio.format",
+            "audio/ogg.*wav \\(audio/wav, audio/x-wav\\) or mp3 \\(audio/mpeg, audio/mp3\\)",
+        ),
+        ({"type": "audio", "base64": WAV_B64}, "input_audio.format", "needs its format"),
+        (
+            {"type": "input_audio", "input_audio": {"data": WAV_B64, "format": "flac"}},
+            "input_audio.format",
+            "must be 'wav' or 'mp3'.*'flac'",
+        ),
+        (
+            {"type": "input_audio", "input_audio": {"format": "wav"}},
+            "input_audio.data",
+            "base64 data",
+        ),
+    ],
+)
+def test_invalid_file_and_audio_blocks_name_the_field(
+    block: dict[str, Any], field: str, match: str
+) -> None:
+    # Mapped directly: core's own input normalisation is not what is under test here.
+    with pytest.raises(RequestValidationError, match=match) as info:
+        messages_to_api([HumanMessage([block])])
+    assert info.value.field == field
+
+
+def test_shared_part_builders() -> None:
+    assert audio_format(mime_type="Audio/MPEG; rate=44100") == "mp3"
+    assert file_part(file_id="file-1", filename="a.pdf") == {
+        "type": "file",
+        "file": {"file_id": "file-1", "filename": "a.pdf"},
+    }
+    with pytest.raises(RequestValidationError, match="not both") as info:
+        file_part(data=PDF_B64, mime_type="application/pdf", file_data="data:x/y;base64,AA")
+    assert info.value.field == "file.file_data"
+    with pytest.raises(RequestValidationError, match="not a URL") as info:
+        input_audio_part(data="https://x.test/a.wav", format="wav")
+    assert info.value.field == "input_audio.data"
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        SystemMessage([{"type": "file", "file_id": "file-1"}]),
+        ToolMessage(
+            [{"type": "audio", "base64": WAV_B64, "mime_type": "audio/wav"}], tool_call_id="1"
+        ),
+        ChatMessage(role="developer", content=[{"type": "file", "file_id": "file-1"}]),
+    ],
+)
+def test_files_and_audio_only_go_in_user_messages(message: Any) -> None:
+    with pytest.raises(RequestValidationError, match="takes text only"):
+        messages_to_api([message])
 
 
 # ---------------------------------------------------------------------------- responses
@@ -799,6 +992,7 @@ def test_profile_comes_from_the_catalog() -> None:
     assert vision is not None and text is not None
     assert vision["image_inputs"] is True
     assert text["image_inputs"] is False
+    assert vision["audio_inputs"] is False and text["audio_inputs"] is False
     assert text["tool_calling"] is True and text["structured_output"] is True
     assert text["max_input_tokens"] == 131_072
 

@@ -23,11 +23,12 @@ pytestmark = pytest.mark.vcr
 MODEL = "cai-llama-3-1-8b-slim"
 # The catalog's text models do not read images; the image tests run on a model that does.
 VISION_MODEL = "cai-llama-4-scout-slim"
-# The standard image tests download this picture; tests run offline, so it is served locally.
+# The standard image and PDF tests download these; tests run offline, so they are served locally.
 STANDARD_IMAGE_URL = (
     "https://raw.githubusercontent.com/langchain-ai/docs/"
     "4d11d08b6b0e210bd456943f7a22febbd168b543/src/images/agentic-rag-output.png"
 )
+STANDARD_PDF_URL = "https://www.w3.org/WAI/ER/tests/xhtml/testfiles/resources/pdf/dummy.pdf"
 
 
 def _png(width: int, height: int) -> bytes:
@@ -51,17 +52,55 @@ def _png(width: int, height: int) -> bytes:
     )
 
 
-@pytest.fixture
-def standard_image_served_locally(monkeypatch: pytest.MonkeyPatch) -> None:
-    real_get = httpx.get
-    image = _png(16, 16)
+def _pdf(text: str) -> bytes:
+    """A one-page PDF showing ``text``, byte for byte the same on every run."""
+    stream = f"BT /F1 24 Tf 72 720 Td ({text}) Tj ET".encode("ascii")
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream),
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        xref,
+    )
+    return bytes(out)
 
-    def get(url: str, *args: Any, **kwargs: Any) -> httpx.Response:
-        if url == STANDARD_IMAGE_URL:
-            return httpx.Response(200, content=image, headers={"content-type": "image/png"})
-        return real_get(url, *args, **kwargs)
+
+def _serve_locally(monkeypatch: pytest.MonkeyPatch, url: str, response: httpx.Response) -> None:
+    """``httpx.get(url)`` (how the standard tests download their inputs) answers ``response``."""
+    real_get = httpx.get
+
+    def get(requested: str, *args: Any, **kwargs: Any) -> httpx.Response:
+        if requested == url:
+            return response
+        return real_get(requested, *args, **kwargs)
 
     monkeypatch.setattr(httpx, "get", get)
+
+
+@pytest.fixture
+def standard_image_served_locally(monkeypatch: pytest.MonkeyPatch) -> None:
+    image = httpx.Response(200, content=_png(16, 16), headers={"content-type": "image/png"})
+    _serve_locally(monkeypatch, STANDARD_IMAGE_URL, image)
+
+
+@pytest.fixture
+def standard_pdf_served_locally(monkeypatch: pytest.MonkeyPatch) -> None:
+    pdf = _pdf("Dummy PDF file")
+    response = httpx.Response(200, content=pdf, headers={"content-type": "application/pdf"})
+    _serve_locally(monkeypatch, STANDARD_PDF_URL, response)
 
 
 class TestChatCompactifAIStandardIntegration(ChatModelIntegrationTests):
@@ -110,12 +149,22 @@ class TestChatCompactifAIStandardIntegration(ChatModelIntegrationTests):
     def supports_image_urls(self) -> bool:
         return True
 
+    @property
+    def supports_pdf_inputs(self) -> bool:
+        # No catalog flag for files: every model is sent them and the server decides.
+        return True
+
+    # supports_audio_inputs stays off: no catalog model reads audio (mapping: unit tests).
+
     @pytest.fixture
     def model(self, request: pytest.FixtureRequest) -> BaseChatModel:
-        """The standard fixture, on a model that reads images for the image tests."""
+        """The standard fixture; the image and PDF tests get their inputs served locally,
+        and the image test runs on a model that reads images."""
         extra_init_params = getattr(request, "param", None) or {}
         params = {**self.standard_chat_model_params, **self.chat_model_params, **extra_init_params}
         if request.node.originalname == "test_image_inputs":
             request.getfixturevalue("standard_image_served_locally")
             params["model"] = VISION_MODEL
+        elif request.node.originalname == "test_pdf_inputs":
+            request.getfixturevalue("standard_pdf_served_locally")
         return self.chat_model_class(**params)

@@ -4,8 +4,12 @@ of roles, tools and content, streaming shapes, usage, errors and client reuse.""
 from __future__ import annotations
 
 import asyncio
+import base64
 import copy
+import io
 import json
+import wave
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -14,6 +18,7 @@ from llama_index.core.agent.workflow import FunctionAgent, ReActAgent
 from llama_index.core.base.llms.types import (
     AudioBlock,
     ChatMessage,
+    DocumentBlock,
     ImageBlock,
     MessageRole,
     TextBlock,
@@ -28,6 +33,7 @@ from pydantic import BaseModel
 
 from compactifai import IncompleteStreamError, RequestValidationError
 from llama_index_compactifai import CompactifAI
+from llama_index_compactifai._messages import messages_to_api
 
 from .conftest import (
     KEY,
@@ -158,12 +164,127 @@ def test_legacy_tool_calls_in_additional_kwargs_are_sent(server: FakeServer) -> 
 
 
 def test_audio_content_is_refused_before_sending(server: FakeServer) -> None:
+    # The catalog knows this model and that it does not read audio (no catalog model does).
     message = ChatMessage(
         role="user", blocks=[TextBlock(text="listen"), AudioBlock(audio=b"UklGRg==", format="wav")]
     )
-    with pytest.raises(RequestValidationError, match="AudioBlock"):
-        server.llm().chat([message])
+    with pytest.raises(RequestValidationError, match=r"AudioBlock.*no audio for this model"):
+        server.llm(model=MODEL).chat([message])
     assert server.requests == []
+
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+PDF_URL = "data:application/pdf;base64," + base64.b64encode(PDF).decode()
+
+
+def _wav() -> bytes:
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(8000)
+        out.writeframes(b"\x00\x00" * 16)
+    return buffer.getvalue()
+
+
+def test_documents_go_as_file_parts_to_any_model(server: FakeServer, tmp_path: Path) -> None:
+    server.answers = [httpx.Response(200, json=chat_completion())]
+    (tmp_path / "report.pdf").write_bytes(PDF)
+    message = ChatMessage(
+        role="user",
+        blocks=[
+            TextBlock(text="Summarize these."),
+            DocumentBlock(data=PDF),
+            DocumentBlock(path=tmp_path / "report.pdf", title="report.pdf"),
+            DocumentBlock(url=PDF_URL, title="inline.pdf"),
+            DocumentBlock(data=b"plain notes", document_mimetype="text/plain", title="notes.txt"),
+        ],
+    )
+    server.llm(model=MODEL).chat([message])  # a text-only model: files are the server's call
+    assert server.bodies[0]["messages"][0]["content"] == [
+        {"type": "text", "text": "Summarize these."},
+        {"type": "file", "file": {"file_data": PDF_URL, "filename": "input_document"}},
+        {"type": "file", "file": {"file_data": PDF_URL, "filename": "report.pdf"}},
+        {"type": "file", "file": {"file_data": PDF_URL, "filename": "inline.pdf"}},
+        {
+            "type": "file",
+            "file": {
+                "file_data": "data:text/plain;base64," + base64.b64encode(b"plain notes").decode(),
+                "filename": "notes.txt",
+            },
+        },
+    ]
+
+
+def test_audio_goes_as_input_audio_parts_to_a_model_not_in_the_catalog(
+    server: FakeServer, tmp_path: Path
+) -> None:
+    server.answers = [httpx.Response(200, json=chat_completion())]
+    wav = _wav()
+    (tmp_path / "clip.wav").write_bytes(wav)
+    (tmp_path / "clip.mp3").write_bytes(b"ID3\x03\x00\x00\x00\x00\x00\x00")
+    message = ChatMessage(
+        role="user",
+        blocks=[
+            TextBlock(text="Transcribe."),
+            AudioBlock(audio=wav),  # format guessed from the bytes
+            AudioBlock(path=tmp_path / "clip.wav"),  # format from the suffix
+            AudioBlock(path=tmp_path / "clip.mp3"),
+            AudioBlock(audio=b"ID3\x03\x00\x00", format="MP3"),
+        ],
+    )
+    # Unknown models are not second-guessed (as for images): the server decides.
+    server.llm(model="some-new-audio-model").chat([message])
+    wav_b64 = base64.b64encode(wav).decode()
+    content = server.bodies[0]["messages"][0]["content"]
+    assert content[:3] == [
+        {"type": "text", "text": "Transcribe."},
+        {"type": "input_audio", "input_audio": {"data": wav_b64, "format": "wav"}},
+        {"type": "input_audio", "input_audio": {"data": wav_b64, "format": "wav"}},
+    ]
+    assert [part["input_audio"]["format"] for part in content[3:]] == ["mp3", "mp3"]
+    assert base64.b64decode(content[4]["input_audio"]["data"]) == b"ID3\x03\x00\x00"
+
+
+@pytest.mark.parametrize(
+    ("block", "field", "match"),
+    [
+        (
+            DocumentBlock(url="https://x.test/a.pdf"),
+            "messages[user].content",
+            "DocumentBlock from a URL.*no document URLs.*data=",
+        ),
+        (
+            AudioBlock(url="https://x.test/a.wav"),
+            "messages[user].content",
+            "AudioBlock from a URL.*no audio URLs.*audio=",
+        ),
+        (
+            DocumentBlock(data=b"no idea what this is"),
+            "messages[user].content",
+            "needs its document_mimetype",
+        ),
+        (AudioBlock(audio=b"\x00\x01 not audio"), "input_audio.format", "needs its format"),
+        (
+            AudioBlock(audio=b"OggS\x00\x02", format="ogg"),
+            "input_audio.format",
+            "must be 'wav' or 'mp3'.*'ogg'",
+        ),
+    ],
+)
+def test_documents_and_audio_the_api_cannot_take_fail_with_the_field(
+    block: Any, field: str, match: str
+) -> None:
+    with pytest.raises(RequestValidationError, match=match) as info:
+        messages_to_api([ChatMessage(role="user", blocks=[TextBlock(text="x"), block])])
+    assert info.value.field == field
+
+
+@pytest.mark.parametrize("role", ["system", "developer", "assistant"])
+def test_documents_and_audio_only_go_in_user_messages(role: str) -> None:
+    for block in (DocumentBlock(data=PDF), AudioBlock(audio=_wav())):
+        with pytest.raises(RequestValidationError, match=f"in {role} messages"):
+            messages_to_api([ChatMessage(role=role, blocks=[TextBlock(text="x"), block])])
 
 
 def test_tool_message_without_call_id_is_refused(server: FakeServer) -> None:
@@ -177,7 +298,7 @@ def test_images_go_as_image_url_parts_only_to_vision_models(server: FakeServer) 
         role="user",
         blocks=[TextBlock(text="What is this?"), ImageBlock(url="https://x.test/cat.png")],
     )
-    with pytest.raises(RequestValidationError, match="text only for this model"):
+    with pytest.raises(RequestValidationError, match="no images for this model"):
         server.llm(model=MODEL).chat([message])
     server.llm(model="cai-mistral-small-3-1-slim").chat([message])
     assert server.bodies[0]["messages"][0]["content"] == [
