@@ -719,6 +719,7 @@ async def chat_completions(
         response_format=response_format,
         temperature=req.temperature,
         new_call_id=lambda: "chatcmpl-tool-" + uuid.uuid4().hex,
+        model=model.id,
     )
     created = int(time.time())
     stream = bool(req.stream)
@@ -886,7 +887,7 @@ async def completions(
     for i, prompt in enumerate(prompts):
         p_tokens = count_tokens(prompt)
         _check_context(model, p_tokens, cap)
-        text = state.generator.completion(prompt, req.temperature)
+        text = state.generator.completion(prompt, req.temperature, model.id)
         tokens, finish = apply_limits(
             text, max_tokens=cap, stop=_stops(req.stop), ignore_eos=bool(req.ignore_eos)
         )

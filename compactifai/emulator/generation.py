@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 __all__ = [
+    "AnswerStyle",
     "Generated",
     "Generator",
     "SchemaValueGenerator",
@@ -883,6 +884,26 @@ def _react_tools(system_text: str) -> list[ToolSpec]:
     return tools
 
 
+@dataclass(frozen=True)
+class AnswerStyle:
+    """How a model picks the sentences of an extractive answer.
+
+    Real models answer the same prompt differently; the emulator's stand-in is that each model
+    id gets its own style (a pure function of the id and the seed), so a side-by-side
+    comparison of two models on the emulator shows answers that agree on some prompts and not
+    on others. Tool calls and structured output do not depend on it.
+    """
+
+    threshold: float = 0.5
+    """A sentence joins the best one when it scores at least this share of the best score."""
+    max_sentences: int = 3
+
+    @classmethod
+    def of_model(cls, model: str, seed: int = 0) -> AnswerStyle:
+        digest = hashlib.sha256(f"{seed}|{model}".encode()).digest()
+        return cls(threshold=0.35 + digest[0] / 255 * 0.5, max_sentences=1 + digest[1] % 3)
+
+
 class Generator:
     """Turns a conversation into the emulator's deterministic reply."""
 
@@ -939,8 +960,16 @@ class Generator:
                 context.extend(_split_sentences(turn.text))
         return question, context
 
+    def style(self, model: str | None) -> AnswerStyle:
+        """The answer style of ``model`` (the default style when no model is named)."""
+        return AnswerStyle() if model is None else AnswerStyle.of_model(model, self.seed)
+
     def extractive_answer(
-        self, turns: Sequence[Turn], rng: random.Random | None = None, budget: int = 200
+        self,
+        turns: Sequence[Turn],
+        rng: random.Random | None = None,
+        budget: int = 200,
+        style: AnswerStyle = AnswerStyle(),
     ) -> str:
         question, context = self._question_and_context(turns)
         keywords = _keywords(question)
@@ -972,7 +1001,8 @@ class Generator:
             return template.format(kw=kw)
         scored.sort(key=lambda x: (-x[0], x[1]))
         best = scored[0][0]
-        chosen = [s for score, _, s in scored if score >= best * 0.5][:3]
+        chosen = [s for score, _, s in scored if score >= best * style.threshold]
+        chosen = chosen[: style.max_sentences]
         if rng is not None and len(chosen) > 1:
             tail = chosen[1:]
             rng.shuffle(tail)
@@ -1099,9 +1129,10 @@ class Generator:
         response_format: dict[str, Any] | None = None,
         temperature: float | None = None,
         new_call_id: Callable[[], str] = lambda: "chatcmpl-tool-0",
+        model: str | None = None,
     ) -> Generated:
         """The reply to a conversation. ``tool_choice`` is ``none``/``auto``/``required`` or
-        the name of the function to call."""
+        the name of the function to call; ``model`` picks the style of free-text answers."""
         rng = self._rng(turns, temperature)
         last_user = self._last_user_index(turns)
         user_text = turns[last_user].text if last_user >= 0 else ""
@@ -1146,7 +1177,7 @@ class Generator:
                     else f"{name} returned nothing."
                 )
             return Generated("text", text=" ".join(parts))
-        return Generated("text", text=self.extractive_answer(turns, rng))
+        return Generated("text", text=self.extractive_answer(turns, rng, style=self.style(model)))
 
     def json_output(
         self,
@@ -1183,6 +1214,8 @@ class Generator:
         gen = SchemaValueGenerator({"type": "string"}, keyed)
         return {k: gen._string({}, k) for k in keys}
 
-    def completion(self, prompt: str, temperature: float | None = None) -> str:
+    def completion(
+        self, prompt: str, temperature: float | None = None, model: str | None = None
+    ) -> str:
         turns = [Turn("user", prompt)]
-        return self.extractive_answer(turns, self._rng(turns, temperature))
+        return self.extractive_answer(turns, self._rng(turns, temperature), style=self.style(model))

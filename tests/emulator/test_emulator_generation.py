@@ -9,6 +9,7 @@ import jsonschema
 import pytest
 
 from compactifai.emulator.generation import (
+    AnswerStyle,
     Generator,
     SchemaValueGenerator,
     ToolSpec,
@@ -192,3 +193,49 @@ def test_auto_calls_a_tool_whose_name_words_are_all_mentioned() -> None:
         .name
         == "getStockPrice"
     )
+
+
+CONTEXT_QUESTION = (
+    "Context: A tensor network factorises a large weight matrix into small tensors. The bond "
+    "dimension controls how much information flows between neighbouring tensors. A smaller bond "
+    "dimension gives a smaller model, and a tensor network with a small bond dimension is cheap.\n"
+    "Question: What does the bond dimension of a tensor network control?"
+)
+
+
+def test_each_model_answers_in_its_own_deterministic_style() -> None:
+    generator = Generator()
+    turns = [Turn("user", CONTEXT_QUESTION)]
+    answers = {
+        model: generator.chat(turns, model=model).text
+        for model in ("cai-llama-3-3-70b-slim", "llama-3-3-70b", "deepseek-r1-0528")
+    }
+    assert len(set(answers.values())) > 1  # models differ on the same prompt
+    for model, answer in answers.items():
+        assert generator.chat(turns, model=model).text == answer  # and repeat themselves
+        assert "bond dimension controls" in answer  # every style keeps the best sentence
+        assert AnswerStyle.of_model(model) == generator.style(model)
+    assert len({Generator(seed=seed).style("llama-3-3-70b") for seed in range(4)}) > 1
+    # Without a model (the generator used on its own) the default style applies.
+    assert generator.chat(turns).text == generator.extractive_answer(turns)
+
+
+def test_tool_calls_and_structured_output_do_not_depend_on_the_model() -> None:
+    generator = Generator()
+    turns = [Turn("user", 'Extract "name" and "year": Multiverse Computing, founded in 2019.')]
+    schema = {
+        "type": "json_schema",
+        "json_schema": {
+            "name": "company",
+            "schema": {
+                "type": "object",
+                "properties": {"name": {"type": "string"}, "year": {"type": "integer"}},
+                "required": ["name", "year"],
+            },
+        },
+    }
+    outputs = {
+        generator.chat(turns, response_format=schema, model=model).text
+        for model in ("cai-llama-3-3-70b-slim", "llama-3-3-70b")
+    }
+    assert len(outputs) == 1
