@@ -21,7 +21,13 @@ class TestChatCompactifAIStandardUnit(ChatModelUnitTests):
 
     @property
     def chat_model_params(self) -> dict[str, Any]:
-        return {"model": MODEL}
+        # Fixed connection settings: the serialized snapshot must not depend on whether the
+        # session replays cassettes or records against a live emulator.
+        return {
+            "model": MODEL,
+            "api_key": "unit-test-key",
+            "base_url": "https://api.compactif.ai/v1",
+        }
 
     @property
     def has_tool_calling(self) -> bool:
