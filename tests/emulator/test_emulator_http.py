@@ -285,7 +285,7 @@ def test_stall_stream_pauses_then_continues(emu: Emulator, http: httpx.Client) -
             if line:
                 stamps.append(time.monotonic())
     gaps = [b - a for a, b in itertools.pairwise(stamps)]
-    assert max(gaps) >= 0.35 and gaps.index(max(gaps)) == 1
+    assert gaps[1] >= 0.35  # the pause comes after the second chunk
     assert len(emu.ledger.records) == 1
 
 
