@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from compactifai import _protocol as ops
+from compactifai._defaults import DEFAULT_BASE_URL, DEFAULT_TIMEOUT
 from compactifai._protocol import ChunkStreamParser, Operation, Retry, RetryPolicy
 from compactifai._version import __version__
 from compactifai.errors import MissingAPIKeyError, status_error_from_response
@@ -38,8 +39,6 @@ __all__ = [
 logger = logging.getLogger("compactifai")
 _httpx_logger = logging.getLogger("httpx")
 
-DEFAULT_BASE_URL = "https://api.compactif.ai/v1"
-DEFAULT_TIMEOUT = 60.0
 # httpx's default pool (100 connections) queues a burst of concurrent agent calls.
 DEFAULT_LIMITS = httpx.Limits(
     max_connections=256, max_keepalive_connections=64, keepalive_expiry=30

@@ -2,20 +2,53 @@
 
 from __future__ import annotations
 
+import importlib
 import threading
 import warnings
 from collections.abc import Iterable, Mapping
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-import httpx
 from langchain_core.language_models import LangSmithParams
 from langchain_core.utils import from_env, secret_from_env
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    model_validator,
+)
 
-from compactifai import AsyncCompactifAIClient, CompactifAIClient
-from compactifai._client import DEFAULT_TIMEOUT
-from compactifai._lazy_clients import LazyClients
+from compactifai._defaults import DEFAULT_TIMEOUT
 from langchain_compactifai._messages import PROVIDER
+
+if TYPE_CHECKING:
+    import httpx
+
+    from compactifai import AsyncCompactifAIClient, CompactifAIClient
+    from compactifai._lazy_clients import LazyClients
+
+    HttpxClient = httpx.Client
+    HttpxAsyncClient = httpx.AsyncClient
+    HttpxTimeout = httpx.Timeout
+else:
+    # httpx loads with the first client, not with this module: its import brings its own command
+    # line (rich, click, pygments) when those are installed, about a tenth of what importing
+    # LangChain's chat models costs. The fields still accept only httpx's types.
+
+    def _httpx_instance(name: str) -> Any:
+        def check(value: Any) -> Any:
+            expected = getattr(importlib.import_module("httpx"), name)
+            if not isinstance(value, expected):
+                raise ValueError(f"expected an httpx.{name}, got {type(value).__name__}")
+            return value
+
+        return Annotated[Any, AfterValidator(check)]
+
+    HttpxClient = _httpx_instance("Client")
+    HttpxAsyncClient = _httpx_instance("AsyncClient")
+    HttpxTimeout = _httpx_instance("Timeout")
 
 __all__ = ["CompactifAIConnection", "body_params", "langsmith_params"]
 
@@ -37,15 +70,15 @@ class CompactifAIConnection(BaseModel):
     """API key; read from ``COMPACTIFAI_API_KEY`` when not given."""
     base_url: str | None = Field(default_factory=from_env("COMPACTIFAI_BASE_URL", default=None))
     """API base URL; ``COMPACTIFAI_BASE_URL`` or ``https://api.compactif.ai/v1``."""
-    timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT
+    timeout: float | HttpxTimeout | None = DEFAULT_TIMEOUT
     """Request timeout in seconds (or an ``httpx.Timeout``); ``None`` waits forever."""
     max_retries: int = 2
     """Retries of connection failures, 429 and 5xx answers (with backoff)."""
     default_headers: dict[str, str] | None = None
     """Headers sent with every request."""
-    http_client: httpx.Client | None = Field(default=None, exclude=True)
+    http_client: HttpxClient | None = Field(default=None, exclude=True)
     """An ``httpx.Client`` to send sync requests with (the caller closes it)."""
-    http_async_client: httpx.AsyncClient | None = Field(default=None, exclude=True)
+    http_async_client: HttpxAsyncClient | None = Field(default=None, exclude=True)
     """An ``httpx.AsyncClient`` to send async requests with (the caller closes it)."""
     model_kwargs: dict[str, Any] = Field(default_factory=dict)
     """Extra body fields sent with every request (e.g. ``reasoning_effort``)."""
@@ -90,6 +123,8 @@ class CompactifAIConnection(BaseModel):
 
     @property
     def _clients(self) -> LazyClients:
+        from compactifai._lazy_clients import LazyClients
+
         clients = self._lazy_clients
         if clients is None:
             with _CLIENT_LOCK:

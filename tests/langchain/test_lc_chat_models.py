@@ -1162,3 +1162,37 @@ async def _async_client_of(model: ChatCompactifAI) -> Any:
 def test_non_positive_token_limits_are_rejected_at_construction(field: str) -> None:
     with pytest.raises(ValueError, match=field):
         ChatCompactifAI(**{field: 0})
+
+
+def test_importing_the_package_leaves_httpx_for_the_first_client() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, langchain_compactifai\n"
+        "assert 'httpx' not in sys.modules, 'httpx imported by the package import'\n"
+        "model = langchain_compactifai.ChatCompactifAI(api_key='k')\n"
+        "assert 'httpx' not in sys.modules, 'httpx imported by constructing a model'\n"
+        "model.client\n"
+        "assert 'httpx' in sys.modules\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "expected"),
+    [
+        ("http_client", httpx.AsyncClient(), "expected an httpx.Client, got AsyncClient"),
+        ("http_async_client", httpx.Client(), "expected an httpx.AsyncClient, got Client"),
+        ("timeout", "soon", "timeout"),
+    ],
+)
+def test_connection_fields_accept_only_httpx_types(field: str, value: Any, expected: str) -> None:
+    with pytest.raises(ValueError, match=field) as info:
+        ChatCompactifAI(api_key="k", **{field: value})
+    assert expected in str(info.value)
+    timeout = httpx.Timeout(3.0, connect=1.0)
+    model = ChatCompactifAI(api_key="k", timeout=timeout, http_client=httpx.Client())
+    assert model.client.http_client is model.http_client
+    assert model.client.timeout == timeout
