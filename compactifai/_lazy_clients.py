@@ -39,6 +39,7 @@ class LazyClients:
         self._sync: CompactifAIClient | None = None
         self._async: AsyncCompactifAIClient | None = None
         self._async_loop: asyncio.AbstractEventLoop | None = None
+        self._closer: asyncio.Task[None] | None = None
 
     @property
     def has_sync_client(self) -> bool:
@@ -73,6 +74,12 @@ class LazyClients:
                     **self._client_args, http_client=self._http_async_client
                 )
                 self._async, self._async_loop = client, loop
+                if loop is not None and self._http_async_client is None:
+                    # The pool's connections die with their loop: close them while it still
+                    # runs. asyncio.run (and asyncio.Runner) cancel the tasks left at the end.
+                    self._closer = loop.create_task(
+                        _close_when_cancelled(client), name="compactifai: close pool at loop end"
+                    )
         return client
 
     def close_when_collected(self, owner: object) -> None:
@@ -85,7 +92,20 @@ class LazyClients:
             self._sync.close()
 
     async def aclose(self) -> None:
-        """Close both connection pools (not a caller's httpx clients)."""
+        """Close both connection pools (not a caller's httpx clients).
+
+        An async pool opened in another event loop was closed when that loop ended.
+        """
         self.close()
-        if self._async is not None:
-            await self._async.aclose()
+        client = self._async
+        if client is not None and self._async_loop in (None, asyncio.get_running_loop()):
+            await client.aclose()
+            if self._closer is not None:
+                self._closer.cancel()
+
+
+async def _close_when_cancelled(client: AsyncCompactifAIClient) -> None:
+    try:
+        await asyncio.get_running_loop().create_future()
+    finally:
+        await client.aclose()

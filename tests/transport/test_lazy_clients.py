@@ -47,7 +47,7 @@ def test_one_sync_client_per_model_closed_when_the_model_is_collected(
     assert pool.is_closed
 
 
-def test_async_clients_per_event_loop_and_aclose_closes_ours(
+def test_async_pools_per_event_loop_closed_at_its_end_and_by_aclose(
     model_class: tuple[str, Callable[..., Any]],
 ) -> None:
     _, cls = model_class
@@ -58,7 +58,8 @@ def test_async_clients_per_event_loop_and_aclose_closes_ours(
         assert model.async_client is client  # shared by calls on one loop
         return client, client.http_client
 
-    first, _ = asyncio.run(use())
+    first, first_pool = asyncio.run(use())
+    assert first_pool.is_closed  # closed while its loop was still running, at the loop's end
     second, second_pool = asyncio.run(use())
     assert first is not second  # a second asyncio.run never reuses the first loop's pool
     sync_pool = model.client.http_client
