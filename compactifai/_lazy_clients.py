@@ -11,14 +11,14 @@ from __future__ import annotations
 import asyncio
 import threading
 import weakref
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
 
 import httpx
 
 from compactifai._client import AsyncCompactifAIClient, CompactifAIClient
 
-__all__ = ["LazyClients"]
+__all__ = ["LazyClients", "attached_clients"]
 
 
 class LazyClients:
@@ -109,3 +109,23 @@ async def _close_when_cancelled(client: AsyncCompactifAIClient) -> None:
         await asyncio.get_running_loop().create_future()
     finally:
         await client.aclose()
+
+
+class _HoldsClients(Protocol):
+    _lazy_clients: LazyClients | None
+
+
+def attached_clients(
+    owner: _HoldsClients, lock: threading.Lock, create: Callable[[], LazyClients]
+) -> LazyClients:
+    """``owner``'s clients: created once (under ``lock``) on first use, from its settings then,
+    and closed when ``owner`` is garbage-collected."""
+    clients = owner._lazy_clients
+    if clients is None:
+        with lock:
+            clients = owner._lazy_clients
+            if clients is None:
+                clients = create()
+                clients.close_when_collected(owner)
+                owner._lazy_clients = clients
+    return clients

@@ -18,6 +18,7 @@ __all__ = [
     "KNOWN_MODELS",
     "ModelInfo",
     "counterpart",
+    "input_kinds",
     "is_slim",
     "model_info",
 ]
@@ -92,6 +93,17 @@ def model_info(model_id: str) -> ModelInfo:
     if known is not None:
         return known
     return ModelInfo(model_id, original=_original_from_id(model_id))
+
+
+def input_kinds(model_id: str) -> dict[str, bool]:
+    """Which non-text inputs to send ``model_id`` (``images``, ``audio``), for message mapping.
+
+    A model the catalog does not know gets everything: the server decides.
+    """
+    known = KNOWN_MODELS.get(model_id)
+    if known is None:
+        return {"images": True, "audio": True}
+    return {"images": known.supports_image, "audio": known.supports_audio}
 
 
 def _original_from_id(model_id: str) -> str | None:

@@ -123,19 +123,13 @@ class CompactifAIConnection(BaseModel):
 
     @property
     def _clients(self) -> LazyClients:
-        from compactifai._lazy_clients import LazyClients
+        from compactifai._lazy_clients import LazyClients, attached_clients
 
-        clients = self._lazy_clients
-        if clients is None:
-            with _CLIENT_LOCK:
-                clients = self._lazy_clients
-                if clients is None:
-                    clients = LazyClients(
-                        self._client_args(), self.http_client, self.http_async_client
-                    )
-                    clients.close_when_collected(self)
-                    self._lazy_clients = clients
-        return clients
+        return attached_clients(
+            self,
+            _CLIENT_LOCK,
+            lambda: LazyClients(self._client_args(), self.http_client, self.http_async_client),
+        )
 
     @property
     def client(self) -> CompactifAIClient:

@@ -25,7 +25,7 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 from langchain_core.utils.pydantic import is_basemodel_subclass
 from pydantic import Field, field_validator
 
-from compactifai.catalog import DEFAULT_CHAT_MODEL, KNOWN_MODELS, model_info
+from compactifai.catalog import DEFAULT_CHAT_MODEL, input_kinds, model_info
 from compactifai.chat import function_tool, json_schema_response_format, tool_choice_param
 from langchain_compactifai._connection import (
     CompactifAIConnection,
@@ -235,13 +235,7 @@ class ChatCompactifAI(CompactifAIConnection, BaseChatModel):
                 params[name] = value
         if stop:
             params["stop"] = stop
-        info = KNOWN_MODELS.get(params["model"])
-        # A model the catalog does not know gets everything: the server decides.
-        params["messages"] = messages_to_api(
-            messages,
-            images=info is None or info.supports_image,
-            audio=info is None or info.supports_audio,
-        )
+        params["messages"] = messages_to_api(messages, **input_kinds(params["model"]))
         return params
 
     def _stream_params(

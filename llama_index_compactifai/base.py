@@ -31,9 +31,9 @@ from llama_index_instrumentation import get_dispatcher
 from typing_extensions import Self
 
 from compactifai import AsyncCompactifAIClient, CompactifAIClient
-from compactifai._client import DEFAULT_BASE_URL, DEFAULT_TIMEOUT
-from compactifai._lazy_clients import LazyClients
-from compactifai.catalog import DEFAULT_CHAT_MODEL, KNOWN_MODELS, model_info
+from compactifai._defaults import DEFAULT_BASE_URL, DEFAULT_TIMEOUT
+from compactifai._lazy_clients import LazyClients, attached_clients
+from compactifai.catalog import DEFAULT_CHAT_MODEL, input_kinds, model_info
 from compactifai.chat import (
     StreamAccumulator,
     function_tool,
@@ -212,17 +212,11 @@ class CompactifAI(FunctionCallingLLM):
 
     @property
     def _clients(self) -> LazyClients:
-        clients = self._lazy_clients
-        if clients is None:
-            with self._client_lock:
-                clients = self._lazy_clients
-                if clients is None:
-                    clients = LazyClients(
-                        self._client_args(), self.http_client, self.async_http_client
-                    )
-                    clients.close_when_collected(self)
-                    self._lazy_clients = clients
-        return clients
+        return attached_clients(
+            self,
+            self._client_lock,
+            lambda: LazyClients(self._client_args(), self.http_client, self.async_http_client),
+        )
 
     @property
     def client(self) -> CompactifAIClient:
@@ -253,15 +247,9 @@ class CompactifAI(FunctionCallingLLM):
     def _chat_params(
         self, messages: Sequence[ChatMessage], kwargs: dict[str, Any]
     ) -> dict[str, Any]:
-        known = KNOWN_MODELS.get(self.model)
         params: dict[str, Any] = {
             "model": self.model,
-            # A model the catalog does not know gets everything: the server decides.
-            "messages": messages_to_api(
-                messages,
-                images=known is None or known.supports_image,
-                audio=known is None or known.supports_audio,
-            ),
+            "messages": messages_to_api(messages, **input_kinds(self.model)),
         }
         if self.temperature is not None:
             params["temperature"] = self.temperature

@@ -8,6 +8,8 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from compactifai._defaults import DEFAULT_BASE_URL
+
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.table import Table
@@ -29,7 +31,6 @@ __all__ = [
     "one_line",
 ]
 
-DEFAULT_BASE_URL = "https://api.compactif.ai/v1"  # kept in sync with compactifai._client
 EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_INTERRUPTED = 130
