@@ -17,6 +17,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from compactifai._defaults import DEFAULT_BASE_URL
 from compactifai.commands import chat as _chat
 from compactifai.commands import demo as _demo
 from compactifai.commands import models as _models
@@ -130,6 +131,12 @@ def _run_emulator(args: argparse.Namespace) -> int:
     return 0
 
 
+NO_KEY_RULE = """\
+The API key comes from COMPACTIFAI_API_KEY. Without it, `demo` and `compare` run on the
+bundled offline emulator (their first line says so); every other command that talks to
+the API stops at once with "no API key", before reading any input.
+"""
+
 COMMANDS: dict[str, Command] = {
     "emulator": Command(
         "Run the offline CompactifAI API emulator until Ctrl-C",
@@ -147,9 +154,33 @@ COMMANDS: dict[str, Command] = {
 }
 
 
+def version_text() -> str:
+    """``compactifai --version``: the package version and the API base URL commands would use."""
+    from compactifai._version import __version__
+    from compactifai.commands._common import api_key_from_environment, resolved_base_url
+
+    url = resolved_base_url()
+    source = "COMPACTIFAI_BASE_URL" if url != DEFAULT_BASE_URL.rstrip("/") else "default"
+    key = (
+        "set (COMPACTIFAI_API_KEY)"
+        if api_key_from_environment()
+        else "not set: demo and compare use the bundled emulator, other commands stop"
+    )
+    return f"compactifai {__version__}\nAPI base URL: {url} ({source})\nAPI key: {key}"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="compactifai", description="Tools for CompactifAI's LLM API."
+        prog="compactifai",
+        description="Tools for CompactifAI's LLM API.",
+        epilog=NO_KEY_RULE,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=version_text(),
+        help="show the package version and the API base URL, then exit",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, command in COMMANDS.items():

@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from compactifai._defaults import DEFAULT_BASE_URL
@@ -19,6 +21,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_BASE_URL",
+    "Connection",
     "add_connection_arguments",
     "bar_chart",
     "console",
@@ -29,6 +32,9 @@ __all__ = [
     "model_json",
     "models_table",
     "one_line",
+    "print_table",
+    "require_api_key",
+    "service_or_emulator",
 ]
 
 EXIT_OK = 0
@@ -62,15 +68,71 @@ def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def resolved_base_url(args: argparse.Namespace) -> str:
+def api_key_from_environment() -> str | None:
+    return os.environ.get("COMPACTIFAI_API_KEY") or None
+
+
+def resolved_base_url(args: argparse.Namespace | None = None) -> str:
+    """``--base-url``, else ``COMPACTIFAI_BASE_URL``, else the live service."""
     base: str | None = getattr(args, "base_url", None)
     return (base or os.environ.get("COMPACTIFAI_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
 
 
+def require_api_key() -> str:
+    """The key, or :class:`~compactifai.errors.MissingAPIKeyError` before anything else happens.
+
+    The rule for commands that talk to the API: without a key they fail at once (before
+    reading a prompt or a file), unless they run on the bundled emulator
+    (:func:`service_or_emulator`).
+    """
+    key = api_key_from_environment()
+    if key is None:
+        from compactifai.errors import MissingAPIKeyError
+
+        raise MissingAPIKeyError()
+    return key
+
+
 def make_client(args: argparse.Namespace) -> CompactifAIClient:
+    """A client for the configured service; fails at once when no key is set."""
     from compactifai import CompactifAIClient
 
-    return CompactifAIClient(base_url=resolved_base_url(args), timeout=args.timeout)
+    return CompactifAIClient(
+        api_key=require_api_key(), base_url=resolved_base_url(args), timeout=args.timeout
+    )
+
+
+@dataclass(frozen=True)
+class Connection:
+    base_url: str
+    api_key: str
+    offline: bool  # the bundled emulator, started because no key is set
+
+    @property
+    def notice(self) -> str:
+        """The first line such a command prints: which server it talks to, and why."""
+        if self.offline:
+            return f"No COMPACTIFAI_API_KEY set: using the bundled offline emulator at {self.base_url}."
+        return f"COMPACTIFAI_API_KEY is set: running against {self.base_url}."
+
+
+@contextmanager
+def service_or_emulator(args: argparse.Namespace, chunk_delay: float) -> Iterator[Connection]:
+    """The configured service when a key is set, else the bundled emulator while in use.
+
+    ``COMPACTIFAI_BASE_URL`` alone does not count (the emulator needs no key, a real server
+    does); an explicit ``--base-url`` without a key is refused at once.
+    """
+    key = api_key_from_environment()
+    if key is not None:
+        yield Connection(resolved_base_url(args), key, offline=False)
+        return
+    if getattr(args, "base_url", None):
+        require_api_key()
+    from compactifai.emulator import Emulator
+
+    with Emulator(chunk_delay=chunk_delay) as emulator:
+        yield Connection(emulator.base_url, emulator.api_key, offline=True)
 
 
 # ---------------------------------------------------------------------------- consoles
@@ -87,6 +149,32 @@ def error_console() -> Console:
     from rich.console import Console
 
     return Console(stderr=True, highlight=False)
+
+
+def print_table(out: Console, table: Table) -> None:
+    """Print a table of ids users copy: no cell is ever cut with an ellipsis.
+
+    Piped or redirected, the table gets the width it needs, whatever ``COLUMNS`` says, so
+    every id stays on one line; on a terminal too narrow for it, cells fold onto more lines.
+    """
+    from rich.measure import Measurement
+
+    for column in table.columns:
+        column.no_wrap = False
+        column.overflow = "fold"
+    if out.is_terminal:
+        out.print(table)
+        return
+    needed = Measurement.get(out, out.options.update_width(10_000), table).maximum
+    if needed <= out.width:
+        out.print(table)
+        return
+    width = out.width
+    out.width = needed  # Console.print never renders wider than the console
+    try:
+        out.print(table)
+    finally:
+        out.width = width
 
 
 # ---------------------------------------------------------------------------- errors
@@ -172,6 +260,36 @@ def _print_error(message: str) -> None:
 # ---------------------------------------------------------------------------- models
 
 
+# The flags of ``Model.capabilities`` (service-2026.md §1.2), with the table's column names.
+CAPABILITIES = (
+    ("supports_function_calling", "tools"),
+    ("supports_image", "image"),
+    ("supports_audio", "audio"),
+    ("supports_chat_completion", "chat"),
+    ("supports_responses", "responses"),
+)
+TABLE_CAPABILITIES = ("tools", "image", "audio", "responses")
+
+
+def capabilities_json(model: Model) -> dict[str, bool | None] | None:
+    """The model's capability flags (``None`` for a flag the server did not send), or ``None``.
+
+    ``None`` as a whole when the server sent no ``capabilities`` object at all (older servers).
+    """
+    capabilities = getattr(model, "capabilities", None)
+    if capabilities is None:
+        return None
+    if isinstance(capabilities, dict):  # a client without the typed field keeps the raw object
+        raw = dict(capabilities)
+        raw.setdefault("supports_chat_completion", raw.get("support_chat_completion"))
+        return {name: _flag(raw.get(name)) for name, _ in CAPABILITIES}
+    return {name: _flag(getattr(capabilities, name, None)) for name, _ in CAPABILITIES}
+
+
+def _flag(value: object) -> bool | None:
+    return value if isinstance(value, bool) else None
+
+
 def model_json(model: Model) -> dict[str, Any]:
     """The stable ``--json`` shape of one model."""
     from compactifai.catalog import is_slim, model_info
@@ -186,23 +304,49 @@ def model_json(model: Model) -> dict[str, Any]:
         "kind": "slim" if slim else "original",
         "original": info.original if slim else None,
         "context_window": info.context_window,
+        "capabilities": capabilities_json(model),
     }
 
 
+def _flag_cell(value: bool | None) -> str:
+    return {True: "[green]yes[/]", False: "[dim]no[/]", None: "[dim]?[/]"}[value]
+
+
 def models_table(models: Sequence[Model], title: str | None = None) -> Table:
+    """Id, owner, size, slim or original, and capability flags (``?``: not reported).
+
+    Ids and owners are never cut (print it with :func:`print_table`).
+    """
+    from rich import box
+    from rich.markup import escape
     from rich.table import Table
 
-    table = Table(title=title, title_justify="left", header_style="bold")
-    table.add_column("id", style="bold", no_wrap=True)
+    table = Table(
+        title=title,
+        title_justify="left",
+        header_style="bold",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
+    table.add_column("id", style="bold")
     table.add_column("owner")
-    table.add_column("parameters", justify="right")
+    table.add_column("params", justify="right")
     table.add_column("kind")
     table.add_column("compressed from")
+    shown = [(flag, column) for flag, column in CAPABILITIES if column in TABLE_CAPABILITIES]
+    for _, column in shown:
+        table.add_column(column, justify="center")
     for model in models:
         row = model_json(model)
+        flags = row["capabilities"] or {}
         kind = "[green]slim[/]" if row["kind"] == "slim" else "original"
         table.add_row(
-            row["id"], row["owned_by"] or "-", row["parameters"] or "-", kind, row["original"] or ""
+            escape(row["id"]),
+            escape(row["owned_by"] or "-"),
+            escape(row["parameters"] or "-"),
+            kind,
+            escape(row["original"] or ""),
+            *(_flag_cell(flags.get(flag)) for flag, _ in shown),
         )
     return table
 

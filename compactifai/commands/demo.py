@@ -1,13 +1,13 @@
 """``compactifai demo``: CompactifAI models at work in LangChain and LlamaIndex, in five steps.
 
 Without ``COMPACTIFAI_API_KEY`` the demo starts the bundled emulator (offline, no account);
-with it, the same steps run against the real service.
+with it, the same steps run against the real service. A reasoning model's thinking is shown
+dimmed before its answer; the last step adds up the tokens the responses reported.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -23,7 +23,8 @@ from compactifai.commands._common import (
     guarded,
     models_table,
     one_line,
-    resolved_base_url,
+    print_table,
+    service_or_emulator,
 )
 
 if TYPE_CHECKING:
@@ -45,10 +46,12 @@ __all__ = ["EXAMPLE", "HELP", "RAG_QUESTION", "add_arguments", "pick_model", "ru
 HELP = "Watch CompactifAI models work in LangChain and LlamaIndex (offline without a key)"
 EXAMPLE = """examples:
   compactifai demo                      # no key: runs on the bundled offline emulator
-  COMPACTIFAI_API_KEY=... compactifai demo --model cai-llama-3-3-70b-slim
+  COMPACTIFAI_API_KEY=... compactifai demo --model gpt-oss-120b
 
-Steps: the model catalog, a streaming LangChain LCEL chain, a LangChain agent calling a
-tool, a LlamaIndex RAG query (BM25) with its sources, and the session's token usage.
+Steps: the model catalog, a streaming LangChain LCEL chain (a reasoning model's thinking
+dimmed before its answer), a LangChain agent calling a tool, a LlamaIndex RAG query (BM25)
+with its sources, and the session's tokens per model from the responses (plus the usage
+statistics endpoint where the server has one; the live service removed it on 2026-03-24).
 """
 
 STEPS = 5
@@ -58,7 +61,7 @@ CHAIN_TEXT = (
     "less to serve."
 )
 CHAIN_QUESTION = "Why do slim models cost less to serve?"
-RAG_QUESTION = "How many parameters does the slim Llama 3.1 8B model have?"
+RAG_QUESTION = "How many parameters does HyperNova 60B have?"
 T = TypeVar("T")
 
 
@@ -67,12 +70,14 @@ class DemoFailure(Exception):
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from compactifai.catalog import DEFAULT_CHAT_MODEL
+
     parser.add_argument(
         "--model",
         "-m",
         default=None,
         help="chat model to use (default: picked from the live catalog, preferring "
-        "cai-llama-3-1-8b-slim)",
+        f"{DEFAULT_CHAT_MODEL})",
     )
     parser.add_argument(
         "--chunk-delay",
@@ -100,12 +105,27 @@ def pick_model(models: list[Model], wanted: str | None) -> str:
         raise DemoFailure("the catalog is empty: no model to run the demo with")
     if DEFAULT_CHAT_MODEL in ids:
         return DEFAULT_CHAT_MODEL
+    chat = [m for m in models if _flags(m).get("supports_chat_completion") is not False]
     slim = [
         m.id
-        for m in models
-        if is_slim(m.id, m.owned_by) and model_info(m.id).supports_function_calling
+        for m in chat
+        if is_slim(m.id, m.owned_by)
+        and _flags(m).get("supports_function_calling", model_info(m.id).supports_function_calling)
     ]
-    return slim[0] if slim else ids[0]
+    return slim[0] if slim else (chat or models)[0].id
+
+
+def _flags(model: Model) -> dict[str, bool | None]:
+    """The flags the server reported (``None`` values dropped: not reported is not "no")."""
+    from compactifai.commands._common import capabilities_json
+
+    return {k: v for k, v in (capabilities_json(model) or {}).items() if v is not None}
+
+
+def reasoning_of(message: Any) -> str:
+    """A LangChain message's (or chunk's) reasoning text, where the integration puts it."""
+    value = (getattr(message, "additional_kwargs", None) or {}).get("reasoning_content")
+    return value if isinstance(value, str) else ""
 
 
 @dataclass
@@ -117,8 +137,9 @@ class _Session:
     model: str = ""
     models: list[Model] = field(default_factory=list)
     started: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
-    # Client-side counts per model (LangChain callbacks), shown if the server has no usage API.
+    # Tokens per model as the responses reported them (LangChain callbacks, LlamaIndex events).
     counted: dict[str, list[int]] = field(default_factory=dict)
+    thinking: bool = False  # reasoning being streamed, the answer not started
 
     def count(self, model: str, input_tokens: int, output_tokens: int) -> None:
         acc = self.counted.setdefault(model, [0, 0])
@@ -154,16 +175,23 @@ class _Session:
         finally:
             stop()
 
-    def write(self, text: str) -> None:
-        self.out.print(text, end="", markup=False, highlight=False, soft_wrap=True)
+    def write(self, text: str, style: str | None = None) -> None:
+        self.out.print(text, end="", markup=False, highlight=False, soft_wrap=True, style=style)
         self.out.file.flush()
+
+    def think(self, text: str) -> None:
+        """Stream a reasoning model's thinking, dimmed, before its answer."""
+        if not self.thinking:
+            self.thinking = True
+            self.write("Thinking: ", style="dim italic")
+        self.write(text, style="dim")
 
     # -- step 1 ----------------------------------------------------------------------------
     def catalog(self, client: CompactifAIClient, wanted: str | None) -> None:
         from compactifai.catalog import is_slim, model_info
 
         self.models = client.list_models()
-        self.out.print(models_table(self.models))
+        print_table(self.out, models_table(self.models))
         self.model = pick_model(self.models, wanted)
         info = model_info(self.model)
         entry = next(m for m in self.models if m.id == self.model)
@@ -212,7 +240,6 @@ class _Session:
         return UsageCallback()
 
     def lcel_chain(self) -> None:
-        from langchain_core.output_parsers import StrOutputParser
         from langchain_core.prompts import ChatPromptTemplate
 
         prompt = ChatPromptTemplate.from_messages(
@@ -221,20 +248,26 @@ class _Session:
                 ("human", "Text: {text}\nQuestion: {question}"),
             ]
         )
-        chain = prompt | self._chat_model() | StrOutputParser()
-        self.out.print(
-            f"[dim]chain = prompt | ChatCompactifAI(model={self.model!r}) | StrOutputParser()[/]"
-        )
+        chain = prompt | self._chat_model()
+        self.out.print(f"[dim]chain = prompt | ChatCompactifAI(model={self.model!r})[/]")
         self.out.print(f"[bold]Q:[/] {escape(CHAIN_QUESTION)}")
         usage = self._usage_callback()
+        answering = False
         with self.spinner("Waiting for the first token…") as first_token:
-            self.write("A: ")
-            for piece in chain.stream(
+            for chunk in chain.stream(
                 {"text": CHAIN_TEXT, "question": CHAIN_QUESTION}, config={"callbacks": [usage]}
             ):
+                thought, piece = reasoning_of(chunk), chunk.text
+                if thought and not answering:
+                    first_token()
+                    self.think(thought)
                 if piece:
                     first_token()
+                    if not answering:
+                        answering = True
+                        self.write(("\n" if self.thinking else "") + "A: ")
                     self.write(piece)
+        self.thinking = False
         self.out.print()
         if usage.calls:
             call = usage.calls[-1]
@@ -295,6 +328,9 @@ class _Session:
             ):
                 for node in update.values():
                     for message in (node or {}).get("messages", []):
+                        thought = reasoning_of(message)
+                        if thought:
+                            self.out.print(f"[dim]Thinking: {escape(one_line(thought))}[/]")
                         if isinstance(message, AIMessage) and message.tool_calls:
                             for call in message.tool_calls:
                                 tool_calls += 1
@@ -324,6 +360,7 @@ class _Session:
         from llama_index.core.query_engine import RetrieverQueryEngine
         from llama_index.retrievers.bm25 import BM25Retriever  # type: ignore[import-untyped]
 
+        from compactifai.compare._llama_index import metered
         from llama_index_compactifai import CompactifAI
 
         docs_dir = files("compactifai") / "data" / "docs"
@@ -350,7 +387,10 @@ class _Session:
         )
         engine = RetrieverQueryEngine.from_args(retriever, llm=llm, streaming=True)
         self.out.print(f"[bold]Q:[/] {escape(RAG_QUESTION)}")
-        with self.spinner("Retrieving and waiting for the first token…") as first_token:
+        with (
+            self.spinner("Retrieving and waiting for the first token…") as first_token,
+            metered() as meter,
+        ):
             response = engine.query(RAG_QUESTION)
             self.write("A: ")
             for piece in response.response_gen:  # type: ignore[union-attr]
@@ -358,6 +398,8 @@ class _Session:
                     first_token()
                     self.write(piece)
         self.out.print()
+        if meter.input_tokens is not None or meter.output_tokens is not None:
+            self.count(self.model, meter.input_tokens or 0, meter.output_tokens or 0)
         self.out.print("[bold]Sources:[/]")
         for source in response.source_nodes:
             name = source.node.metadata.get("file_name", "?")
@@ -368,17 +410,21 @@ class _Session:
     def usage(self, client: CompactifAIClient) -> None:
         from compactifai.errors import NotFoundError
 
+        if self.counted:
+            self.out.print("Tokens this session, per model, as the responses reported them:")
+            print_table(self.out, bar_chart([(m, i, o) for m, (i, o) in self.counted.items()]))
+            self.out.print("[dim]█ input  ▒ output[/]")
+        else:
+            self.out.print("The responses reported no token usage this session.")
         start = self.started.replace(second=0, microsecond=0) - timedelta(minutes=1)
         try:
             report = client.get_usage(start, window_size="MINUTE", group_by=["model"])
         except NotFoundError:
             self.out.print(
-                "[yellow]Note:[/] this server does not offer usage statistics "
-                "(POST /usage/completions answers 404)."
+                "[dim]This server has no usage statistics endpoint (POST /usage/completions "
+                "answers 404; the live service removed it on 2026-03-24: usage is on the "
+                "CompactifAI Dashboard).[/]"
             )
-            if self.counted:
-                self.out.print("Tokens this session, as counted by the LangChain steps:")
-                self.out.print(bar_chart([(m, i, o) for m, (i, o) in self.counted.items()]))
             return
         per_model: dict[str, list[int]] = {}
         for row in report.data:
@@ -387,30 +433,22 @@ class _Session:
             acc[0] += row.input_token
             acc[1] += row.output_token
         if not per_model:
-            self.out.print("No usage recorded yet for this session (the server may lag behind).")
+            self.out.print("The usage statistics endpoint has nothing yet for this session.")
             return
-        self.out.print(f"Tokens since {start.strftime('%H:%M')} UTC, per model:")
-        self.out.print(bar_chart([(m, i, o) for m, (i, o) in per_model.items()]))
-        self.out.print("[dim]█ input  ▒ output[/]")
+        self.out.print(
+            f"The server's usage statistics since {start.strftime('%H:%M')} UTC, per model:"
+        )
+        print_table(self.out, bar_chart([(m, i, o) for m, (i, o) in per_model.items()]))
 
 
 def _run(args: argparse.Namespace) -> int:
     from compactifai import CompactifAIClient
 
     out = console()
-    key = os.environ.get("COMPACTIFAI_API_KEY")
     with ExitStack() as stack:
-        if key:
-            base_url, api_key = resolved_base_url(args), key
-            out.print(f"COMPACTIFAI_API_KEY is set: running against {base_url}.")
-        else:
-            from compactifai.emulator import Emulator
-
-            emulator = stack.enter_context(Emulator(chunk_delay=args.chunk_delay))
-            base_url, api_key = emulator.base_url, emulator.api_key
-            out.print(
-                f"No COMPACTIFAI_API_KEY set: using the bundled offline emulator at {base_url}."
-            )
+        connection = stack.enter_context(service_or_emulator(args, args.chunk_delay))
+        out.print(connection.notice, highlight=False, soft_wrap=True)
+        base_url, api_key = connection.base_url, connection.api_key
         session = _Session(out, base_url, api_key, args.timeout)
         client = stack.enter_context(
             CompactifAIClient(api_key=api_key, base_url=base_url, timeout=args.timeout)

@@ -12,6 +12,7 @@ from compactifai.commands._common import (
     make_client,
     model_json,
     models_table,
+    print_table,
 )
 
 __all__ = ["EXAMPLE", "HELP", "add_arguments", "run"]
@@ -20,6 +21,9 @@ HELP = "List the models the API serves (slim or original)"
 EXAMPLE = """examples:
   compactifai models
   compactifai models --json | jq -r '.[] | select(.kind == "slim") | .id'
+  compactifai models --json | jq -r '.[] | select(.capabilities.supports_function_calling) | .id'
+
+Capability columns: yes, no, or ? when the server does not report the flag.
 """
 
 
@@ -28,7 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--json",
         action="store_true",
         help="print a JSON list (id, owned_by, parameters, created, kind, original, "
-        "context_window) instead of a table",
+        "context_window, capabilities) instead of a table",
     )
     add_connection_arguments(parser)
 
@@ -40,7 +44,7 @@ def _run(args: argparse.Namespace) -> int:
     if out is None:
         print(json.dumps([model_json(m) for m in models], indent=2))
         return 0
-    out.print(models_table(models, title=f"{len(models)} models at {client.base_url}"))
+    print_table(out, models_table(models, title=f"{len(models)} models at {client.base_url}"))
     return 0
 
 

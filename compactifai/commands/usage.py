@@ -1,4 +1,9 @@
-"""``compactifai usage``: token usage from the usage statistics endpoint, as a table and bars."""
+"""``compactifai usage``: token usage from the usage statistics endpoint, as a table and bars.
+
+The live service removed that endpoint (``POST /v1/usage/completions``) on 2026-03-24: usage
+is on the CompactifAI Dashboard now. The command still serves servers that have it, such as
+the emulator's reference catalog (``compactifai emulator --catalog reference``).
+"""
 
 from __future__ import annotations
 
@@ -15,7 +20,9 @@ from compactifai.commands._common import (
     console,
     guarded,
     make_client,
+    print_table,
 )
+from compactifai.errors import CompactifAIError, NotFoundError
 
 if TYPE_CHECKING:
     from compactifai.types import UsageReport
@@ -31,16 +38,24 @@ __all__ = [
     "run",
 ]
 
-HELP = "Token usage over a period, per window and per model"
-EXAMPLE = """examples:
+HELP = "Token usage over a period, from servers that still offer usage statistics"
+EXAMPLE = """The live service removed its usage statistics endpoint on 2026-03-24 (usage is on
+the CompactifAI Dashboard now); this command reads servers that still have it, such as
+the emulator with the reference catalog.
+
+examples:
   compactifai usage --since 7d
   compactifai usage --since 12h --window HOUR --tz Europe/Madrid --group-by model
   compactifai usage --since 2025-05-01 --until 2025-05-08T00:00:00Z --json
+
+  compactifai emulator --catalog reference --port 8080 &
+  COMPACTIFAI_BASE_URL=http://127.0.0.1:8080/v1 COMPACTIFAI_API_KEY=test-key compactifai usage
 
 --since/--until take a duration before now (30m, 12h, 7d, 2w), an RFC 3339 time
 (2025-05-01T00:00:00Z) or a date (2025-05-01, midnight in --tz).
 """
 
+USAGE_ENDPOINT_REMOVED = "2026-03-24"
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$", re.IGNORECASE)
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
@@ -187,6 +202,18 @@ def totals_by_label(data: dict[str, Any], by_model: bool) -> list[tuple[str, int
     return [(label, i, o) for label, (i, o) in sums.items()]
 
 
+class UsageStatisticsRemoved(CompactifAIError):
+    """The server answered 404 where usage statistics used to be."""
+
+    def __init__(self, base_url: str) -> None:
+        super().__init__(
+            f"{base_url} has no usage statistics (POST /usage/completions answered 404). "
+            f"The live CompactifAI service removed that endpoint on {USAGE_ENDPOINT_REMOVED}; "
+            "see your usage on the CompactifAI Dashboard. This command still works against "
+            "servers that offer it, e.g. `compactifai emulator --catalog reference`."
+        )
+
+
 def _run(args: argparse.Namespace) -> int:
     from zoneinfo import ZoneInfo
 
@@ -199,9 +226,16 @@ def _run(args: argparse.Namespace) -> int:
     if not args.json:
         console()  # fail early, before any request, when rich is missing
     with make_client(args) as client:
-        report = client.get_usage(
-            start, end, window_size=args.window, window_timezone=args.tz, group_by=group_by or None
-        )
+        try:
+            report = client.get_usage(
+                start,
+                end,
+                window_size=args.window,
+                window_timezone=args.tz,
+                group_by=group_by or None,
+            )
+        except NotFoundError:
+            raise UsageStatisticsRemoved(client.base_url) from None
     data = report_json(report, window=args.window, tz=args.tz, group_by=group_by)
     if args.json:
         print(json.dumps(data, indent=2))
@@ -254,13 +288,13 @@ def print_report(data: dict[str, Any], *, by_model: bool) -> None:
         *(f"{totals[k]:,}" for k in ("input_tokens", "output_tokens", "total_tokens")),
         style="bold",
     )
-    out.print(table)
+    print_table(out, table)
     out.print()
     labels = [
         (label if by_model else _local(label, zone, window_format), i, o)
         for label, i, o in totals_by_label(data, by_model)
     ]
-    out.print(bar_chart(labels))
+    print_table(out, bar_chart(labels))
     out.print("[dim]█ input  ▒ output[/]")
 
 

@@ -15,7 +15,8 @@ each end event adds the server's token usage, which the CompactifAI LLM puts in
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from llama_index.core.base.response.schema import (
@@ -37,7 +38,13 @@ from llama_index_instrumentation import get_dispatcher
 from compactifai.compare.report import WorkItem
 from compactifai.compare.workloads import Meter, Subject
 
-__all__ = ["MeteringEventHandler", "default_llm", "install_handler", "query_engine_subject"]
+__all__ = [
+    "MeteringEventHandler",
+    "default_llm",
+    "install_handler",
+    "metered",
+    "query_engine_subject",
+]
 
 _current_meter: contextvars.ContextVar[Meter | None] = contextvars.ContextVar(
     "compactifai_compare_meter", default=None
@@ -108,6 +115,18 @@ def default_llm(
     if base_url is not None:
         kwargs["base_url"] = base_url
     return CompactifAI(model=model, **kwargs)
+
+
+@contextmanager
+def metered() -> Iterator[Meter]:
+    """A meter for the LlamaIndex LLM calls made inside the block (this context only)."""
+    install_handler()
+    meter = Meter()
+    token = _current_meter.set(meter)
+    try:
+        yield meter
+    finally:
+        _current_meter.reset(token)
 
 
 QueryEngineFactory = Callable[[LLM], Any]

@@ -8,18 +8,24 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Sequence
+from contextlib import ExitStack
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from compactifai.commands._common import add_connection_arguments, guarded, one_line
+from compactifai.commands._common import (
+    add_connection_arguments,
+    guarded,
+    one_line,
+    print_table,
+    service_or_emulator,
+)
 
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from compactifai import AsyncCompactifAIClient
     from compactifai.compare.metrics import Price
     from compactifai.compare.report import ComparisonReport
 
@@ -27,20 +33,26 @@ __all__ = ["EXAMPLE", "HELP", "add_arguments", "main", "parse_prices", "run"]
 
 HELP = "Compare slim and original models side by side on the same prompts"
 EXAMPLE = """examples:
-  compactifai compare                                   # bundled prompts, llama-3-3-70b vs its slim model
+  compactifai compare          # bundled prompts; hypernova-60b vs gpt-oss-120b and
+                               # cai-mistral-small-3-1-slim vs mistral-small-3-1
   compactifai compare --prompts examples/prompts.jsonl \\
-      --models cai-llama-3-3-70b-slim,llama-3-3-70b --html report.html
-  compactifai compare --model llama-3-1-8b --json > report.json
-  compactifai compare --model llama-3-3-70b \\
-      --price llama-3-3-70b=0.60,0.80 --price cai-llama-3-3-70b-slim=0.20,0.30
+      --models hypernova-60b,gpt-oss-120b --html report.html
+  compactifai compare --model cai-mistral-small-3-1-slim --json > report.json
+  compactifai compare --model gpt-oss-120b \\
+      --price gpt-oss-120b=0.05,0.23 --price hypernova-60b=0.04,0.14
 
-Without COMPACTIFAI_API_KEY the command runs on the bundled offline emulator.
+Without COMPACTIFAI_API_KEY the command runs on the bundled offline emulator (its first
+line on stderr says so); with --base-url it needs the key.
 Prompts file: JSON lines, each a string or {"id", "prompt" | "messages", "system",
 "response_format": "json", "max_tokens"}. Exit status: 0 done, 1 API error or a model that
 answered nothing, 2 bad arguments.
 """
 
-DEFAULT_MODEL = "llama-3-3-70b"
+# (slim, original) pairs compared when no model is named; those the catalog lacks are skipped.
+DEFAULT_PAIRS: tuple[tuple[str, str], ...] = (
+    ("hypernova-60b", "gpt-oss-120b"),
+    ("cai-mistral-small-3-1-slim", "mistral-small-3-1"),
+)
 EXIT_USAGE = 2
 
 
@@ -69,7 +81,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="MODEL",
         default=None,
         help="one model, slim or original: compared with its counterpart from the catalog "
-        f"(default: {DEFAULT_MODEL})",
+        "(default: " + ", ".join(f"{slim} vs {original}" for slim, original in DEFAULT_PAIRS) + ")",
     )
     parser.add_argument(
         "--concurrency",
@@ -133,23 +145,33 @@ def parse_prices(values: list[str]) -> dict[str, Price]:
     return prices
 
 
-@contextmanager
-def _connection(args: argparse.Namespace, err: Console) -> Iterator[tuple[str | None, str | None]]:
-    """(base_url, api_key): the environment's, or a bundled emulator's when no key is set."""
-    key = os.environ.get("COMPACTIFAI_API_KEY")
-    if key or args.base_url:
-        yield args.base_url, None
-        return
-    from compactifai.emulator import Emulator
-
-    with Emulator(chunk_delay=args.chunk_delay) as emulator:
-        err.print(
-            f"No COMPACTIFAI_API_KEY set: running on the bundled offline emulator at "
-            f"{emulator.base_url}.",
-            highlight=False,
-            soft_wrap=True,
+def default_selection(available: Sequence[str]) -> tuple[list[str], list[tuple[str, str]]]:
+    """The models and pairs of :data:`DEFAULT_PAIRS` that ``available`` (the catalog) serves."""
+    pairs = [p for p in DEFAULT_PAIRS if p[0] in available and p[1] in available]
+    if not pairs:
+        wanted = ", ".join(f"{a} vs {b}" for a, b in DEFAULT_PAIRS)
+        raise UsageError(
+            f"the catalog has none of the default pairs ({wanted}); name the models with "
+            f"--models or --model (available: {', '.join(available) or 'none'})"
         )
-        yield emulator.base_url, emulator.api_key
+    return [m for pair in pairs for m in pair], pairs
+
+
+async def _compare_defaults(client: AsyncCompactifAIClient, **kwargs: Any) -> ComparisonReport:
+    from compactifai.compare.api import acompare_prompts
+
+    models, pairs = default_selection([m.id for m in await client.list_models()])
+    return await acompare_prompts(
+        models=models, pairs=pairs, client=client, check_catalog=False, **kwargs
+    )
+
+
+async def _compare_named(
+    client: AsyncCompactifAIClient, models: list[str] | None, model: str | None, **kwargs: Any
+) -> ComparisonReport:
+    from compactifai.compare.api import acompare_prompts
+
+    return await acompare_prompts(models=models, model=model, client=client, **kwargs)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -167,7 +189,7 @@ def _compare(args: argparse.Namespace, err: Console) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-    from compactifai.compare.api import acompare_prompts
+    from compactifai import AsyncCompactifAIClient
     from compactifai.compare.pairing import PairingError
     from compactifai.compare.workloads import load_prompts
 
@@ -175,16 +197,16 @@ def _compare(args: argparse.Namespace, err: Console) -> int:
         raise UsageError("--concurrency must be at least 1")
     prices = parse_prices(args.price)
     models = [m.strip() for m in args.models.split(",") if m.strip()] if args.models else None
-    model = None if models else (args.model or DEFAULT_MODEL)
     if models is not None and len(set(models)) < 2:
         raise UsageError("--models needs at least two different model ids")
-    try:
-        prompts = load_prompts(args.prompts)
-    except (OSError, ValueError) as exc:
-        raise UsageError(f"cannot read the prompts: {exc}") from None
 
     with ExitStack() as stack:
-        base_url, api_key = stack.enter_context(_connection(args, err))
+        connection = stack.enter_context(service_or_emulator(args, args.chunk_delay))
+        err.print(connection.notice, highlight=False, soft_wrap=True)
+        try:
+            prompts = load_prompts(args.prompts)
+        except (OSError, ValueError) as exc:
+            raise UsageError(f"cannot read the prompts: {exc}") from None
         progress = stack.enter_context(
             Progress(
                 "[progress.description]{task.description}",
@@ -201,23 +223,26 @@ def _compare(args: argparse.Namespace, err: Console) -> int:
         def on_progress(done: int, total: int) -> None:
             progress.update(task, completed=done, total=total)
 
+        options: dict[str, Any] = {
+            "prompts": prompts,
+            "system": args.system,
+            "max_tokens": args.max_tokens,
+            "temperature": args.temperature,
+            "concurrency": args.concurrency,
+            "prices": prices,
+            "on_progress": on_progress,
+        }
+
+        async def main() -> ComparisonReport:
+            async with AsyncCompactifAIClient(
+                api_key=connection.api_key, base_url=connection.base_url, timeout=args.timeout
+            ) as client:
+                if models is None and args.model is None:
+                    return await _compare_defaults(client, **options)
+                return await _compare_named(client, models, args.model, **options)
+
         try:
-            report = asyncio.run(
-                acompare_prompts(
-                    prompts,
-                    models,
-                    model=model,
-                    system=args.system,
-                    max_tokens=args.max_tokens,
-                    temperature=args.temperature,
-                    concurrency=args.concurrency,
-                    prices=prices,
-                    on_progress=on_progress,
-                    api_key=api_key,
-                    base_url=base_url,
-                    timeout=args.timeout,
-                )
-            )
+            report = asyncio.run(main())
         except PairingError as exc:
             raise UsageError(str(exc)) from None
 
@@ -304,7 +329,7 @@ def print_report(report: ComparisonReport, out: Console) -> None:
             "–" if tps is None else f"{tps:,.0f}" if tps >= 100 else f"{tps:,.1f}",
             "–" if s.cost is None else f"{s.cost:,.6f}",
         )
-    out.print(table)
+    print_table(out, table)
     if report.pairs:
         pairs = Table(
             title="Agreement",
@@ -329,7 +354,7 @@ def print_report(report: ComparisonReport, out: Console) -> None:
                 f"{_pct(p.field_agreement_mean)} ({p.structured})" if p.structured else "–",
                 _pct(p.cost_saving),
             )
-        out.print(pairs)
+        print_table(out, pairs)
     worst = [i for i in report.worst_first() if report.item_score(i.id) < 1.0][:3]
     if worst:
         out.print("[bold]Worst disagreements[/]")
