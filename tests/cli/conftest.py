@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
@@ -30,6 +31,26 @@ def emu() -> Iterator[Emulator]:
         yield emulator
 
 
+def reference_emulator(**options: Any) -> Emulator:
+    """An emulator serving the reference page's catalog, usage statistics included."""
+    return Emulator(catalog="reference", **options)
+
+
+@pytest.fixture(scope="session")
+def reference_emu() -> Iterator[Emulator]:
+    with reference_emulator(api_keys=("test-key",)) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def reference(reference_emu: Emulator, monkeypatch: pytest.MonkeyPatch) -> Emulator:
+    """Like :func:`live`, on a server that still offers usage statistics."""
+    reference_emu.reset()
+    monkeypatch.setenv("COMPACTIFAI_BASE_URL", reference_emu.base_url)
+    monkeypatch.setenv("COMPACTIFAI_API_KEY", reference_emu.api_key)
+    return reference_emu
+
+
 @pytest.fixture
 def live(emu: Emulator, monkeypatch: pytest.MonkeyPatch) -> Emulator:
     """The emulator, reset, with the environment pointing at it (as a user with a key)."""
@@ -43,6 +64,20 @@ def live(emu: Emulator, monkeypatch: pytest.MonkeyPatch) -> Emulator:
 def _wide_plain_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COLUMNS", "160")
     monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.delenv("TTY_COMPATIBLE", raising=False)
+    monkeypatch.delenv("FORCE_COLOR", raising=False)
+
+
+def served_models(emu: Emulator) -> list[dict[str, Any]]:
+    """``GET /models`` as the emulator serves it, raw JSON (what the CLI must show)."""
+    import httpx
+
+    response = httpx.get(
+        f"{emu.base_url}/models", headers={"authorization": f"Bearer {emu.api_key}"}
+    )
+    response.raise_for_status()
+    data: list[dict[str, Any]] = response.json()["data"]
+    return data
 
 
 @pytest.fixture
