@@ -7,7 +7,7 @@ The only change to an existing agent is the model line::
     model = ChatOpenAI(model="gpt-4o-mini", temperature=0)
     # after
     from langchain_compactifai import ChatCompactifAI
-    model = ChatCompactifAI(model="cai-llama-3-3-70b-slim", temperature=0)
+    model = ChatCompactifAI(model="hypernova-60b", temperature=0)
 
 Tools, ``create_agent``, streaming and LangGraph checkpointers work unchanged.
 
@@ -34,7 +34,7 @@ def get_population(city: str) -> str:
 
 
 def main() -> None:
-    model = ChatCompactifAI(model="cai-llama-3-3-70b-slim", temperature=0)
+    model = ChatCompactifAI(model="hypernova-60b", temperature=0)
     agent = create_agent(
         model,
         tools=[get_population],

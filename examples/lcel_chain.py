@@ -1,5 +1,8 @@
 """An LCEL chain: prompt | ChatCompactifAI | parser, invoked, streamed and batched.
 
+The default model, hypernova-60b, is a reasoning model: the parser keeps only the answer, and
+the message without the parser carries the thinking in ``additional_kwargs["reasoning_content"]``.
+
 Run: python examples/lcel_chain.py   (offline emulator without COMPACTIFAI_API_KEY)
 """
 
@@ -20,14 +23,21 @@ PROMPT = ChatPromptTemplate.from_messages(
 )
 
 
-def build_chain(model: str = "cai-llama-3-1-8b-slim") -> Runnable[dict[str, str], str]:
-    llm = ChatCompactifAI(model=model, temperature=0, max_tokens=256)
-    return PROMPT | llm | StrOutputParser()
+def build_llm(model: str = "hypernova-60b") -> ChatCompactifAI:
+    return ChatCompactifAI(model=model, temperature=0, max_tokens=256, reasoning_effort="low")
+
+
+def build_chain(model: str = "hypernova-60b") -> Runnable[dict[str, str], str]:
+    return PROMPT | build_llm(model) | StrOutputParser()
 
 
 def main() -> None:
     chain = build_chain()
     text = "The Eiffel Tower is in Paris and was completed in 1889."
+
+    message = (PROMPT | build_llm()).invoke({"text": text, "question": "Where is the tower?"})
+    print("thinking:", message.additional_kwargs.get("reasoning_content") or "(none)")
+    print("answer:", message.text)
 
     print("invoke:", chain.invoke({"text": text, "question": "When was the tower completed?"}))
 

@@ -22,7 +22,7 @@ def multiply(a: int, b: int) -> int:
 async def main() -> None:
     agent = FunctionAgent(
         tools=[FunctionTool.from_defaults(fn=multiply)],
-        llm=CompactifAI(model="cai-llama-3-3-70b-slim", temperature=0),
+        llm=CompactifAI(model="hypernova-60b", temperature=0),
         system_prompt="You are a calculator. Use tools for arithmetic.",
     )
     handler = agent.run(user_msg="Use the multiply tool to multiply 6 and 7.")

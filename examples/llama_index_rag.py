@@ -30,7 +30,7 @@ def load_documents() -> list[Document]:
 
 
 def main() -> None:
-    Settings.llm = CompactifAI(model="cai-llama-3-1-8b-slim", temperature=0, max_tokens=256)
+    Settings.llm = CompactifAI(model="hypernova-60b", temperature=0, max_tokens=256)
     nodes = SentenceSplitter(chunk_size=256, chunk_overlap=0).get_nodes_from_documents(
         load_documents()
     )

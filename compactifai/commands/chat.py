@@ -28,11 +28,17 @@ __all__ = ["EXAMPLE", "HELP", "add_arguments", "run", "stream_answer"]
 HELP = "Chat with a model: one streamed answer, or an interactive session"
 EXAMPLE = """examples:
   compactifai chat "What is tensor-network compression?"
-  compactifai chat --model cai-llama-3-3-70b-slim --system "Answer in French." "Hello"
+  compactifai chat --model cai-mistral-small-3-1-slim --system "Answer in French." "Hello"
+  compactifai chat --reasoning-effort high "Is 1001 prime?"
   compactifai chat            # interactive session with history; /reset, /exit
 
-In a session, /reset forgets the history and /exit (or Ctrl-D) ends it.
+A reasoning model's thinking goes to stderr, dimmed, before the answer; stdout gets the answer
+alone. In a session, /reset forgets the history and /exit (or Ctrl-D) ends it.
+Without COMPACTIFAI_API_KEY the command stops at once (try `compactifai demo`, which runs
+offline).
 """
+
+REASONING_EFFORTS = ("none", "low", "medium", "high", "xhigh", "max")
 
 SESSION_COMMANDS = {
     "/exit": "end the session",
@@ -61,6 +67,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--max-tokens", type=int, default=None, metavar="N", help="maximum tokens to generate"
     )
+    parser.add_argument(
+        "--reasoning-effort",
+        choices=REASONING_EFFORTS,
+        default=None,
+        help="how hard a reasoning model thinks (hypernova-60b and gpt-oss-120b: low, medium, "
+        "high; a model refuses levels it does not implement)",
+    )
     add_connection_arguments(parser)
 
 
@@ -70,6 +83,8 @@ def _params(args: argparse.Namespace) -> dict[str, Any]:
         params["temperature"] = args.temperature
     if args.max_tokens is not None:
         params["max_tokens"] = args.max_tokens
+    if args.reasoning_effort is not None:
+        params["reasoning_effort"] = args.reasoning_effort
     return params
 
 
@@ -79,30 +94,54 @@ def stream_answer(
     params: dict[str, Any],
     out: Console,
     *,
+    thoughts: Console | None = None,
     spinner: str = "Thinking…",
 ) -> StreamAccumulator:
-    """Stream a reply to ``out`` as it arrives (a spinner until the first token)."""
+    """Stream a reply to ``out`` as it arrives (a spinner until the first token).
+
+    A reasoning model's thinking goes to ``thoughts`` (dimmed) as it arrives, before the answer.
+    """
     from compactifai.chat import StreamAccumulator
 
     acc = StreamAccumulator()
     chunks = iter(client.stream_chat_completion(messages=messages, **params))
     status = out.status(spinner, spinner="dots") if out.is_terminal else None
+    thinking = False
     if status is not None:
         status.start()
     try:
         for chunk in chunks:
+            thought = _reasoning_delta(chunk)
             text = acc.add(chunk)
+            if ((thought and thoughts is not None) or text) and status is not None:
+                status.stop()
+                status = None
+            if thought and thoughts is not None:
+                thoughts.print(thought, end="", style="dim", markup=False, soft_wrap=True)
+                thoughts.file.flush()
+                thinking = True
             if text:
-                if status is not None:
-                    status.stop()
-                    status = None
+                if thinking and thoughts is not None:
+                    thoughts.print()
+                    thinking = False
                 out.print(text, end="", markup=False, highlight=False, soft_wrap=True)
                 out.file.flush()
     finally:
         if status is not None:
             status.stop()
+    if thinking and thoughts is not None:
+        thoughts.print()
     out.print()
     return acc
+
+
+def _reasoning_delta(chunk: Any) -> str:
+    """The reasoning text a stream chunk carries (the client reads either field name)."""
+    for choice in getattr(chunk, "choices", None) or ():
+        value = getattr(choice.delta, "reasoning", None)
+        if isinstance(value, str) and value:
+            return value
+    return ""
 
 
 def _usage_line(acc: StreamAccumulator, seconds: float) -> str:
@@ -124,7 +163,7 @@ def _turn(
     err: Console,
 ) -> StreamAccumulator:
     started = time.perf_counter()
-    acc = stream_answer(client, messages, params, out)
+    acc = stream_answer(client, messages, params, out, thoughts=err)
     err.print(f"[dim]{_usage_line(acc, time.perf_counter() - started)}[/]")
     return acc
 

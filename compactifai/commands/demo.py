@@ -106,11 +106,13 @@ def pick_model(models: list[Model], wanted: str | None) -> str:
     if DEFAULT_CHAT_MODEL in ids:
         return DEFAULT_CHAT_MODEL
     chat = [m for m in models if _flags(m).get("supports_chat_completion") is not False]
+    # The agent step needs tools: skip models known not to call them (unknown may).
     slim = [
         m.id
         for m in chat
         if is_slim(m.id, m.owned_by)
         and _flags(m).get("supports_function_calling", model_info(m.id).supports_function_calling)
+        is not False
     ]
     return slim[0] if slim else (chat or models)[0].id
 

@@ -202,7 +202,8 @@ def _compare(args: argparse.Namespace, err: Console) -> int:
 
     with ExitStack() as stack:
         connection = stack.enter_context(service_or_emulator(args, args.chunk_delay))
-        err.print(connection.notice, highlight=False, soft_wrap=True)
+        if connection.offline:  # stdout may be JSON: the notice goes to stderr
+            err.print(connection.notice, highlight=False, soft_wrap=True)
         try:
             prompts = load_prompts(args.prompts)
         except (OSError, ValueError) as exc:

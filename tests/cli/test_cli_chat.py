@@ -6,6 +6,7 @@ import io
 
 import pytest
 
+from compactifai.catalog import DEFAULT_CHAT_MODEL
 from compactifai.emulator import Emulator
 
 from .conftest import Runner, error_line
@@ -23,18 +24,17 @@ def test_one_prompt_streams_the_answer_and_reports_usage(cli: Runner, live: Emul
     result = cli("chat", f"{FACT} When was the Eiffel Tower completed?")
     assert result.code == 0, result.err
     assert "1889" in result.out
-    assert "cai-llama-3-1-8b-slim ·" in result.err and " in, " in result.err
+    assert f"{DEFAULT_CHAT_MODEL} ·" in result.err and " in, " in result.err
     [body] = _chat_bodies(live)
     assert body["stream"] is True
-    assert body["stream_options"] == {"include_usage": True}
-    assert body["model"] == "cai-llama-3-1-8b-slim"
+    assert body["model"] == DEFAULT_CHAT_MODEL
 
 
 def test_model_system_temperature_and_max_tokens_are_sent(cli: Runner, live: Emulator) -> None:
     result = cli(
         "chat",
         "--model",
-        "cai-llama-3-3-70b-slim",
+        "cai-mistral-small-3-1-slim",
         "--system",
         "Answer briefly.",
         "--temperature",
@@ -45,7 +45,7 @@ def test_model_system_temperature_and_max_tokens_are_sent(cli: Runner, live: Emu
     )
     assert result.code == 0, result.err
     [body] = _chat_bodies(live)
-    assert body["model"] == "cai-llama-3-3-70b-slim"
+    assert body["model"] == "cai-mistral-small-3-1-slim"
     assert body["messages"] == [
         {"role": "system", "content": "Answer briefly."},
         {"role": "user", "content": FACT},
@@ -53,6 +53,28 @@ def test_model_system_temperature_and_max_tokens_are_sent(cli: Runner, live: Emu
     assert body["temperature"] == 0.2
     assert body["max_tokens"] == 5
     assert "finish: length" in result.err
+
+
+def test_a_reasoning_models_thinking_goes_to_stderr_before_the_answer(
+    cli: Runner, live: Emulator
+) -> None:
+    result = cli("chat", "--reasoning-effort", "low", f"{FACT} When was it completed?")
+    assert result.code == 0, result.err
+    [body] = _chat_bodies(live)
+    assert body["reasoning_effort"] == "low"
+    assert "1889" in result.out
+    thinking = result.err.split(f"{DEFAULT_CHAT_MODEL} ·")[0].strip()
+    assert thinking  # the thinking, then the usage line
+    assert thinking not in result.out  # stdout has the answer alone
+
+
+def test_a_level_the_model_does_not_implement_is_the_servers_refusal(
+    cli: Runner, live: Emulator
+) -> None:
+    result = cli("chat", "--reasoning-effort", "max", "Hi")
+    assert result.code == 1
+    line = error_line(result)
+    assert "reasoning_effort" in line and "low, medium, high" in line
 
 
 def test_session_keeps_history_and_reset_forgets_it(

@@ -109,7 +109,9 @@ def test_without_a_key_an_explicit_base_url_fails_before_reading_the_prompts(
     assert no_key.requests == []
 
 
-def test_without_a_key_demo_with_an_explicit_base_url_fails_at_once(cli: Runner, no_key: Emulator) -> None:
+def test_without_a_key_demo_with_an_explicit_base_url_fails_at_once(
+    cli: Runner, no_key: Emulator
+) -> None:
     result = cli("demo", "--base-url", no_key.base_url)
     assert result.code == 1
     assert NO_KEY in error_line(result)
@@ -215,4 +217,6 @@ def test_piped_compare_tables_at_80_columns_keep_ids_whole(
     for model_id in longest:
         assert any(line.split()[:1] == [model_id] for line in lines)  # Models table
     agreement = lines[[line.strip() for line in lines].index("Agreement") :]
-    assert any(line.split()[:2] == longest[::-1] or line.split()[:2] == longest for line in agreement)
+    assert any(
+        line.split()[:2] == longest[::-1] or line.split()[:2] == longest for line in agreement
+    )

@@ -88,7 +88,7 @@ def test_json_is_plain_and_stable(cli: Runner, live: Emulator) -> None:
         }
         for m in models
     )
-    for shown, model in zip(models, served):
+    for shown, model in zip(models, served, strict=True):
         assert shown["owned_by"] == model["owned_by"]
         assert shown["parameters"] == model["parameters_number"]
         assert shown["created"] == model["created"]
@@ -107,21 +107,21 @@ def test_flags_a_server_leaves_out_are_unknown_not_no(
 ) -> None:
     """Older servers send no flags, newer ones may send some: shown as ?, null in JSON."""
     catalog = tmp_path / "models.json"
-    catalog.write_text(
-        json.dumps(
-            {
-                "object": "list",
-                "data": [
-                    {"id": "old-model", "object": "model", "created": 1, "owned_by": "meta",
-                     "parameters_number": "8B"},
-                    {"id": "partly-described-model", "object": "model", "created": 2,
-                     "owned_by": "multiverse_computing", "parameters_number": "12B",
-                     "capabilities": {"supports_image": True, "support_chat_completion": True,
-                                      "supports_function_calling": False}},
-                ],
-            }
-        )  # fmt: skip
-    )
+    old = {"id": "old-model", "object": "model", "created": 1, "owned_by": "meta",
+           "parameters_number": "8B"}  # fmt: skip
+    partly = {
+        "id": "partly-described-model",
+        "object": "model",
+        "created": 2,
+        "owned_by": "multiverse_computing",
+        "parameters_number": "12B",
+        "capabilities": {
+            "supports_image": True,
+            "support_chat_completion": True,
+            "supports_function_calling": False,
+        },
+    }
+    catalog.write_text(json.dumps({"object": "list", "data": [old, partly]}))
     with Emulator(catalog=str(catalog)) as emu:
         monkeypatch.setenv("COMPACTIFAI_BASE_URL", emu.base_url)
         monkeypatch.setenv("COMPACTIFAI_API_KEY", emu.api_key)
@@ -131,9 +131,9 @@ def test_flags_a_server_leaves_out_are_unknown_not_no(
     rows = _rows(table.out, ["old-model", "partly-described-model"])
     assert rows["old-model"][-4:] == ["?", "?", "?", "?"]
     assert rows["partly-described-model"][-4:] == ["no", "yes", "?", "?"]
-    old, partly = json.loads(listed.out)
-    assert old["capabilities"] is None
-    assert partly["capabilities"] == {
+    shown_old, shown_partly = json.loads(listed.out)
+    assert shown_old["capabilities"] is None
+    assert shown_partly["capabilities"] == {
         "supports_function_calling": False,
         "supports_image": True,
         "supports_audio": None,

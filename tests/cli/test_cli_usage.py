@@ -47,11 +47,11 @@ def _use(emu: Emulator, model: str, input_tokens: int, output_tokens: int, ago: 
     )
 
 
-def test_json_report_grouped_by_model(cli: Runner, live: Emulator) -> None:
-    _use(live, "cai-llama-3-1-8b-slim", 100, 20)
-    _use(live, "cai-llama-3-1-8b-slim", 50, 10)
-    _use(live, "llama-3-3-70b", 300, 60)
-    _use(live, "llama-3-3-70b", 999, 999, ago=10 * 86400)  # before --since
+def test_json_report_grouped_by_model(cli: Runner, reference: Emulator) -> None:
+    _use(reference, "cai-llama-3-1-8b-slim", 100, 20)
+    _use(reference, "cai-llama-3-1-8b-slim", 50, 10)
+    _use(reference, "llama-3-3-70b", 300, 60)
+    _use(reference, "llama-3-3-70b", 999, 999, ago=10 * 86400)  # before --since
     result = cli("usage", "--since", "7d", "--group-by", "model", "--json")
     assert result.code == 0, result.err
     data = json.loads(result.out)
@@ -83,8 +83,8 @@ def test_json_report_grouped_by_model(cli: Runner, live: Emulator) -> None:
     assert data["totals"] == {"input_tokens": 450, "output_tokens": 90, "total_tokens": 540}
 
 
-def test_windows_follow_the_time_zone(cli: Runner, live: Emulator) -> None:
-    _use(live, "cai-llama-3-1-8b-slim", 10, 5)
+def test_windows_follow_the_time_zone(cli: Runner, reference: Emulator) -> None:
+    _use(reference, "cai-llama-3-1-8b-slim", 10, 5)
     result = cli("usage", "--since", "2h", "--window", "hour", "--tz", "Asia/Kolkata", "--json")
     assert result.code == 0, result.err
     data = json.loads(result.out)
@@ -94,9 +94,9 @@ def test_windows_follow_the_time_zone(cli: Runner, live: Emulator) -> None:
     assert row["window_start"][14:19] == "00:00"  # aligned to the hour
 
 
-def test_table_and_bar_chart(cli: Runner, live: Emulator) -> None:
-    _use(live, "cai-llama-3-1-8b-slim", 100, 20)
-    _use(live, "llama-3-3-70b", 300, 60)
+def test_table_and_bar_chart(cli: Runner, reference: Emulator) -> None:
+    _use(reference, "cai-llama-3-1-8b-slim", 100, 20)
+    _use(reference, "llama-3-3-70b", 300, 60)
     result = cli("usage", "--since", "1d", "--group-by", "model", "--tz", "Europe/Madrid")
     assert result.code == 0, result.err
     assert "Europe/Madrid" in result.out
@@ -111,51 +111,53 @@ def test_table_and_bar_chart(cli: Runner, live: Emulator) -> None:
     assert "360 tokens (300 in, 60 out)" in big
 
 
-def test_until_limits_the_period(cli: Runner, live: Emulator) -> None:
-    _use(live, "cai-llama-3-1-8b-slim", 7, 3, ago=3 * 3600)
-    _use(live, "cai-llama-3-1-8b-slim", 100, 100)
+def test_until_limits_the_period(cli: Runner, reference: Emulator) -> None:
+    _use(reference, "cai-llama-3-1-8b-slim", 7, 3, ago=3 * 3600)
+    _use(reference, "cai-llama-3-1-8b-slim", 100, 100)
     result = cli("usage", "--since", "1d", "--until", "2h", "--json")
     assert result.code == 0, result.err
     assert json.loads(result.out)["totals"]["total_tokens"] == 10
 
 
-def test_no_usage_says_so(cli: Runner, live: Emulator) -> None:
+def test_no_usage_says_so(cli: Runner, reference: Emulator) -> None:
     result = cli("usage", "--since", "30m")
     assert result.code == 0, result.err
     assert "No usage between" in result.out
 
 
-def test_bad_time_zone_is_a_usage_error(cli: Runner, live: Emulator) -> None:
+def test_bad_time_zone_is_a_usage_error(cli: Runner, reference: Emulator) -> None:
     result = cli("usage", "--tz", "Mars/Olympus_Mons")
     assert result.code == 2
     assert "unknown time zone 'Mars/Olympus_Mons'" in result.err
 
 
 @pytest.mark.parametrize("since", ["yesterday", "7x", "2025-13-45"])
-def test_bad_since_is_a_usage_error(cli: Runner, live: Emulator, since: str) -> None:
+def test_bad_since_is_a_usage_error(cli: Runner, reference: Emulator, since: str) -> None:
     result = cli("usage", "--since", since)
     assert result.code == 2
     assert "argument --since" in result.err
 
 
-def test_bad_window_is_a_usage_error(cli: Runner, live: Emulator) -> None:
+def test_bad_window_is_a_usage_error(cli: Runner, reference: Emulator) -> None:
     result = cli("usage", "--window", "WEEK")
     assert result.code == 2
 
 
-def test_server_without_usage_statistics_is_one_line_and_exit_1(
-    cli: Runner, monkeypatch: pytest.MonkeyPatch
+def test_todays_service_without_usage_statistics_is_one_line_and_exit_1(
+    cli: Runner, live: Emulator
 ) -> None:
-    with Emulator(usage_endpoint=False) as emu:
-        monkeypatch.setenv("COMPACTIFAI_BASE_URL", emu.base_url)
-        monkeypatch.setenv("COMPACTIFAI_API_KEY", emu.api_key)
-        result = cli("usage", "--since", "7d")
+    """The live service removed the endpoint; the emulator's default catalog follows it."""
+    result = cli("usage", "--since", "7d")
     assert result.code == 1
-    assert "does not offer usage statistics" in error_line(result)
+    line = error_line(result)
+    assert f"{live.base_url} has no usage statistics" in line
+    assert "removed that endpoint on 2026-03-24" in line and "yet" not in line
+    assert "compactifai emulator --catalog reference" in line
+    assert result.out == ""
 
 
 def test_bad_key_is_one_line_and_exit_1(
-    cli: Runner, live: Emulator, monkeypatch: pytest.MonkeyPatch
+    cli: Runner, reference: Emulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("COMPACTIFAI_API_KEY", "wrong-key")
     result = cli("usage", "--json")

@@ -12,8 +12,9 @@ import pytest
 
 from compactifai.emulator import Emulator
 
-SLIM = "cai-llama-3-3-70b-slim"
-ORIGINAL = "llama-3-3-70b"
+# A pair served by both emulator catalogs (today's and the reference page's).
+SLIM = "cai-mistral-small-3-1-slim"
+ORIGINAL = "mistral-small-3-1"
 
 
 @pytest.fixture(scope="session")

@@ -10,6 +10,7 @@ import pytest
 
 from compactifai.cli import main
 from compactifai.compare import SCHEMA
+from compactifai.compare.cli import DEFAULT_PAIRS, UsageError, default_selection
 from compactifai.emulator import Emulator
 
 from .conftest import ORIGINAL, SLIM
@@ -47,7 +48,8 @@ def test_the_issue_command_table_json_and_html(
     argv = ["compare", "--prompts", PROMPTS, "--models", f"{SLIM},{ORIGINAL}"]
     assert main([*argv, "--html", str(html), "--price", f"{ORIGINAL}=0.6,0.8"]) == 0
     out, err = capsys.readouterr()
-    assert err.count("No COMPACTIFAI_API_KEY set: running on the bundled offline emulator") == 1
+    notice = "No COMPACTIFAI_API_KEY set: using the bundled offline emulator at "
+    assert err.startswith(notice) and err.count(notice) == 1
     assert f"HTML report written to {html}" in err
     for text in ("Models", "Agreement", "TTFT med/p95", "latency med/p95", "tok/s", SLIM, ORIGINAL):
         assert text in out
@@ -76,28 +78,41 @@ def test_no_arguments_compares_the_default_pair_on_bundled_prompts(
 ) -> None:
     assert main(["compare", "--json", "--chunk-delay", "0"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert [m["model"] for m in data["models"]] == [SLIM, ORIGINAL]
+    assert [m["model"] for m in data["models"]] == [
+        "hypernova-60b", "gpt-oss-120b", "cai-mistral-small-3-1-slim", "mistral-small-3-1"
+    ]  # fmt: skip
+    assert [(p["candidate"], p["reference"]) for p in data["pairs"]] == list(DEFAULT_PAIRS)
     assert {i["id"] for i in data["items"]} >= {"slim-params", "extract-city"}
+
+
+def test_default_pairs_the_catalog_lacks_are_skipped() -> None:
+    served = ["hypernova-60b", "gpt-oss-120b", "mistral-small-3-1"]  # no slim Mistral
+    assert default_selection(served) == (
+        ["hypernova-60b", "gpt-oss-120b"],
+        [("hypernova-60b", "gpt-oss-120b")],
+    )
+    with pytest.raises(UsageError, match="none of the default pairs"):
+        default_selection(["quasar-438b"])
 
 
 def test_one_model_is_paired_from_the_catalog_with_a_key(
     with_key: Emulator, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code = main(
-        ["compare", "--model", "cai-llama-3-1-8b-slim", "--json", "--concurrency", "2",
-         "--price", "llama-3-1-8b=1,2", "--price", "cai-llama-3-1-8b-slim=0.5,1"]
+        ["compare", "--model", "hypernova-60b", "--json", "--concurrency", "2",
+         "--price", "gpt-oss-120b=1,2", "--price", "hypernova-60b=0.5,1"]
     )  # fmt: skip
     out, err = capsys.readouterr()
     assert code == 0, err
     assert "emulator" not in err  # the key's server was used, no bundled emulator
     data = json.loads(out)
-    assert [m["model"] for m in data["models"]] == ["cai-llama-3-1-8b-slim", "llama-3-1-8b"]
+    assert [m["model"] for m in data["models"]] == ["hypernova-60b", "gpt-oss-120b"]
     slim, orig = data["models"]
     assert slim["cost"] == pytest.approx(
         slim["input_tokens"] / 1e6 * 0.5 + slim["output_tokens"] / 1e6
     )
     assert data["pairs"][0]["cost"]["saving"] == pytest.approx(1 - slim["cost"] / orig["cost"])
-    billed = sum(r.input_tokens for r in with_key.ledger.records if r.model == "llama-3-1-8b")
+    billed = sum(r.input_tokens for r in with_key.ledger.records if r.model == "gpt-oss-120b")
     assert orig["input_tokens"] == billed
 
 
@@ -113,7 +128,8 @@ def test_a_rejected_key_is_one_line_and_exit_1(
 
 
 def test_failed_requests(with_key: Emulator, capsys: pytest.CaptureFixture[str]) -> None:
-    argv = ["compare", "--prompts", PROMPTS, "--json", "--concurrency", "1"]
+    argv = ["compare", "--prompts", PROMPTS, "--models", f"{SLIM},{ORIGINAL}", "--json",
+            "--concurrency", "1"]  # fmt: skip
     with_key.inject_fault("status", status=400, count=1, path="/v1/chat/completions")
     assert main(argv) == 0  # some failures: reported, warned about
     out, err = capsys.readouterr()
@@ -133,11 +149,11 @@ def test_failed_requests(with_key: Emulator, capsys: pytest.CaptureFixture[str])
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--price", "llama-3-3-70b=cheap"], "--price 'llama-3-3-70b=cheap'"),
+        (["--price", "gpt-oss-120b=cheap"], "--price 'gpt-oss-120b=cheap'"),
         (["--price", "0.1,0.2"], "--price takes MODEL=IN_PER_M,OUT_PER_M"),
-        (["--models", "llama-3-3-70b"], "at least two different"),
-        (["--models", "llama-3-3-70b,gpt-9"], "not in the catalog: gpt-9"),
-        (["--model", "deepseek-r1-0528"], "no slim/original counterpart"),
+        (["--models", "gpt-oss-120b"], "at least two different"),
+        (["--models", "gpt-oss-120b,gpt-9"], "not in the catalog: gpt-9"),
+        (["--model", "quasar-438b"], "no slim/original counterpart"),
         (["--prompts", "/nonexistent.jsonl"], "cannot read the prompts"),
         (["--concurrency", "0"], "--concurrency must be at least 1"),
     ],
@@ -162,7 +178,8 @@ def test_help_has_an_example(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         main(["compare", "--help"])
     out = capsys.readouterr().out
-    assert "--models cai-llama-3-3-70b-slim,llama-3-3-70b --html report.html" in out
+    assert "--models hypernova-60b,gpt-oss-120b --html report.html" in out
+    assert "hypernova-60b vs gpt-oss-120b" in out
     for option in ("--prompts", "--model ", "--concurrency", "--json", "--html", "--price",
                    "--system", "--max-tokens"):  # fmt: skip
         assert option in out

@@ -23,6 +23,7 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 # name -> lines (or fragments) its output must contain
 EXPECTED: dict[str, list[str]] = {
     "lcel_chain": [
+        "answer: The Eiffel Tower is in Paris",
         "invoke: The Eiffel Tower is in Paris and was completed in 1889.",
         "stream: The Eiffel Tower is in Paris",
         "batch: Mount Fuji is 3776 metres high.",
@@ -95,6 +96,14 @@ def test_every_example_is_covered() -> None:
     assert on_disk == set(EXPECTED)
 
 
+def test_the_chain_example_shows_the_reasoning_models_thinking(runs: dict[str, Run]) -> None:
+    lines = runs["lcel_chain"].stdout.splitlines()
+    [thinking] = [x.removeprefix("thinking: ") for x in lines if x.startswith("thinking:")]
+    [answer] = [x.removeprefix("answer: ") for x in lines if x.startswith("answer:")]
+    assert thinking != "(none)"
+    assert thinking not in answer  # the answer is the answer alone
+
+
 @pytest.mark.parametrize("name", list(EXPECTED))
 def test_example_runs_against_the_emulator(runs: dict[str, Run], name: str) -> None:
     run = runs[name]
@@ -128,7 +137,7 @@ def test_examples_use_the_environment_when_a_key_is_set(tmp_path: Path) -> None:
         served = [r.path for r in emu.requests]
     assert done.returncode == 0, done.stderr
     assert "offline emulator" not in done.stdout
-    assert served.count("/v1/chat/completions") == 4  # invoke, stream, batch of two
+    assert served.count("/v1/chat/completions") == 5  # thinking, invoke, stream, batch of two
 
 
 README_RUNNER = """
