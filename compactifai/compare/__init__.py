@@ -6,12 +6,12 @@ token and total), tokens, throughput, errors, answer agreement and estimated cos
 
     from compactifai.compare import compare_prompts, compare_runnable
 
-    report = compare_prompts(["What is a tensor network?"], model="llama-3-3-70b")
+    report = compare_prompts(["What is a tensor network?"], model="gpt-oss-120b")
     report = compare_runnable(
         lambda llm: prompt | llm | StrOutputParser(),
         [{"question": "..."}],
-        models=["cai-llama-3-3-70b-slim", "llama-3-3-70b"],
-        prices={"llama-3-3-70b": (0.6, 0.6), "cai-llama-3-3-70b-slim": (0.2, 0.2)},
+        models=["hypernova-60b", "gpt-oss-120b"],
+        prices={"gpt-oss-120b": (0.05, 0.23), "hypernova-60b": (0.04, 0.14)},
     )
     print(report.to_json())
     Path("report.html").write_text(report.to_html())

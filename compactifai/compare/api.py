@@ -201,7 +201,7 @@ def compare_prompts(
 
     ``prompts``: a JSONL path, or strings / ``{"prompt": ..., "id": ..., "response_format":
     "json"}`` objects (default: the bundled demo set). ``models``: the ids to compare, or
-    ``model="llama-3-3-70b"`` to compare a model with its slim (or original) counterpart.
+    ``model="gpt-oss-120b"`` to compare a model with its slim (or original) counterpart.
     Requests are streamed (time to first token) at most ``concurrency`` at a time, with
     temperature 0 by default. ``prices={"model": (in_per_million, out_per_million)}`` adds
     cost estimates. The client comes from ``client`` or ``api_key``/``base_url`` (else the

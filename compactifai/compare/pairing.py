@@ -3,7 +3,7 @@
 Builds on :mod:`compactifai.catalog`: :func:`~compactifai.catalog.counterpart` knows the
 published pairs and the ``cai-<original>-slim`` naming; on top of it, a model the catalog
 reports as owned by Multiverse Computing is slim, and ids are compared after normalising
-separators (``llama-3.3-70b`` and ``cai-llama-3-3-70b-slim`` are a pair).
+separators (``mistral-small-3.1`` and ``cai-mistral-small-3-1-slim`` are a pair).
 """
 
 from __future__ import annotations
