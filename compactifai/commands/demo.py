@@ -206,15 +206,20 @@ class _Session:
 
     # -- step 2 ----------------------------------------------------------------------------
     def _chat_model(self, **kwargs: Any) -> Any:
+        from compactifai.catalog import model_info
         from langchain_compactifai import ChatCompactifAI
 
+        # Brief thinking where the model has levels: the demo is about the answer's arrival.
+        efforts = getattr(model_info(self.model), "reasoning_efforts", None) or ()
+        if "low" in efforts:
+            kwargs.setdefault("reasoning_effort", "low")
         return ChatCompactifAI(
             model=self.model,
             api_key=self.api_key,
             base_url=self.base_url,
             timeout=self.timeout,
             temperature=0,
-            max_tokens=256,
+            max_tokens=1024,  # room for a reasoning model's thinking and its answer
             **kwargs,
         )
 
