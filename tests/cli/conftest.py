@@ -42,22 +42,23 @@ def reference_emu() -> Iterator[Emulator]:
         yield emulator
 
 
+def _as_the_users_service(emu: Emulator, monkeypatch: pytest.MonkeyPatch) -> Emulator:
+    emu.reset()
+    monkeypatch.setenv("COMPACTIFAI_BASE_URL", emu.base_url)
+    monkeypatch.setenv("COMPACTIFAI_API_KEY", emu.api_key)
+    return emu
+
+
 @pytest.fixture
 def reference(reference_emu: Emulator, monkeypatch: pytest.MonkeyPatch) -> Emulator:
     """Like :func:`live`, on a server that still offers usage statistics."""
-    reference_emu.reset()
-    monkeypatch.setenv("COMPACTIFAI_BASE_URL", reference_emu.base_url)
-    monkeypatch.setenv("COMPACTIFAI_API_KEY", reference_emu.api_key)
-    return reference_emu
+    return _as_the_users_service(reference_emu, monkeypatch)
 
 
 @pytest.fixture
 def live(emu: Emulator, monkeypatch: pytest.MonkeyPatch) -> Emulator:
     """The emulator, reset, with the environment pointing at it (as a user with a key)."""
-    emu.reset()
-    monkeypatch.setenv("COMPACTIFAI_BASE_URL", emu.base_url)
-    monkeypatch.setenv("COMPACTIFAI_API_KEY", emu.api_key)
-    return emu
+    return _as_the_users_service(emu, monkeypatch)
 
 
 @pytest.fixture(autouse=True)

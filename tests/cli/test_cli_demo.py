@@ -137,13 +137,21 @@ def test_a_reasoning_models_thinking_is_shown_dimmed_before_its_answer(
     assert dim is not None and dim.group(1).strip() in thinking
 
 
+def _usage_step(cli: Runner) -> tuple[str, str]:
+    """The model the demo chose, and the output of its usage step."""
+    result = _demo(cli)
+    assert result.code == 0, result.err
+    chosen = re.search(r"The demo uses (\S+) \(", result.out)
+    assert chosen is not None
+    return chosen.group(1), result.out.split("Step 5/5")[1]
+
+
 def test_the_usage_step_counts_the_responses_tokens_without_a_statistics_endpoint(
     cli: Runner, live: Emulator
 ) -> None:
     """Today's service (and the emulator's default catalog) has no usage statistics."""
-    result = _demo(cli)
-    assert result.code == 0, result.err
-    usage = result.out.split("Step 5/5")[1]
+    model, usage = _usage_step(cli)
+    assert model == DEFAULT_CHAT_MODEL
     [bar] = [line for line in usage.splitlines() if line.startswith(DEFAULT_CHAT_MODEL)]
     billed = [r for r in live.ledger.records if r.model == DEFAULT_CHAT_MODEL]
     total = sum(r.input_tokens + r.output_tokens for r in billed)
@@ -155,15 +163,11 @@ def test_the_usage_step_counts_the_responses_tokens_without_a_statistics_endpoin
 def test_the_usage_step_adds_the_statistics_where_the_server_offers_them(
     cli: Runner, reference: Emulator
 ) -> None:
-    result = _demo(cli)
-    assert result.code == 0, result.err
-    usage = result.out.split("Step 5/5")[1]
+    model, usage = _usage_step(cli)
     assert "Tokens this session, per model, as the responses reported them:" in usage
     assert "The server's usage statistics since" in usage
     assert "removed it" not in usage
-    model = re.search(r"The demo uses (\S+) \(", result.out)
-    assert model is not None
-    bars = [line for line in usage.splitlines() if line.startswith(model.group(1) + " ")]
+    bars = [line for line in usage.splitlines() if line.startswith(model + " ")]
     counts = [re.search(r"[\d,]+ tokens \(.*\)", bar) for bar in bars]
     assert len(bars) == 2 and counts[0] and counts[1]
     assert counts[0].group(0) == counts[1].group(0)  # the client's count and the server's agree
