@@ -12,40 +12,50 @@ from compactifai.compare import (
     pair_for,
     resolve_models,
 )
-from compactifai.emulator import DEFAULT_MODELS
 from compactifai.types import Model
 
-CATALOG = [Model(id=m.id, owned_by=m.owned_by) for m in DEFAULT_MODELS]
 SLIM_OWNER = "multiverse_computing"
+# Today's chat catalog (service-2026.md §1.1): ids and owners as GET /models reports them.
+CATALOG = [
+    Model(id="hypernova-60b", owned_by=SLIM_OWNER),
+    Model(id="carina-60b", owned_by=SLIM_OWNER),
+    Model(id="cai-mistral-small-3-1-slim", owned_by=SLIM_OWNER),
+    Model(id="mistral-small-3-1", owned_by="mistralai"),
+    Model(id="gpt-oss-120b", owned_by="openai"),
+    Model(id="quasar-438b", owned_by="quasar"),
+    Model(id="nemotron-3-nano-omni", owned_by="nvidia"),
+]
 
 
 @pytest.mark.parametrize(
     ("original", "slim"),
     [
-        ("llama-3-3-70b", "cai-llama-3-3-70b-slim"),
-        ("llama-3-1-8b", "cai-llama-3-1-8b-slim"),
-        ("llama-4-scout", "cai-llama-4-scout-slim"),
-        ("mistral-small-3-1", "cai-mistral-small-3-1-slim"),
+        ("gpt-oss-120b", "hypernova-60b"),  # the catalog table knows this one
+        ("mistral-small-3-1", "cai-mistral-small-3-1-slim"),  # cai-<original>-slim
     ],
 )
-def test_counterparts_both_ways_in_the_emulator_catalog(original: str, slim: str) -> None:
+def test_counterparts_both_ways_in_todays_catalog(original: str, slim: str) -> None:
     assert find_counterpart(original, CATALOG) == slim
     assert find_counterpart(slim, CATALOG) == original
     assert pair_for(original, CATALOG) == ModelPair(candidate=slim, reference=original)
     assert pair_for(slim, CATALOG) == ModelPair(candidate=slim, reference=original)
 
 
-def test_a_model_without_counterpart() -> None:
-    assert find_counterpart("deepseek-r1-0528", CATALOG) is None
+@pytest.mark.parametrize("model", ["quasar-438b", "nemotron-3-nano-omni", "carina-60b"])
+def test_a_model_without_counterpart(model: str) -> None:
+    assert find_counterpart(model, CATALOG) is None
     with pytest.raises(PairingError, match="no slim/original counterpart"):
-        pair_for("deepseek-r1-0528", CATALOG)
+        pair_for(model, CATALOG)
+
+
+def test_a_model_not_in_the_catalog() -> None:
     with pytest.raises(PairingError, match="not in the catalog"):
         pair_for("gpt-9", CATALOG)
 
 
 def test_only_models_available_now_are_paired() -> None:
-    catalog = [m for m in CATALOG if m.id != "cai-llama-3-1-8b-slim"]  # retired
-    assert find_counterpart("llama-3-1-8b", catalog) is None
+    catalog = [m for m in CATALOG if m.id != "cai-mistral-small-3-1-slim"]  # withdrawn
+    assert find_counterpart("mistral-small-3-1", catalog) is None
 
 
 def test_unknown_models_pair_by_owner_and_normalised_ids() -> None:
@@ -72,33 +82,31 @@ def test_owner_makes_a_model_slim_even_with_an_original_looking_id() -> None:
 
 
 def test_auto_pairs_pairs_counterparts_and_compares_the_rest_with_the_first() -> None:
-    models = ["llama-3-3-70b", "cai-llama-3-3-70b-slim", "deepseek-r1-0528"]
+    models = ["gpt-oss-120b", "hypernova-60b", "quasar-438b"]
     assert auto_pairs(models, CATALOG) == [
-        ModelPair("cai-llama-3-3-70b-slim", "llama-3-3-70b"),
-        ModelPair("deepseek-r1-0528", "llama-3-3-70b"),
+        ModelPair("hypernova-60b", "gpt-oss-120b"),
+        ModelPair("quasar-438b", "gpt-oss-120b"),
     ]
-    assert auto_pairs(["llama-3-3-70b", "deepseek-r1-0528"]) == [
-        ModelPair("deepseek-r1-0528", "llama-3-3-70b")
-    ]
+    assert auto_pairs(["gpt-oss-120b", "quasar-438b"]) == [ModelPair("quasar-438b", "gpt-oss-120b")]
 
 
 def test_resolve_models() -> None:
-    assert resolve_models(None, "llama-3-1-8b", CATALOG) == (
-        ["cai-llama-3-1-8b-slim", "llama-3-1-8b"],
-        [ModelPair("cai-llama-3-1-8b-slim", "llama-3-1-8b")],
+    assert resolve_models(None, "mistral-small-3-1", CATALOG) == (
+        ["cai-mistral-small-3-1-slim", "mistral-small-3-1"],
+        [ModelPair("cai-mistral-small-3-1-slim", "mistral-small-3-1")],
     )
-    models, pairs = resolve_models(["llama-4-scout", "mistral-small-3-1"], None, CATALOG)
-    assert models == ["llama-4-scout", "mistral-small-3-1"]
-    assert pairs == [ModelPair("mistral-small-3-1", "llama-4-scout")]
+    models, pairs = resolve_models(["nemotron-3-nano-omni", "mistral-small-3-1"], None, CATALOG)
+    assert models == ["nemotron-3-nano-omni", "mistral-small-3-1"]
+    assert pairs == [ModelPair("mistral-small-3-1", "nemotron-3-nano-omni")]
     _, pairs = resolve_models(
-        ["llama-4-scout", "mistral-small-3-1"],
+        ["nemotron-3-nano-omni", "mistral-small-3-1"],
         None,
         None,
-        pairs=[("llama-4-scout", "mistral-small-3-1")],
+        pairs=[("nemotron-3-nano-omni", "mistral-small-3-1")],
     )
-    assert pairs == [ModelPair("llama-4-scout", "mistral-small-3-1")]
+    assert pairs == [ModelPair("nemotron-3-nano-omni", "mistral-small-3-1")]
     with pytest.raises(PairingError, match="not in the catalog: gpt-9"):
-        resolve_models(["llama-3-3-70b", "gpt-9"], None, CATALOG)
+        resolve_models(["gpt-oss-120b", "gpt-9"], None, CATALOG)
     with pytest.raises(ValueError, match="either"):
         resolve_models(["a", "b"], "c", CATALOG)
     with pytest.raises(ValueError, match="at least two"):
