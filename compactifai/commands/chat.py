@@ -151,6 +151,9 @@ def _usage_line(acc: StreamAccumulator, seconds: float) -> str:
         if usage is not None
         else "usage not reported"
     )
+    reasoning = (usage.completion_tokens_details or {}).get("reasoning_tokens") if usage else None
+    if isinstance(reasoning, int) and reasoning:
+        tokens += f" ({reasoning} reasoning)"
     finish = f", finish: {acc.finish_reason}" if acc.finish_reason not in (None, "stop") else ""
     return f"{acc.model or '?'} · {tokens} · {seconds:.2f} s{finish}"
 
