@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 
@@ -63,6 +64,7 @@ def test_a_reasoning_models_thinking_goes_to_stderr_before_the_answer(
     [body] = _chat_bodies(live)
     assert body["reasoning_effort"] == "low"
     assert "1889" in result.out
+    assert re.search(r" out \(\d+ reasoning\) · ", result.err)  # usage counts the thinking
     thinking = result.err.split(f"{DEFAULT_CHAT_MODEL} ·")[0].strip()
     assert thinking  # the thinking, then the usage line
     assert thinking not in result.out  # stdout has the answer alone
