@@ -208,8 +208,12 @@ def test_piped_compare_tables_at_80_columns_keep_ids_whole(
     cli: Runner, live: Emulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("COLUMNS", "80")
-    ids, _ = _ids_and_owners(live)
-    longest = sorted(ids, key=len)[-2:]
+    chat = [
+        m["id"]
+        for m in served_models(live)
+        if (m.get("capabilities") or {}).get("support_chat_completion") is not False
+    ]
+    longest = sorted(chat, key=len)[-2:]
     result = cli("compare", "--models", ",".join(longest), "--chunk-delay", "0")
     assert result.code == 0, result.err
     assert "…" not in result.out
