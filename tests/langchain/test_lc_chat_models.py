@@ -908,13 +908,9 @@ def test_key_never_leaks(api: FakeAPI) -> None:
 
 
 def test_ls_params() -> None:
-<<<<<<< HEAD
     model = ChatCompactifAI(
         model="cai-llama-3-1-8b-slim", temperature=0.3, max_tokens=9, stop="END"
     )
-=======
-    model = ChatCompactifAI(model="hypernova-60b", temperature=0.3, max_tokens=9, stop="END")
->>>>>>> c6e01e4 (CLI tests: exact faint SGR; compare table test on chat models only)
     assert model._get_ls_params() == {
         "ls_provider": "compactifai",
         "ls_model_name": "cai-llama-3-1-8b-slim",
