@@ -24,15 +24,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import queue
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
 import textwrap
-import threading
 import time
+import urllib.request
 import venv
 import zipfile
 from email.parser import Parser
@@ -45,6 +45,7 @@ PACKAGES = ("compactifai", "langchain_compactifai", "llama_index_compactifai")
 REPO_ONLY = ("tests/", "cassettes/", "bench/", "examples/", "scripts/", "distributions/", ".ci/")
 LANGCHAIN, LLAMA_INDEX = SHIMS
 EMULATOR_START_TIMEOUT = 60.0
+EMULATOR_KEY = "smoke-test-key"
 STEP_TIMEOUT = 600.0
 
 
@@ -248,41 +249,43 @@ def readme_quick_start(section: str) -> str:
     return re.sub(r"""\bmodel\s*=\s*(["'])[^"']*\1\s*,?\s*""", "", block.group(1))
 
 
-def start_emulator(core: Venv) -> tuple[subprocess.Popen[str], str]:
-    """``compactifai emulator`` from the core venv on a free loopback port; (process, base URL)."""
-    cmd = [str(core.bin / "compactifai"), "emulator", "--host", "127.0.0.1", "--port", "0"]
+def free_loopback_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+def start_emulator(core: Venv, log: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """``compactifai emulator`` from the core venv on a free loopback port; (process, base URL).
+
+    Ready when ``GET /v1/models`` answers 200 with the key, so nothing depends on its output.
+    """
+    port = free_loopback_port()
+    base_url = f"http://127.0.0.1:{port}/v1"
+    cmd = [
+        str(core.bin / "compactifai"), "emulator",
+        "--host", "127.0.0.1", "--port", str(port), "--api-key", EMULATOR_KEY,
+    ]  # fmt: skip
     print("+", " ".join(cmd), flush=True)
-    proc = subprocess.Popen(
-        cmd, cwd=core.workdir, env=core.env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        text=True,
-    )  # fmt: skip
-    lines: queue.Queue[str] = queue.Queue()
-    assert proc.stdout is not None
-    stdout = proc.stdout
-
-    def pump() -> None:
-        for line in stdout:
-            lines.put(line)
-
-    threading.Thread(target=pump, daemon=True).start()
+    with log.open("wb") as out:
+        proc = subprocess.Popen(cmd, cwd=core.workdir, env=core.env(), stdout=out, stderr=out)
+    request = urllib.request.Request(
+        f"{base_url}/models", headers={"Authorization": f"Bearer {EMULATOR_KEY}"}
+    )
     deadline = time.monotonic() + EMULATOR_START_TIMEOUT
-    seen = []
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and proc.poll() is None:
         try:
-            line = lines.get(timeout=0.5)
-        except queue.Empty:
-            if proc.poll() is not None:
-                break
-            continue
-        seen.append(line)
-        match = re.search(r"listening on (\S+)", line)
-        if match:
-            return proc, match.group(1)
-    proc.kill()
-    raise SmokeError("compactifai emulator did not start:\n" + "".join(seen))
+            with urllib.request.urlopen(request, timeout=5) as response:
+                if response.status == 200:
+                    return proc, base_url
+        except OSError:  # not listening yet (URLError and connection errors are OSErrors)
+            time.sleep(0.3)
+    stop(proc)
+    raise SmokeError(f"compactifai emulator did not answer on {base_url}:\n{log.read_text()}")
 
 
-def stop(proc: subprocess.Popen[str]) -> None:
+def stop(proc: subprocess.Popen[bytes]) -> None:
     proc.terminate()
     try:
         proc.wait(timeout=15)
@@ -300,7 +303,7 @@ def smoke(dist_dir: Path, keep: bool) -> None:
         check_shim_wheel(wheels[shim.name], shim, version)
 
     tmp = Path(tempfile.mkdtemp(prefix="compactifai-smoke-"))
-    emulator: subprocess.Popen[str] | None = None
+    emulator: subprocess.Popen[bytes] | None = None
     try:
         wheelhouse = tmp / "wheels"  # only this build's wheels: the pins resolve to them
         wheelhouse.mkdir()
@@ -315,9 +318,9 @@ def smoke(dist_dir: Path, keep: bool) -> None:
         help_text = core.run(str(core.bin / "compactifai"), "--help")
         check("emulator" in help_text and "demo" in help_text, f"compactifai --help:\n{help_text}")
         print("compactifai --help: ok")
-        emulator, base_url = start_emulator(core)
+        emulator, base_url = start_emulator(core, tmp / "emulator.log")
         print(f"emulator from the wheel at {base_url}")
-        api = {"COMPACTIFAI_BASE_URL": base_url, "COMPACTIFAI_API_KEY": "test-key"}
+        api = {"COMPACTIFAI_BASE_URL": base_url, "COMPACTIFAI_API_KEY": EMULATOR_KEY}
 
         for shim, section in ((LANGCHAIN, "LangChain"), (LLAMA_INDEX, "LlamaIndex")):
             assert shim.extra is not None
