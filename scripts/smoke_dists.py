@@ -7,9 +7,10 @@ Checks, exiting non-zero on the first failure:
    (no tests, cassettes, bench or examples); ``langchain-compactifai`` is metadata only;
    ``llama-index-llms-compactifai`` carries only ``llama_index/llms/compactifai`` (no
    ``__init__.py`` above it); the thin distributions pin the main one at the same version.
-2. Each wheel installed alone into a fresh venv, run from a temporary directory (no editable
-   install, the repository nowhere on ``sys.path``), with only the other wheels of this build as a
-   local index for the pins:
+2. Each distribution installed into a fresh venv from this build's wheels alone (a thin one with
+   the main wheel it pins: ``pip install langchain_compactifai-*.whl compactifai_integrations-*.whl``,
+   the rest from the package index), run from a temporary directory (no editable install, the
+   repository nowhere on ``sys.path``), then ``pip check``:
 
    - ``compactifai-integrations[emulator]``: ``compactifai --help`` runs, and
      ``compactifai emulator`` (from the wheel, with its data files) serves on a free loopback port;
@@ -210,12 +211,12 @@ class Venv:
             )
         return done.stdout
 
-    def pip_install(self, *requirements: str, find_links: Path) -> None:
+    def pip_install(self, *requirements: str) -> None:
         # --no-compile: byte-compiling all of llama-index-core and langchain-core would be most of
         # the install time; the smoke run compiles only what it imports.
         self.run(
             str(self.python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-            "--no-input", "--no-compile", "--find-links", str(find_links), *requirements,
+            "--no-input", "--no-compile", *requirements,
         )  # fmt: skip
         self.run(str(self.python), "-m", "pip", "check", "--disable-pip-version-check")
 
@@ -305,7 +306,7 @@ def smoke(dist_dir: Path, keep: bool) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="compactifai-smoke-"))
     emulator: subprocess.Popen[bytes] | None = None
     try:
-        wheelhouse = tmp / "wheels"  # only this build's wheels: the pins resolve to them
+        wheelhouse = tmp / "wheels"  # a copy: nothing is read from the checkout once installed
         wheelhouse.mkdir()
         for wheel in wheels.values():
             shutil.copy2(wheel, wheelhouse)
@@ -313,7 +314,7 @@ def smoke(dist_dir: Path, keep: bool) -> None:
 
         step(f"{MAIN.name}[emulator] alone in a fresh venv")
         core = Venv(tmp / "venv-core", tmp)
-        core.pip_install(f"{MAIN.name}[emulator] @ {main_wheel.as_uri()}", find_links=wheelhouse)
+        core.pip_install(f"{MAIN.name}[emulator] @ {main_wheel.as_uri()}")
         print(core.check("core"))
         help_text = core.run(str(core.bin / "compactifai"), "--help")
         check("emulator" in help_text and "demo" in help_text, f"compactifai --help:\n{help_text}")
@@ -326,7 +327,8 @@ def smoke(dist_dir: Path, keep: bool) -> None:
             assert shim.extra is not None
             step(f"{shim.name} alone in a fresh venv")
             env = Venv(tmp / f"venv-{shim.name}", tmp)
-            env.pip_install(str(wheelhouse / wheels[shim.name].name), find_links=wheelhouse)
+            # The pin must accept the main wheel of this build (pip refuses a conflict).
+            env.pip_install(str(wheelhouse / wheels[shim.name].name), str(main_wheel))
             print(env.check(shim.extra, **api))
             quick_start = readme_quick_start(section)
             out = env.python_script(f"readme_{shim.extra}.py", quick_start, **api)
