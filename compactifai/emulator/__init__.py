@@ -13,10 +13,11 @@ Needs the ``emulator`` extra (``pip install 'compactifai-integrations[emulator]'
 
 from __future__ import annotations
 
-from .app import EmulatorState, RecordedRequest, create_app
+from .app import create_app
 from .catalog import DEFAULT_MODELS, EmulatedModel
 from .faults import FAULT_KINDS, FaultError, FaultKind, FaultSpec
 from .server import Emulator
+from .state import EmulatorState, RecordedRequest
 from .usage import UsageLedger, UsageRecord
 
 __all__ = [

@@ -9,9 +9,10 @@ from collections.abc import Sequence
 from types import TracebackType
 from typing import Any
 
-from .app import EmulatorState, RecordedRequest, create_app
+from .app import create_app
 from .catalog import EmulatedModel
 from .faults import FaultKind, FaultSpec
+from .state import EmulatorState, RecordedRequest
 from .usage import UsageLedger
 
 __all__ = ["Emulator"]

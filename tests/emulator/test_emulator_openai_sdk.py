@@ -12,7 +12,7 @@ import pytest
 from pydantic import BaseModel
 
 from compactifai.emulator import Emulator
-from compactifai.emulator.generation import tokenize
+from compactifai.emulator.tokenizer import tokenize
 
 MODEL = "cai-llama-3-1-8b-slim"
 VISION_MODEL = "mistral-small-3-1"
