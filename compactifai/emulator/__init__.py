@@ -14,7 +14,14 @@ Needs the ``emulator`` extra (``pip install 'compactifai-integrations[emulator]'
 from __future__ import annotations
 
 from .app import create_app
-from .catalog import DEFAULT_MODELS, EmulatedModel
+from .catalog import (
+    DEFAULT_MODELS,
+    REFERENCE_MODELS,
+    Catalog,
+    CatalogError,
+    EmulatedModel,
+    load_catalog,
+)
 from .faults import FAULT_KINDS, FaultError, FaultKind, FaultSpec
 from .server import Emulator
 from .state import EmulatorState, RecordedRequest
@@ -23,6 +30,9 @@ from .usage import UsageLedger, UsageRecord
 __all__ = [
     "DEFAULT_MODELS",
     "FAULT_KINDS",
+    "REFERENCE_MODELS",
+    "Catalog",
+    "CatalogError",
     "EmulatedModel",
     "Emulator",
     "EmulatorState",
@@ -33,4 +43,5 @@ __all__ = [
     "UsageLedger",
     "UsageRecord",
     "create_app",
+    "load_catalog",
 ]

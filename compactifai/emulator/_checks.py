@@ -26,9 +26,22 @@ MAX_TOKENS_LIMIT = 150_000
 
 
 def model_or_400(state: EmulatorState, model_id: str) -> EmulatedModel:
+    """The model a body names, if it is served and answers chat/completions (else 400, in the
+    service's words: the missing id and the models available)."""
     model = state.model_map.get(model_id)
     if model is None:
-        raise ApiError(400, f"The model `{model_id}` does not exist.", param="model")
+        available = ", ".join(state.model_map)
+        raise ApiError(
+            400, f"Invalid request: Model '{model_id}' not found; available: [{available}]"
+        )
+    if not model.supports_chat_completion:
+        raise ApiError(
+            400,
+            f"Invalid request: Model '{model_id}' does not support chat completions (it is an "
+            "audio transcription model: use /v1/audio/transcriptions)"
+            if model.supports_audio
+            else f"Invalid request: Model '{model_id}' does not support chat completions",
+        )
     return model
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
@@ -17,11 +18,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = [
     "INVALID_TOKEN_DETAIL",
+    "NOT_FOUND",
     "SSE_DONE",
     "STATUS_MESSAGES",
     "ApiError",
     "JsonResponse",
-    "RequestIdMiddleware",
+    "ServiceMiddleware",
     "StreamResponse",
     "Unauthorized",
     "Unprocessable",
@@ -31,6 +33,7 @@ __all__ = [
 ]
 
 INVALID_TOKEN_DETAIL = "Token is not associated with a valid user"
+NOT_FOUND = {"detail": "Not Found"}
 
 dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 SSE_DONE = b"data: [DONE]\n\n"
@@ -162,37 +165,108 @@ class StreamResponse(Response):
 
 
 # --------------------------------------------------------------------------------------------
-# Middleware: x-request-id on every response
+# Middleware: the service's headers on every response, and the request-body limit
 # --------------------------------------------------------------------------------------------
 
 
-class RequestIdMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
+class ServiceMiddleware:
+    """What the service's gateway does around every route.
+
+    Adds ``x-request-id`` (the client's, else a fresh UUID), ``x-served-by-region`` and
+    ``x-envoy-upstream-service-time`` (milliseconds until the response started) to every
+    response, and answers 413 to a body larger than ``max_body_bytes`` before any route reads
+    it (from ``Content-Length``; a chunked body is read here, bounded, and replayed).
+    """
+
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, region: str) -> None:
         self.app = app
+        self.max_body_bytes = max_body_bytes
+        self.region = region.encode("latin-1")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        started = time.perf_counter()
         rid = ""
+        declared: int | None = None
         for name, value in scope["headers"]:
-            if name == b"x-request-id":
+            if name == b"x-request-id" and not rid:
                 rid = value.decode("latin-1")
-                break
+            elif name == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    declared = None
         if not rid:
             rid = str(uuid.uuid4())
         scope["emulator.request_id"] = rid
         raw = rid.encode("latin-1")
 
-        async def send_with_id(message: Message) -> None:
+        async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 if not any(k.lower() == b"x-request-id" for k, _ in headers):
                     headers.append((b"x-request-id", raw))
+                elapsed = max(0, round((time.perf_counter() - started) * 1000))
+                headers.append((b"x-served-by-region", self.region))
+                headers.append((b"x-envoy-upstream-service-time", str(elapsed).encode()))
                 message = {**message, "headers": headers}
             await send(message)
 
-        await self.app(scope, receive, send_with_id)
+        if declared is not None:
+            # The server holds the body to its Content-Length: the header is the whole check.
+            if declared > self.max_body_bytes:
+                await self._too_large(declared, scope, receive, send_with_headers)
+                return
+            await self.app(scope, receive, send_with_headers)
+            return
+        if scope["method"] in ("GET", "HEAD") and not any(
+            name == b"transfer-encoding" for name, _ in scope["headers"]
+        ):
+            await self.app(scope, receive, send_with_headers)
+            return
+        # A chunked body has no declared size: read it here, bounded, and replay it.
+        body, size = await self._read_body(receive)
+        if body is None:
+            await self._too_large(size, scope, receive, send_with_headers)
+            return
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send_with_headers)
+
+    async def _read_body(self, receive: Receive) -> tuple[bytes | None, int]:
+        """The whole body, or ``(None, bytes seen)`` once it passes the limit."""
+        parts: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away
+                return b"".join(parts), size
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                return None, size
+            parts.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(parts), size
+
+    async def _too_large(self, size: int, scope: Scope, receive: Receive, send: Send) -> None:
+        message = (
+            f"Request body too large ({size} bytes or more): this server accepts at most "
+            f"{self.max_body_bytes} bytes."
+        )
+        response = ApiError(413, message).response()
+        # Close the connection: the rest of the body is never read.
+        response.headers["connection"] = "close"
+        await response(scope, receive, send)
 
 
 def validation_detail(exc: ValidationError) -> list[dict[str, Any]]:

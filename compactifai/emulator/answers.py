@@ -304,10 +304,27 @@ class Generator:
         temperature: float | None = None,
         new_call_id: Callable[[], str] = lambda: "chatcmpl-tool-0",
         model: str | None = None,
+        reasoning_effort: str | None = None,
     ) -> Generated:
         """The reply to a conversation. ``tool_choice`` is ``none``/``auto``/``required`` or
-        the name of the function to call; ``model`` picks the style of free-text answers."""
+        the name of the function to call; ``model`` picks the style of free-text answers;
+        with a ``reasoning_effort`` the reply also carries the reasoning that led to it."""
         rng = self._rng(turns, temperature)
+        reply = self._reply(turns, tools, tool_choice, response_format, rng, new_call_id, model)
+        if reasoning_effort is not None:
+            reply.reasoning = self.reasoning(turns, reply, reasoning_effort)
+        return reply
+
+    def _reply(
+        self,
+        turns: Sequence[Turn],
+        tools: Sequence[ToolSpec],
+        tool_choice: str | None,
+        response_format: dict[str, Any] | None,
+        rng: random.Random | None,
+        new_call_id: Callable[[], str],
+        model: str | None,
+    ) -> Generated:
         last_user = self._last_user_index(turns)
         user_text = turns[last_user].text if last_user >= 0 else ""
         if tools and tool_choice != "none":
@@ -352,6 +369,36 @@ class Generator:
                 )
             return Generated("text", text=" ".join(parts))
         return Generated("text", text=self.extractive_answer(turns, rng, style=self.style(model)))
+
+    def reasoning(self, turns: Sequence[Turn], reply: Generated, effort: str) -> str:
+        """The thinking a reasoning model shows before ``reply``: what was asked, how the
+        reply answers it; longer at higher efforts."""
+        question, context = self._question_and_context(turns)
+        question = " ".join(question.split())
+        if len(question) > 200:
+            question = question[:200] + "..."
+        steps = [f'The user asks: "{question}".' if question else "There is no question yet."]
+        if reply.kind == "tool_calls":
+            for call in reply.tool_calls:
+                steps.append(
+                    f"The {call.name} tool can answer this, so I will call it with "
+                    f"{call.arguments}."
+                )
+        elif reply.kind == "json":
+            steps.append("The answer has to be a JSON value that follows the requested format.")
+        elif turns and turns[-1].role in ("tool", "function"):
+            steps.append("The tool results are in; I will report them.")
+        elif context:
+            steps.append(f"The conversation holds {len(context)} sentences of context to use.")
+        else:
+            steps.append("Nothing in the conversation covers it, so I will say so.")
+        if effort in ("medium", "high", "xhigh", "max"):
+            words = content_words(question)[:5]
+            if words:
+                steps.append(f"Key words: {', '.join(words)}.")
+        if effort in ("high", "xhigh", "max"):
+            steps.append("Let me check that the answer addresses the question before replying.")
+        return " ".join(steps)
 
     def json_output(
         self,

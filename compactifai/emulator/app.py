@@ -21,6 +21,7 @@ import json
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
+from os import PathLike
 from typing import Any
 
 from pydantic import ValidationError
@@ -29,7 +30,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from ._checks import (
     DEFAULT_COMPLETION_MAX_TOKENS,
@@ -48,19 +49,20 @@ from ._fault_responses import (
 )
 from ._http import (
     INVALID_TOKEN_DETAIL,
+    NOT_FOUND,
     ApiError,
     JsonResponse,
-    RequestIdMiddleware,
+    ServiceMiddleware,
     Unauthorized,
     Unprocessable,
     json_body,
     validation_detail,
 )
 from ._schemas import CompletionRequest
-from .catalog import DEFAULT_MODELS, EmulatedModel
+from .catalog import Catalog, EmulatedModel
 from .chat import chat_completions
 from .faults import FaultError, FaultSpec
-from .state import EmulatorState, record_request
+from .state import DEFAULT_MAX_BODY_BYTES, EmulatorState, ReasoningField, record_request
 from .tokenizer import apply_limits, count_tokens
 from .usage import UsageError
 
@@ -71,14 +73,19 @@ Handler = Callable[[Request, EmulatorState, str, "FaultSpec | None"], Awaitable[
 
 
 def _v1(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
-    """Wrap a /v1 handler: record, faults, latency, auth and error shapes."""
+    """Wrap a /v1 handler: latency, the key check, then faults, and the error shapes.
+
+    The key is checked before any fault acts: a scripted fault is meant for the client under
+    test, and an unauthenticated request neither triggers nor uses it up.
+    """
 
     async def endpoint(request: Request) -> Response:
         state: EmulatorState = request.app.state.emulator
         try:
-            fault = fault_for(state, request)
             if state.latency > 0:
                 await asyncio.sleep(state.latency)
+            user = _authenticated_user(state, request)
+            fault = fault_for(state, request)
             if fault is not None:
                 if fault.kind == "delay":
                     await asyncio.sleep(fault.sleep)
@@ -91,11 +98,6 @@ def _v1(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
                     return Response(
                         "upstream answered: OK (this is not JSON)", 200, media_type="text/plain"
                     )
-            auth = request.headers.get("authorization", "")
-            scheme, _, key = auth.partition(" ")
-            user = state.user_for_key(key.strip()) if scheme.lower() == "bearer" else None
-            if user is None:
-                raise Unauthorized()
             return await handler(request, state, user, fault)
         except ApiError as exc:
             return exc.response()
@@ -105,6 +107,15 @@ def _v1(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
             return JsonResponse({"detail": exc.detail}, 422)
 
     return endpoint
+
+
+def _authenticated_user(state: EmulatorState, request: Request) -> str:
+    """The user whose key the request carries (``Authorization: Bearer <key>``)."""
+    scheme, _, key = request.headers.get("authorization", "").partition(" ")
+    user = state.user_for_key(key.strip()) if scheme.lower() == "bearer" else None
+    if user is None:
+        raise Unauthorized()
+    return user
 
 
 async def list_models(
@@ -123,7 +134,7 @@ async def retrieve_model(
     model_id = request.path_params["model_id"]
     model = state.model_map.get(model_id)
     if model is None:
-        raise ApiError(404, f"The model `{model_id}` does not exist.", param="model")
+        return JsonResponse(NOT_FOUND, 404)
     return finish_json(model.to_json(), fault)
 
 
@@ -224,19 +235,47 @@ async def usage_completions(
 # --------------------------------------------------------------------------------------------
 
 
+def _control(
+    handler: Callable[[Request, EmulatorState], Awaitable[Response]],
+) -> Callable[[Request], Awaitable[Response]]:
+    """Wrap a control endpoint: a valid API key, and a JSON content type on POST/DELETE.
+
+    The key keeps other local users (and web pages: a cross-site form can post text/plain
+    but not application/json without a preflight) from scripting faults or reading the
+    request log, which holds prompts.
+    """
+
+    async def endpoint(request: Request) -> Response:
+        state: EmulatorState = request.app.state.emulator
+        try:
+            _authenticated_user(state, request)
+        except Unauthorized:
+            return JsonResponse({"detail": INVALID_TOKEN_DETAIL}, 401)
+        if request.method in ("POST", "DELETE"):
+            media_type = request.headers.get("content-type", "").partition(";")[0].strip()
+            if media_type.lower() != "application/json":
+                return ApiError(
+                    415,
+                    "Control endpoints take Content-Type: application/json "
+                    f"(got {media_type or 'none'}).",
+                ).response()
+        return await handler(request, state)
+
+    return endpoint
+
+
 async def health(request: Request) -> Response:
     state: EmulatorState = request.app.state.emulator
-    return JsonResponse({"status": "ok", "models": len(state.models)})
+    return JsonResponse({"status": "ok", "models": len(state.model_map)})
 
 
-async def faults_endpoint(request: Request) -> Response:
-    state: EmulatorState = request.app.state.emulator
+async def faults_endpoint(request: Request, state: EmulatorState) -> Response:
     if request.method == "DELETE":
         state.faults.clear()
     elif request.method == "POST":
         try:
             data = json.loads(await request.body() or b"null")
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, UnicodeDecodeError):
             return ApiError(
                 400, "The body must be a JSON fault object or a list of them."
             ).response()
@@ -251,14 +290,12 @@ async def faults_endpoint(request: Request) -> Response:
     return JsonResponse({"faults": state.faults.active()})
 
 
-async def reset_endpoint(request: Request) -> Response:
-    state: EmulatorState = request.app.state.emulator
+async def reset_endpoint(request: Request, state: EmulatorState) -> Response:
     state.reset()
     return JsonResponse({"status": "reset"})
 
 
-async def requests_endpoint(request: Request) -> Response:
-    state: EmulatorState = request.app.state.emulator
+async def requests_endpoint(request: Request, state: EmulatorState) -> Response:
     return JsonResponse(
         {
             "requests": [
@@ -280,19 +317,45 @@ async def _http_exception(request: Request, exc: Exception) -> Response:
     return JsonResponse({"detail": exc.detail}, exc.status_code, exc.headers)
 
 
+def _routes(state: EmulatorState) -> list[BaseRoute]:
+    """Every route the app serves, one group per endpoint family."""
+    routes: list[BaseRoute] = [
+        Route("/v1/models", _v1(list_models), methods=["GET"]),
+        Route("/v1/models/{model_id:path}", _v1(retrieve_model), methods=["GET"]),
+        Route("/v1/chat/completions", _v1(chat_completions), methods=["POST"]),
+        Route("/v1/completions", _v1(completions), methods=["POST"]),
+    ]
+    if state.usage_endpoint:
+        routes.append(Route("/v1/usage/completions", _v1(usage_completions), methods=["POST"]))
+    # More endpoint families (files, batches, ...) add their routes here, each from its own
+    # module, wrapped in _v1 like the ones above.
+    routes += [
+        Route("/_emulator/health", health, methods=["GET"]),
+        Route("/_emulator/faults", _control(faults_endpoint), methods=["GET", "POST", "DELETE"]),
+        Route("/_emulator/reset", _control(reset_endpoint), methods=["POST"]),
+        Route("/_emulator/requests", _control(requests_endpoint), methods=["GET"]),
+    ]
+    return routes
+
+
 def create_app(
     api_keys: Sequence[str] = ("test-key",),
     *,
     latency: float = 0.0,
     seed: int = 0,
-    usage_endpoint: bool = True,
+    usage_endpoint: bool | None = None,
     chunk_delay: float = 0.0,
     models: Sequence[EmulatedModel] | None = None,
+    catalog: str | PathLike[str] | Catalog = "current",
+    reasoning_field: ReasoningField = "reasoning",
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    region: str = "emulator-local-1",
     state: EmulatorState | None = None,
 ) -> Starlette:
     """The emulator as an ASGI app (use with ``httpx.ASGITransport`` or any ASGI server).
 
-    The shared state is available as ``app.state.emulator`` (an :class:`EmulatorState`).
+    The arguments are :class:`~compactifai.emulator.Emulator`'s. The shared state is
+    available as ``app.state.emulator`` (an :class:`EmulatorState`).
     """
     if state is None:
         state = EmulatorState(
@@ -301,23 +364,17 @@ def create_app(
             seed=seed,
             usage_endpoint=usage_endpoint,
             chunk_delay=chunk_delay,
-            models=tuple(models) if models is not None else DEFAULT_MODELS,
+            models=tuple(models) if models is not None else None,
+            catalog=catalog,
+            reasoning_field=reasoning_field,
+            max_body_bytes=max_body_bytes,
+            region=region,
         )
-    routes = [
-        Route("/v1/models", _v1(list_models), methods=["GET"]),
-        Route("/v1/models/{model_id:path}", _v1(retrieve_model), methods=["GET"]),
-        Route("/v1/chat/completions", _v1(chat_completions), methods=["POST"]),
-        Route("/v1/completions", _v1(completions), methods=["POST"]),
-        Route("/_emulator/health", health, methods=["GET"]),
-        Route("/_emulator/faults", faults_endpoint, methods=["GET", "POST", "DELETE"]),
-        Route("/_emulator/reset", reset_endpoint, methods=["POST"]),
-        Route("/_emulator/requests", requests_endpoint, methods=["GET"]),
-    ]
-    if state.usage_endpoint:
-        routes.append(Route("/v1/usage/completions", _v1(usage_completions), methods=["POST"]))
     app = Starlette(
-        routes=routes,
-        middleware=[Middleware(RequestIdMiddleware)],
+        routes=_routes(state),
+        middleware=[
+            Middleware(ServiceMiddleware, max_body_bytes=state.max_body_bytes, region=state.region)
+        ],
         exception_handlers={HTTPException: _http_exception},
     )
     app.state.emulator = state

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import anyio
+import anyio.to_thread
 from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
@@ -48,6 +51,7 @@ __all__ = [
     "account",
     "chat_completions",
     "chat_payload",
+    "reasoning_effort_of",
     "response_format_of",
     "tool_choice_of",
     "validate_chat_request",
@@ -155,6 +159,27 @@ def validate_chat_request(body: Any, state: EmulatorState) -> tuple[ChatRequest,
     return req, model
 
 
+def reasoning_effort_of(req: ChatRequest, model: EmulatedModel) -> str | None:
+    """The effort the answer reasons with (``None``: no reasoning), or the service's 400 for
+    a level the model does not implement, naming the ones it does."""
+    effort = req.reasoning_effort
+    if effort is not None:
+        # Asking a model without reasoning for none of it is no contradiction.
+        supported = model.reasoning_efforts if model.supports_reasoning else ("none",)
+        if effort not in supported:
+            raise ApiError(
+                400,
+                f"Invalid request: Model '{model.id}' does not support reasoning_effort "
+                f"'{effort}'; supported: [{', '.join(supported)}]",
+            )
+    if not model.supports_reasoning or req.reasoning_enabled is False or effort == "none":
+        return None
+    if effort is not None:
+        return effort
+    on = [e for e in model.reasoning_efforts if e != "none"]
+    return "medium" if "medium" in on or not on else on[-1]
+
+
 # --------------------------------------------------------------------------------------------
 # Tool choice and response format
 # --------------------------------------------------------------------------------------------
@@ -220,25 +245,54 @@ class Output:
     finish: str
     prompt_tokens: int
     completion_tokens: int
+    """The answer's tokens plus the reasoning's."""
+    reasoning_tokens: list[str]
+    reasoning_model: bool
+    """Whether usage reports ``completion_tokens_details`` (a reasoning model's answers)."""
 
-    def usage(self) -> dict[str, int]:
-        return usage_object(self.prompt_tokens, self.completion_tokens)
+    def usage(self) -> dict[str, Any]:
+        usage: dict[str, Any] = usage_object(self.prompt_tokens, self.completion_tokens)
+        if self.reasoning_model:
+            usage["completion_tokens_details"] = {"reasoning_tokens": len(self.reasoning_tokens)}
+        return usage
 
 
-def account(generated: Generated, req: ChatRequest, prompt_tokens: int) -> Output:
-    """Cut the answer to the request's limits and count its tokens."""
+def account(
+    generated: Generated, req: ChatRequest, model: EmulatedModel, prompt_tokens: int
+) -> Output:
+    """Cut the answer to the request's limits and count its tokens.
+
+    ``max_tokens`` and stop strings cut the answer only: the reasoning before it is counted
+    in ``completion_tokens`` (and ``reasoning_tokens``) but never cut, so a test's limit
+    applies to the text it reads whatever the model.
+    """
+    reasoning = tokenize(generated.reasoning) if generated.reasoning else []
     if generated.kind == "tool_calls":
-        completion_tokens = sum(
+        call_tokens = sum(
             3 + count_tokens(c.name) + count_tokens(c.arguments) for c in generated.tool_calls
         )
-        return Output(generated, [], "tool_calls", prompt_tokens, completion_tokens)
-    cap = req.max_completion_tokens or req.max_tokens
-    if cap is None and generated.kind == "text":
-        cap = DEFAULT_CHAT_MAX_TOKENS
-    tokens, finish = apply_limits(
-        generated.text, max_tokens=cap, stop=stop_strings(req.stop), ignore_eos=bool(req.ignore_eos)
+        tokens: list[str] = []
+        finish = "tool_calls"
+    else:
+        cap = req.max_completion_tokens or req.max_tokens
+        if cap is None and generated.kind == "text":
+            cap = DEFAULT_CHAT_MAX_TOKENS
+        tokens, finish = apply_limits(
+            generated.text,
+            max_tokens=cap,
+            stop=stop_strings(req.stop),
+            ignore_eos=bool(req.ignore_eos),
+        )
+        call_tokens = len(tokens)
+    return Output(
+        generated,
+        tokens,
+        finish,
+        prompt_tokens,
+        call_tokens + len(reasoning),
+        reasoning,
+        model.supports_reasoning,
     )
-    return Output(generated, tokens, finish, prompt_tokens, len(tokens))
 
 
 # --------------------------------------------------------------------------------------------
@@ -247,10 +301,12 @@ def account(generated: Generated, req: ChatRequest, prompt_tokens: int) -> Outpu
 
 
 def chat_payload(
-    response_id: str, created: int, model: EmulatedModel, out: Output
+    response_id: str, created: int, model: EmulatedModel, out: Output, reasoning_field: str
 ) -> dict[str, Any]:
-    """The whole ``chat.completion`` object."""
+    """The whole ``chat.completion`` object (vLLM's shape, as the service passes it on)."""
     message: dict[str, Any] = {"role": "assistant", "content": None, "tool_calls": []}
+    if out.reasoning_model:
+        message[reasoning_field] = out.generated.reasoning or None
     if out.generated.kind == "tool_calls":
         message["tool_calls"] = [
             {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
@@ -293,8 +349,11 @@ async def chat_completions(
     prompt_tokens = count_prompt_tokens(turns, tools)
     check_context(model, prompt_tokens, req.max_completion_tokens or req.max_tokens)
 
+    effort = reasoning_effort_of(req, model)
+
     response_id = "chatcmpl-" + uuid.uuid4().hex
-    generated = state.generator.chat(
+    compose = functools.partial(
+        state.generator.chat,
         turns,
         tools=tools,
         tool_choice=choice,
@@ -302,8 +361,15 @@ async def chat_completions(
         temperature=req.temperature,
         new_call_id=lambda: "chatcmpl-tool-" + uuid.uuid4().hex,
         model=model.id,
+        reasoning_effort=effort,
     )
-    out = account(generated, req, prompt_tokens)
+    if tools or response_format is not None:
+        # Schema-driven generation is bounded but not free: keep it off the event loop so
+        # one request cannot stall the others.
+        generated = await anyio.to_thread.run_sync(compose)
+    else:
+        generated = compose()
+    out = account(generated, req, model, prompt_tokens)
     created = int(time.time())
 
     def record_usage() -> None:
@@ -316,17 +382,18 @@ async def chat_completions(
             response_id,
             created,
             model.id,
-            generated,
-            out.tokens,
-            out.finish,
+            out,
             usage=out.usage() if include_usage else None,
             minimal=minimal,
             chunk_delay=state.chunk_delay,
+            reasoning_field=state.reasoning_field,
         )
         return StreamResponse(
             apply_stream_fault(events, fault, response_id), on_complete=record_usage
         )
-    response = finish_json(chat_payload(response_id, created, model, out), fault)
+    response = finish_json(
+        chat_payload(response_id, created, model, out, state.reasoning_field), fault
+    )
     if fault is None or fault.kind == "stall_stream":
         record_usage()
     return response
@@ -336,14 +403,16 @@ async def _chat_events(
     response_id: str,
     created: int,
     model_id: str,
-    generated: Generated,
-    tokens: Sequence[str],
-    finish: str,
+    out: Output,
     *,
-    usage: dict[str, int] | None,
+    usage: dict[str, Any] | None,
     minimal: bool,
     chunk_delay: float,
+    reasoning_field: str,
 ) -> AsyncIterator[bytes]:
+    """The SSE events of a streamed answer: the role, the reasoning's deltas, then the
+    answer's (text or tool calls), the finish reason, usage if asked for, ``[DONE]``."""
+    generated = out.generated
     head = (
         f'data: {{"id":"{response_id}","object":"chat.completion.chunk","created":{created},'
         f'"model":{dumps(model_id)},"choices":'
@@ -353,6 +422,14 @@ async def _chat_events(
     if not minimal:
         yield (open_choice + '{"role":"assistant","content":""}' + tail).encode()
     sent = 0
+    reasoning_key = '{"' + reasoning_field + '":'
+    for token in out.reasoning_tokens:
+        yield (open_choice + reasoning_key + dumps(token) + "}" + tail).encode()
+        sent += 1
+        if chunk_delay > 0:
+            await asyncio.sleep(chunk_delay)
+        elif sent % 32 == 0:
+            await asyncio.sleep(0)
     if generated.kind == "tool_calls":
         for index, call in enumerate(generated.tool_calls):
             first = {
@@ -375,7 +452,7 @@ async def _chat_events(
                 elif sent % 32 == 0:
                     await asyncio.sleep(0)
     else:
-        for token in tokens:
+        for token in out.tokens:
             yield (open_choice + '{"content":' + dumps(token) + "}" + tail).encode()
             sent += 1
             if chunk_delay > 0:
@@ -386,7 +463,7 @@ async def _chat_events(
         yield (
             open_choice
             + '{},"logprobs":null,"finish_reason":'
-            + dumps(finish)
+            + dumps(out.finish)
             + ',"stop_reason":null}]}\n\n'
         ).encode()
     if usage is not None:

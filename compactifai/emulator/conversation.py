@@ -75,6 +75,8 @@ class Generated:
     kind: Literal["text", "json", "tool_calls"]
     text: str = ""
     tool_calls: list[ToolCall] = field(default_factory=list)
+    reasoning: str = ""
+    """A reasoning model's thinking before the reply (empty: none)."""
 
 
 def count_prompt_tokens(turns: Sequence[Turn], tools: Sequence[ToolSpec] = ()) -> int:

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import math
 import re
+import time
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from .tokenizer import WORD_RE, content_words, stem_of
 from .words import ANSWER_FIELDS, NEGATIONS, PLACE_FIELDS, QUERY_FIELDS, STOPWORDS
 
-__all__ = ["QUOTED_RE", "SchemaValueGenerator", "ValueSource"]
+__all__ = ["QUOTED_RE", "SchemaLimits", "SchemaValueGenerator", "ValueSource"]
 
 _NUMBER_RE = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?![\w.]*\w)")
 QUOTED_RE = re.compile(
@@ -38,6 +40,7 @@ class ValueSource:
         self.text = text
         self.lower = text.lower()
         self._answer = answer
+        self._answer_text: str | None = None
         self.numbers = [m.group(0) for m in _NUMBER_RE.finditer(text)]
         self.quoted = [next(g for g in m.groups() if g) for m in QUOTED_RE.finditer(text)]
         self.proper: list[str] = []
@@ -74,7 +77,12 @@ class ValueSource:
         return [float(n) for n in self.numbers[i:]]
 
     def answer(self) -> str:
-        return self._answer() if self._answer is not None else self.keyword_phrase()
+        # Computed once: a schema may have many answer-like fields.
+        if self._answer_text is None:
+            self._answer_text = (
+                self._answer() if self._answer is not None else self.keyword_phrase()
+            )
+        return self._answer_text
 
     def keyword_phrase(self) -> str:
         return " ".join(self.keywords[:6])
@@ -117,6 +125,22 @@ class ValueSource:
         return any(w in ("true", "yes", "enable", "enabled", "on") for w in words)
 
 
+@dataclass(frozen=True)
+class SchemaLimits:
+    """Bounds on the work and the size of one generated value."""
+
+    max_items: int = 32
+    """Items per array (``minItems`` beyond this is not honoured)."""
+    max_string: int = 4096
+    """Characters per string (``minLength`` beyond this is not honoured)."""
+    max_depth: int = 32
+    """Nesting levels; deeper, a schema gets an empty value of its type."""
+    max_nodes: int = 4000
+    """Values built before every further choice is the smallest valid one."""
+    seconds: float = 1.0
+    """Time before the same happens (a deadline, checked as values are built)."""
+
+
 class SchemaValueGenerator:
     """Build a value valid against a JSON schema, preferring values found in a message.
 
@@ -125,16 +149,42 @@ class SchemaValueGenerator:
     required ones always are), arrays (``items``, ``prefixItems``, ``minItems``/``maxItems``),
     strings (``minLength``/``maxLength``, common ``format`` values), integers and numbers (bounds
     and ``multipleOf``), booleans and null.
+
+    The work is bounded (see :class:`SchemaLimits`): a schema from a request is untrusted, and
+    a small self-referencing one describes values of any size. Past the soft depth, or once
+    the node budget or the deadline is spent, the generator takes the smallest valid choice
+    (``null`` where allowed, ``minItems`` items, required properties only); past the hard
+    depth it stops descending altogether.
     """
 
     MAX_DEPTH = 10
 
-    def __init__(self, root: dict[str, Any], source: ValueSource) -> None:
+    def __init__(
+        self, root: dict[str, Any], source: ValueSource, limits: SchemaLimits | None = None
+    ) -> None:
         self.root = root
         self.source = source
+        self.limits = limits or SchemaLimits()
+        self._nodes = 0
+        self._nesting = 0
+        self._deadline = time.monotonic() + self.limits.seconds
+        self.exhausted = False
+        """Whether the budget or the deadline ran out (the value is then a minimal one)."""
 
     def generate(self) -> Any:
         return self._value(self.root, "", 0)
+
+    def _spend(self) -> None:
+        self._nodes += 1
+        if not self.exhausted and (
+            self._nodes > self.limits.max_nodes
+            or (self._nodes % 64 == 0 and time.monotonic() > self._deadline)
+        ):
+            self.exhausted = True
+
+    def _minimal(self, depth: int) -> bool:
+        """Whether to take the smallest valid choice from here on."""
+        return self.exhausted or depth > self.MAX_DEPTH
 
     # -- helpers ------------------------------------------------------------------------------
     def _resolve(self, schema: Any, depth: int = 0) -> dict[str, Any]:
@@ -169,9 +219,32 @@ class SchemaValueGenerator:
         return False
 
     def _value(self, schema: Any, name: str, depth: int) -> Any:
+        self._spend()
         s = self._resolve(schema)
-        if depth > self.MAX_DEPTH and self._nullable(s):
+        if self._minimal(depth) and self._nullable(s):
             return None
+        if self._nesting >= self.limits.max_depth:
+            return self._leaf(s)
+        self._nesting += 1
+        try:
+            return self._compose(s, name, depth)
+        finally:
+            self._nesting -= 1
+
+    def _leaf(self, s: dict[str, Any]) -> Any:
+        """A value of the schema's type without descending any further."""
+        if "const" in s:
+            return s["const"]
+        enum = s.get("enum")
+        if isinstance(enum, list) and enum:
+            return enum[0]
+        t = s.get("type")
+        t = next((x for x in t if x != "null"), "null") if isinstance(t, list) else t
+        return {"object": {}, "array": [], "integer": 0, "number": 0, "boolean": False}.get(
+            str(t), None if t == "null" else ""
+        )
+
+    def _compose(self, s: dict[str, Any], name: str, depth: int) -> Any:
         if "const" in s:
             return s["const"]
         enum = s.get("enum")
@@ -199,7 +272,7 @@ class SchemaValueGenerator:
             if isinstance(branches, list) and branches:
                 resolved = [self._resolve(b) for b in branches]
                 non_null = [b for b in resolved if b.get("type") != "null"]
-                if depth > self.MAX_DEPTH and len(non_null) < len(resolved):
+                if self._minimal(depth) and len(non_null) < len(resolved):
                     return None
                 chosen = non_null[0] if non_null else resolved[0]
                 rest = {k: v for k, v in s.items() if k != key}
@@ -207,7 +280,7 @@ class SchemaValueGenerator:
         t = s.get("type")
         if isinstance(t, list):
             options = [x for x in t if x != "null"]
-            if not options or (depth > self.MAX_DEPTH and "null" in t):
+            if not options or (self._minimal(depth) and "null" in t):
                 return None
             t = options[0]
         if t is None:
@@ -249,17 +322,21 @@ class SchemaValueGenerator:
     def _object(self, s: dict[str, Any], depth: int) -> dict[str, Any]:
         out: dict[str, Any] = {}
         props = s.get("properties")
+        required = [k for k in s.get("required") or () if isinstance(k, str)]
         if isinstance(props, dict):
+            minimal = self._minimal(depth)
             for key, sub in props.items():
-                out[key] = self._value(sub, key, depth + 1)
-        for key in s.get("required") or ():
-            if isinstance(key, str) and key not in out:
+                if not minimal or key in required:
+                    out[key] = self._value(sub, key, depth + 1)
+        for key in required:
+            if key not in out:
                 extra = s.get("additionalProperties")
                 out[key] = self._value(extra if isinstance(extra, dict) else {}, key, depth + 1)
         return out
 
     def _array(self, s: dict[str, Any], name: str, depth: int) -> list[Any]:
-        min_items = int(s.get("minItems") or 0)
+        min_items = s.get("minItems")
+        min_items = min_items if isinstance(min_items, int) and min_items > 0 else 0
         max_items = s.get("maxItems")
         out: list[Any] = []
         prefix = s.get("prefixItems")
@@ -272,7 +349,7 @@ class SchemaValueGenerator:
         if items is False:
             return out
         item_schema = self._resolve(items) if isinstance(items, dict) else {}
-        if depth > self.MAX_DEPTH:
+        if self._minimal(depth):
             target = min_items
         else:
             target = max(min_items, len(out) + (0 if prefix else 1))
@@ -290,6 +367,7 @@ class SchemaValueGenerator:
                     return (out + mentioned[: max(1, len(mentioned))])[: max_items or None] or out
         if isinstance(max_items, int):
             target = min(target, max_items)
+        target = min(target, self.limits.max_items)
         while len(out) < target:
             before = len(out)
             out.append(self._value(item_schema, name, depth + 1))
@@ -320,11 +398,13 @@ class SchemaValueGenerator:
             value = math.floor(hi) if integer else hi
         multiple = s.get("multipleOf")
         if isinstance(multiple, (int, float)) and multiple > 0:
-            value = math.ceil(value / multiple) * multiple
-            if isinstance(hi, (int, float)) and value > hi:
-                value -= multiple
-            if integer:
-                value = round(value)
+            try:
+                stepped = math.ceil(value / multiple) * multiple
+                if isinstance(hi, (int, float)) and stepped > hi:
+                    stepped -= multiple
+                value = round(stepped) if integer else stepped
+            except (OverflowError, ValueError):  # a multipleOf too small to step by
+                pass
         return value
 
     def _integer(self, s: dict[str, Any]) -> int:
@@ -366,13 +446,17 @@ class SchemaValueGenerator:
             value = self.source.keyword_phrase() or name.replace("_", " ") or "value"
         min_len = s.get("minLength")
         max_len = s.get("maxLength")
+        if isinstance(min_len, int):
+            min_len = min(min_len, self.limits.max_string)
+        if len(value) > self.limits.max_string:
+            value = value[: self.limits.max_string]
         if isinstance(min_len, int) and len(value) < min_len:
             value = (value + " " + value) if value else "x"
             while len(value) < min_len:
                 value += " " + value
         if isinstance(max_len, int) and len(value) > max_len:
-            value = value[:max_len]
-        return value
+            value = value[: max(max_len, 0)]
+        return value[: self.limits.max_string]
 
     def _formatted(self, fmt: str) -> str:
         text = self.source.text

@@ -6,7 +6,8 @@ import time
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from os import PathLike
+from typing import Any, Literal
 
 from starlette.requests import Request
 
@@ -14,11 +15,24 @@ from ._http import (
     dumps,
 )
 from .answers import Generator
-from .catalog import DEFAULT_MODELS, EmulatedModel
+from .catalog import Catalog, EmulatedModel, load_catalog
 from .faults import FaultInjector
 from .usage import UsageLedger
 
-__all__ = ["EmulatorState", "RecordedRequest", "record_request"]
+__all__ = [
+    "DEFAULT_MAX_BODY_BYTES",
+    "REASONING_FIELDS",
+    "EmulatorState",
+    "ReasoningField",
+    "RecordedRequest",
+    "record_request",
+]
+
+ReasoningField = Literal["reasoning", "reasoning_content"]
+REASONING_FIELDS: tuple[ReasoningField, ...] = ("reasoning", "reasoning_content")
+# Request bodies above this answer 413: room for a few base64 images, and a bound on the
+# memory one request can take.
+DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -39,9 +53,15 @@ class EmulatorState:
     api_keys: Sequence[str] = ("test-key",)
     latency: float = 0.0
     seed: int = 0
-    usage_endpoint: bool = True
+    usage_endpoint: bool | None = None
+    """``None``: as the catalog says (only ``reference`` serves usage statistics)."""
     chunk_delay: float = 0.0
-    models: Sequence[EmulatedModel] = DEFAULT_MODELS
+    models: Sequence[EmulatedModel] | None = None
+    """Models built in code; replaces the catalog's list when given."""
+    catalog: str | PathLike[str] | Catalog = "current"
+    reasoning_field: ReasoningField = "reasoning"
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    region: str = "emulator-local-1"
     faults: FaultInjector = field(init=False)
     ledger: UsageLedger = field(default_factory=UsageLedger)
     requests: deque[RecordedRequest] = field(default_factory=lambda: deque(maxlen=1000))
@@ -56,8 +76,26 @@ class EmulatorState:
         self.users: dict[str, str] = {}
         for i, key in enumerate(self.api_keys):
             self.users.setdefault(key, f"customer-{i + 1}")
+        if self.reasoning_field not in REASONING_FIELDS:
+            raise ValueError(
+                f"reasoning_field must be one of {', '.join(REASONING_FIELDS)}, "
+                f"got {self.reasoning_field!r}"
+            )
+        if self.max_body_bytes < 1024:
+            raise ValueError("max_body_bytes must be at least 1024")
+        loaded = load_catalog(self.catalog)
+        if self.models is not None:
+            loaded = Catalog(loaded.name, tuple(self.models), loaded.usage_endpoint)
+        self.catalog = loaded
+        self.models = loaded.models
+        if self.usage_endpoint is None:
+            self.usage_endpoint = loaded.usage_endpoint
         self.model_map: dict[str, EmulatedModel] = {m.id: m for m in self.models}
         self._models_body = dumps({"object": "list", "data": [m.to_json() for m in self.models]})
+
+    @property
+    def catalog_name(self) -> str:
+        return self.catalog.name if isinstance(self.catalog, Catalog) else str(self.catalog)
 
     def user_for_key(self, key: str) -> str | None:
         return self.users.get(key)

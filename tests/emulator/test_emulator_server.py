@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import signal
@@ -10,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -17,7 +19,7 @@ import pytest
 from compactifai.cli import main
 from compactifai.emulator import Emulator, create_app
 
-MODEL = "cai-llama-3-1-8b-slim"
+MODEL = "cai-mistral-small-3-1-slim"
 
 
 def test_start_stop_is_fast_and_leaks_no_thread() -> None:
@@ -81,8 +83,9 @@ async def test_latency_is_async_under_concurrency() -> None:
         statuses = await _raw_get(emu.host, emu.port, "/v1/models", emu.api_key, 256)
         wall = time.monotonic() - t0
     assert statuses == [200] * 256
-    # 256 sequential sleeps would take 12.8 s; overlapping ones take about one latency.
-    assert 0.05 <= wall < 0.6, wall
+    # 256 sequential sleeps would take 12.8 s; overlapping ones take about one latency (the
+    # bound leaves room for a loaded machine, and is still far from sequential).
+    assert 0.05 <= wall < 3.0, wall
 
 
 async def test_create_app_in_process() -> None:
@@ -150,11 +153,14 @@ def test_cli_emulator_subcommand() -> None:
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline()
-        m = re.search(r"listening on (http://127\.0\.0\.1:\d+/v1) \(API key: k-cli, k2\)", line)
+        m = re.search(
+            r"listening on (http://127\.0\.0\.1:\d+/v1) \(catalog: current; API key: k-cli, k2\)",
+            line,
+        )
         assert m, line
         base_url = m.group(1)
         r = httpx.get(base_url + "/models", headers={"Authorization": "Bearer k2"})
-        assert r.status_code == 200 and len(r.json()["data"]) == 9
+        assert r.status_code == 200 and len(r.json()["data"]) == 12
         assert (
             httpx.get(base_url + "/models", headers={"Authorization": "Bearer x"}).status_code
             == 401
@@ -166,3 +172,59 @@ def test_cli_emulator_subcommand() -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_python_m_emulator_serves_a_catalog_file_without_the_cli(tmp_path: Path) -> None:
+    catalog = tmp_path / "models.json"
+    catalog.write_text(
+        json.dumps({"object": "list", "data": [{"id": "next-model-9b", "owned_by": "x"}]})
+    )
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    args = ["--port", "0", "--catalog", str(catalog), "--reasoning-field", "reasoning_content"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "compactifai.emulator", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        m = re.search(r"listening on (http://127\.0\.0\.1:\d+/v1)", line)
+        assert m, line
+        assert str(catalog) in line
+        r = httpx.get(m.group(1) + "/models", headers={"Authorization": "Bearer test-key"})
+        assert [item["id"] for item in r.json()["data"]] == ["next-model-9b"]
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_python_m_emulator_does_not_import_the_cli() -> None:
+    code = (
+        "import sys, runpy; sys.argv = ['x', '--help']\n"
+        "try:\n    runpy.run_module('compactifai.emulator', run_name='__main__')\n"
+        "except SystemExit:\n    pass\n"
+        "print('compactifai.cli' in sys.modules, 'compactifai.compare' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert "--catalog current|reference|PATH" in out
+    assert out.strip().splitlines()[-1] == "False False"
+
+
+def test_bad_catalog_argument_is_a_clear_cli_error(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "compactifai.emulator", "--port", "0", "--catalog", str(missing)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert proc.returncode == 2
+    assert "--catalog" in proc.stderr and "neither a catalog name" in proc.stderr
