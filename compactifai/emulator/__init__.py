@@ -4,9 +4,13 @@ Needs the ``emulator`` extra (``pip install 'compactifai-integrations[emulator]'
 
     from compactifai.emulator import Emulator
 
-    with Emulator(api_keys=("test-key",)) as emu:
+    with Emulator(api_keys=("test-key",)) as emu:      # today's catalog (hypernova-60b, ...)
         client = openai.OpenAI(base_url=emu.base_url, api_key=emu.api_key)
         emu.inject_fault("status", status=429, retry_after=1)
+
+    Emulator(catalog="reference")          # the reference page's nine models, usage statistics
+    Emulator(catalog="models.json")        # a saved GET /v1/models answer: the next catalog
+    Emulator(reasoning_field="reasoning_content")   # older vLLM's name for reasoning
 
 ``create_app()`` gives the same service as an in-process ASGI app.
 """

@@ -1,13 +1,19 @@
 """The emulated CompactifAI API as a Starlette application.
 
-Routes (all ``/v1`` routes need ``Authorization: Bearer <key>``):
+Routes (all ``/v1`` routes need ``Authorization: Bearer <key>``, checked before any scripted
+fault acts):
 
-- ``GET /v1/models``, ``GET /v1/models/{model_id}``
-- ``POST /v1/chat/completions`` (JSON or SSE with ``stream: true``)
+- ``GET /v1/models``, ``GET /v1/models/{model_id}`` (unknown id: 404 ``{"detail": "Not Found"}``)
+- ``POST /v1/chat/completions`` (JSON or SSE with ``stream: true``; see :mod:`.chat`)
 - ``POST /v1/completions`` (no streaming, like the service)
-- ``POST /v1/usage/completions`` (unless built with ``usage_endpoint=False``)
-- control plane, unauthenticated: ``GET /_emulator/health``, ``GET|POST|DELETE /_emulator/faults``,
-  ``POST /_emulator/reset``, ``GET /_emulator/requests``
+- ``POST /v1/usage/completions`` (only with the ``reference`` catalog or ``usage_endpoint=True``)
+- control plane: ``GET /_emulator/health`` (open); ``GET|POST|DELETE /_emulator/faults``,
+  ``POST /_emulator/reset``, ``GET /_emulator/requests`` (a valid API key, and
+  ``Content-Type: application/json`` on POST/DELETE)
+
+Every response carries ``x-request-id``, ``x-served-by-region`` and
+``x-envoy-upstream-service-time``; a request body over ``max_body_bytes`` (16 MiB by default)
+answers 413 with the service's JSON error body.
 
 Request headers the emulator reads: ``x-request-id`` (echoed), ``x-emulator-fault`` (a JSON
 fault applied to this request only), ``x-emulator-stream-style: minimal`` (the reference page's

@@ -67,18 +67,18 @@ def test_every_schema_gets_a_bounded_answer(schema: dict[str, Any]) -> None:
     assert len(json.dumps(value)) < 200_000
 
 
+TREE_REQUEST: dict[str, Any] = {
+    "model": MODEL,
+    "messages": [{"role": "user", "content": "Describe a tree named Oak."}],
+    "response_format": {
+        "type": "json_schema",
+        "json_schema": {"name": "tree", "schema": SELF_REFERENCING},
+    },
+}
+
+
 def test_structured_output_on_the_self_referencing_schema(http: httpx.Client) -> None:
-    r = http.post(
-        "/chat/completions",
-        json={
-            "model": MODEL,
-            "messages": [{"role": "user", "content": "Describe a tree named Oak."}],
-            "response_format": {
-                "type": "json_schema",
-                "json_schema": {"name": "tree", "schema": SELF_REFERENCING},
-            },
-        },
-    )
+    r = http.post("/chat/completions", json=TREE_REQUEST)
     assert r.status_code == 200
     jsonschema.validate(json.loads(r.json()["choices"][0]["message"]["content"]), SELF_REFERENCING)
 
@@ -94,14 +94,7 @@ async def test_schema_generation_runs_off_the_event_loop() -> None:
         return real_chat(*args, **kwargs)
 
     state.generator.chat = recording_chat
-    body = {
-        "model": MODEL,
-        "messages": [{"role": "user", "content": "A tree named Oak."}],
-        "response_format": {
-            "type": "json_schema",
-            "json_schema": {"name": "tree", "schema": SELF_REFERENCING},
-        },
-    }
+    body = TREE_REQUEST
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app),
         base_url="http://emulator/v1",

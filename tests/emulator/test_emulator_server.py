@@ -11,6 +11,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -130,21 +132,13 @@ def test_cli_help_lists_emulator(capsys: pytest.CaptureFixture[str]) -> None:
     assert main([]) == 2
 
 
-def test_cli_emulator_subcommand() -> None:
+@contextmanager
+def _emulator_process(*command: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """An emulator started as a command, with the line it printed on startup; stopped after
+    the block with Ctrl-C, which must exit cleanly."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "compactifai.cli",
-            "emulator",
-            "--port",
-            "0",
-            "--api-key",
-            "k-cli",
-            "--api-key",
-            "k2",
-        ],
+        [sys.executable, "-m", *command, "--port", "0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -152,7 +146,19 @@ def test_cli_emulator_subcommand() -> None:
     )
     try:
         assert proc.stdout is not None
-        line = proc.stdout.readline()
+        yield proc, proc.stdout.readline()
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=10) == 0
+        assert "stopped" in proc.stdout.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_cli_emulator_subcommand() -> None:
+    keys = ("--api-key", "k-cli", "--api-key", "k2")
+    with _emulator_process("compactifai.cli", "emulator", *keys) as (_, line):
         m = re.search(
             r"listening on (http://127\.0\.0\.1:\d+/v1) \(catalog: current; API key: k-cli, k2\)",
             line,
@@ -165,13 +171,6 @@ def test_cli_emulator_subcommand() -> None:
             httpx.get(base_url + "/models", headers={"Authorization": "Bearer x"}).status_code
             == 401
         )
-        proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=10) == 0
-        assert "stopped" in proc.stdout.read()
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
 
 
 def test_python_m_emulator_serves_a_catalog_file_without_the_cli(tmp_path: Path) -> None:
@@ -179,29 +178,13 @@ def test_python_m_emulator_serves_a_catalog_file_without_the_cli(tmp_path: Path)
     catalog.write_text(
         json.dumps({"object": "list", "data": [{"id": "next-model-9b", "owned_by": "x"}]})
     )
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    args = ["--port", "0", "--catalog", str(catalog), "--reasoning-field", "reasoning_content"]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "compactifai.emulator", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
+    args = ("--catalog", str(catalog), "--reasoning-field", "reasoning_content")
+    with _emulator_process("compactifai.emulator", *args) as (_, line):
         m = re.search(r"listening on (http://127\.0\.0\.1:\d+/v1)", line)
         assert m, line
         assert str(catalog) in line
         r = httpx.get(m.group(1) + "/models", headers={"Authorization": "Bearer test-key"})
         assert [item["id"] for item in r.json()["data"]] == ["next-model-9b"]
-        proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=10) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
 
 
 def test_python_m_emulator_does_not_import_the_cli() -> None:
