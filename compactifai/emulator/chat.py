@@ -260,36 +260,40 @@ class Output:
 def account(
     generated: Generated, req: ChatRequest, model: EmulatedModel, prompt_tokens: int
 ) -> Output:
-    """Cut the answer to the request's limits and count its tokens.
+    """Cut the reply to the request's limits and count its tokens.
 
-    ``max_tokens`` and stop strings cut the answer only: the reasoning before it is counted
-    in ``completion_tokens`` (and ``reasoning_tokens``) but never cut, so a test's limit
-    applies to the text it reads whatever the model.
+    As on a vLLM server, ``max_tokens`` bounds everything generated, the reasoning first: a
+    budget the thinking uses up leaves an empty answer (``finish_reason: length``). Stop
+    strings apply to the answer only.
     """
+    cap = req.max_completion_tokens or req.max_tokens
+    if cap is None and generated.kind == "text":
+        cap = DEFAULT_CHAT_MAX_TOKENS
     reasoning = tokenize(generated.reasoning) if generated.reasoning else []
+    if cap is not None and reasoning and len(reasoning) >= cap:
+        return Output(
+            generated, [], "length", prompt_tokens, cap, reasoning[:cap], model.supports_reasoning
+        )
     if generated.kind == "tool_calls":
-        call_tokens = sum(
+        answer_tokens = sum(
             3 + count_tokens(c.name) + count_tokens(c.arguments) for c in generated.tool_calls
         )
         tokens: list[str] = []
         finish = "tool_calls"
     else:
-        cap = req.max_completion_tokens or req.max_tokens
-        if cap is None and generated.kind == "text":
-            cap = DEFAULT_CHAT_MAX_TOKENS
         tokens, finish = apply_limits(
             generated.text,
-            max_tokens=cap,
+            max_tokens=None if cap is None else cap - len(reasoning),
             stop=stop_strings(req.stop),
             ignore_eos=bool(req.ignore_eos),
         )
-        call_tokens = len(tokens)
+        answer_tokens = len(tokens)
     return Output(
         generated,
         tokens,
         finish,
         prompt_tokens,
-        call_tokens + len(reasoning),
+        answer_tokens + len(reasoning),
         reasoning,
         model.supports_reasoning,
     )
@@ -306,8 +310,8 @@ def chat_payload(
     """The whole ``chat.completion`` object (vLLM's shape, as the service passes it on)."""
     message: dict[str, Any] = {"role": "assistant", "content": None, "tool_calls": []}
     if out.reasoning_model:
-        message[reasoning_field] = out.generated.reasoning or None
-    if out.generated.kind == "tool_calls":
+        message[reasoning_field] = "".join(out.reasoning_tokens) or None
+    if out.generated.kind == "tool_calls" and out.finish == "tool_calls":
         message["tool_calls"] = [
             {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
             for c in out.generated.tool_calls
@@ -430,7 +434,7 @@ async def _chat_events(
             await asyncio.sleep(chunk_delay)
         elif sent % 32 == 0:
             await asyncio.sleep(0)
-    if generated.kind == "tool_calls":
+    if out.finish == "tool_calls":
         for index, call in enumerate(generated.tool_calls):
             first = {
                 "tool_calls": [

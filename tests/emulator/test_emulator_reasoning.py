@@ -228,3 +228,23 @@ def test_transcription_model_is_refused_for_chat(http: httpx.Client) -> None:
         message = r.json()["error"]["message"]
         assert "does not support chat completions" in message
         assert "/v1/audio/transcriptions" in message
+
+
+def test_max_tokens_bounds_reasoning_and_answer_together(http: httpx.Client) -> None:
+    whole = chat(http).json()
+    thinking = whole["usage"]["completion_tokens_details"]["reasoning_tokens"]
+    roomy = chat(http, max_tokens=thinking + 2).json()
+    assert roomy["usage"]["completion_tokens"] == thinking + 2
+    assert roomy["choices"][0]["finish_reason"] == "length"
+    assert count_tokens(roomy["choices"][0]["message"]["content"]) == 2
+    tight = chat(http, max_completion_tokens=3).json()
+    choice = tight["choices"][0]
+    assert choice["finish_reason"] == "length" and choice["message"]["content"] == ""
+    assert count_tokens(choice["message"]["reasoning"]) == 3
+    assert tight["usage"]["completion_tokens"] == 3
+    assert tight["usage"]["completion_tokens_details"]["reasoning_tokens"] == 3
+    streamed = stream_events(http, max_completion_tokens=3)
+    deltas = [e["choices"][0]["delta"] for e in streamed if e["choices"]]
+    assert "".join(d.get("reasoning", "") for d in deltas) == choice["message"]["reasoning"]
+    assert not any(d.get("content") for d in deltas)
+    assert streamed[-1]["usage"]["completion_tokens"] == 3
