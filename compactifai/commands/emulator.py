@@ -48,6 +48,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "reasoning_content is older vLLM's name)",
     )
     parser.add_argument(
+        "--max-body-bytes",
+        type=int,
+        default=16 * 1024 * 1024,
+        metavar="N",
+        help="largest request body accepted; larger ones answer 413 (default 16 MiB)",
+    )
+    parser.add_argument(
         "--latency", type=float, default=0.0, metavar="S", help="seconds added to every response"
     )
     parser.add_argument(
@@ -100,10 +107,14 @@ def run(args: argparse.Namespace) -> int:
             reasoning_field=args.reasoning_field,
             usage_endpoint=args.usage_endpoint,
             chunk_delay=args.chunk_delay,
+            max_body_bytes=args.max_body_bytes,
             log_level=args.log_level,
         )
     except CatalogError as exc:
         print(f"--catalog: {exc}", file=sys.stderr)
+        return 2
+    except ValueError as exc:  # e.g. a --max-body-bytes below the minimum
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     try:
         emulator.start()

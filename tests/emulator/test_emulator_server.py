@@ -179,12 +179,17 @@ def test_python_m_emulator_serves_a_catalog_file_without_the_cli(tmp_path: Path)
         json.dumps({"object": "list", "data": [{"id": "next-model-9b", "owned_by": "x"}]})
     )
     args = ("--catalog", str(catalog), "--reasoning-field", "reasoning_content")
+    args += ("--max-body-bytes", "2048")
     with _emulator_process("compactifai.emulator", *args) as (_, line):
         m = re.search(r"listening on (http://127\.0\.0\.1:\d+/v1)", line)
         assert m, line
         assert str(catalog) in line
-        r = httpx.get(m.group(1) + "/models", headers={"Authorization": "Bearer test-key"})
+        key = {"Authorization": "Bearer test-key"}
+        r = httpx.get(m.group(1) + "/models", headers=key)
         assert [item["id"] for item in r.json()["data"]] == ["next-model-9b"]
+        big = {"model": "next-model-9b", "messages": [{"role": "user", "content": "x" * 3000}]}
+        r = httpx.post(m.group(1) + "/chat/completions", json=big, headers=key)
+        assert r.status_code == 413 and "2048" in r.json()["error"]["message"]
 
 
 def test_python_m_emulator_does_not_import_the_cli() -> None:
