@@ -31,7 +31,7 @@ thinking off); ``none`` models reject any ``reasoning_effort``.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from os import PathLike
@@ -245,8 +245,3 @@ def load_catalog(catalog: str | PathLike[str] | Catalog = "current") -> Catalog:
 def models_by_id(models: Iterable[EmulatedModel] | None = None) -> Mapping[str, EmulatedModel]:
     """An id -> model mapping, in catalog order."""
     return {m.id: m for m in (DEFAULT_MODELS if models is None else models)}
-
-
-def catalog_of(models: Sequence[EmulatedModel], name: str = "custom") -> Catalog:
-    """A catalog from models built in code (no usage endpoint, like today's service)."""
-    return Catalog(name, tuple(models), usage_endpoint=False)
