@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 from collections.abc import Iterator
@@ -171,3 +172,28 @@ def test_every_response_carries_the_service_headers(emu: Emulator, http: httpx.C
         assert r.headers["x-request-id"]
         assert r.headers["x-served-by-region"] == "emulator-local-1"
         assert int(r.headers["x-envoy-upstream-service-time"]) >= 0
+
+
+async def test_a_slow_generation_does_not_stall_other_requests() -> None:
+    app = create_app()
+    state = app.state.emulator
+    other_answered = threading.Event()
+    real_chat = state.generator.chat
+
+    def slow_chat(*args: Any, **kwargs: Any) -> Any:
+        # On the event loop this wait could never end: the other request would not run.
+        assert other_answered.wait(10), "another request stalled behind the generation"
+        return real_chat(*args, **kwargs)
+
+    state.generator.chat = slow_chat
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app),
+        base_url="http://emulator/v1",
+        headers={"Authorization": "Bearer test-key"},
+    ) as client:
+        slow = asyncio.create_task(client.post("/chat/completions", json=TREE_REQUEST))
+        await asyncio.sleep(0)
+        other = await client.get("/models")
+        other_answered.set()
+        assert other.status_code == 200
+        assert (await slow).status_code == 200
