@@ -21,7 +21,7 @@ from urllib.parse import quote
 import pydantic
 import pydantic_core
 
-from compactifai._sse import SSEDecoder
+from compactifai._sse import ServerSentEvent, SSEDecoder, SSELineTooLong
 from compactifai.errors import (
     APIConnectionError,
     APIResponseValidationError,
@@ -570,7 +570,7 @@ class ChunkStreamParser:
         if self.done:
             self._trailing += len(data)
             return chunks
-        for event in self._decoder.feed(data):
+        for event in self._events(data):
             payload = event.data.strip()
             if payload == "[DONE]":
                 self.done = True
@@ -586,6 +586,17 @@ class ChunkStreamParser:
                 break
         self.chunks_received += len(chunks)
         return chunks
+
+    def _events(self, data: bytes) -> list[ServerSentEvent]:
+        try:
+            return self._decoder.feed(data)
+        except SSELineTooLong as exc:
+            raise APIResponseValidationError(
+                f"The event stream is not readable: {exc}",
+                status_code=200,
+                request_id=self.request_id,
+                body=_excerpt(data),
+            ) from None
 
     def _chunk(self, payload: str) -> ChatCompletionChunk:
         raw = payload.encode()

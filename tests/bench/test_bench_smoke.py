@@ -36,7 +36,8 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         timeout=120,
     )
     assert out.returncode == 0, out.stderr
-    assert time.monotonic() - start < 30
+    # The tiny size must stay a smoke run (the full run takes minutes); generous for a busy machine.
+    assert time.monotonic() - start < 100
     assert "CPU/call" in out.stdout  # the table was printed
     data: dict[str, Any] = json.loads(path.read_text())
     return data
