@@ -17,6 +17,7 @@ import threading
 import time
 import urllib.request
 import uuid
+import weakref
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
@@ -156,6 +157,7 @@ class _BaseClient(Generic[HttpClientT]):
         self.limits = limits
         self._http: HttpClientT | None = http_client
         self._owns_http = http_client is None
+        self._closer: weakref.finalize[Any, Any]
         _warn_if_cleartext(self.base_url)
 
     @property
@@ -228,11 +230,14 @@ class CompactifAIClient(_BaseClient[httpx.Client]):
     def http_client(self) -> httpx.Client:
         if self._http is None:
             self._http = httpx.Client(timeout=self.timeout, limits=self.limits)
+            # A client nobody holds any more (no caller, no stream) closes its own pool.
+            self._closer = weakref.finalize(self, self._http.close)
         return self._http
 
     def close(self) -> None:
         """Close the connection pool, unless the caller passed it in."""
         if self._owns_http and self._http is not None:
+            self._closer.detach()
             self._http.close()
             self._http = None
 
@@ -379,11 +384,19 @@ class AsyncCompactifAIClient(_BaseClient[httpx.AsyncClient]):
                 limits=self.limits,
                 transport=_default_async_transport(self.limits),
             )
+            # A client nobody holds any more (no caller, no stream) closes its own pool, in
+            # the loop that opened it (its connections belong to that loop).
+            try:
+                loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+            except RuntimeError:
+                loop = None
+            self._closer = weakref.finalize(self, _aclose_in_loop, self._http, loop)
         return self._http
 
     async def aclose(self) -> None:
         """Close the connection pool, unless the caller passed it in."""
         if self._owns_http and self._http is not None:
+            self._closer.detach()
             http, self._http = self._http, None
             await http.aclose()
 
@@ -483,6 +496,26 @@ class AsyncCompactifAIClient(_BaseClient[httpx.AsyncClient]):
             if exchange.retry_delay is None:
                 return
             await _async_sleep(exchange.retry_delay)
+
+
+# Pool closings started by finalizers: the event loop holds tasks only weakly.
+_closing: set[asyncio.Task[None]] = set()
+
+
+def _aclose_in_loop(http: httpx.AsyncClient, loop: asyncio.AbstractEventLoop | None) -> None:
+    """Close the pool of a collected async client as a task of its own loop, if it still runs
+    (a finalizer may run in any thread, at any point). With the loop gone, its sockets are
+    closed with the garbage, as httpx does for an unclosed client."""
+    if loop is None or loop.is_closed():
+        return
+
+    def start() -> None:
+        task = loop.create_task(http.aclose(), name="compactifai: close an unused pool")
+        _closing.add(task)
+        task.add_done_callback(_closing.discard)
+
+    with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+        loop.call_soon_threadsafe(start)
 
 
 async def _adrain(body: AsyncIterator[bytes]) -> None:
