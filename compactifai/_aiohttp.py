@@ -144,6 +144,14 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 ssl=self._ssl_for(request.url.scheme),
                 timeout=self._timeout(timeout),
             )
+        coding = response.headers.get("transfer-encoding")
+        if coding is not None and coding.strip().lower() != "chunked":
+            # As h11 does: a coding other than chunked (gzip, compress...) is not decoded by
+            # either library, so the body could not be trusted.
+            response.close()
+            raise httpx.RemoteProtocolError(
+                f"Unsupported Transfer-Encoding {coding[:40]!r}", request=request
+            )
         return httpx.Response(
             response.status,
             headers=_raw_headers(response),

@@ -158,6 +158,7 @@ class _BaseClient(Generic[HttpClientT]):
         self._http: HttpClientT | None = http_client
         self._owns_http = http_client is None
         self._closer: weakref.finalize[Any, Any]
+        self._lock = threading.Lock()
         _warn_if_cleartext(self.base_url)
 
     @property
@@ -228,11 +229,15 @@ class CompactifAIClient(_BaseClient[httpx.Client]):
 
     @property
     def http_client(self) -> httpx.Client:
-        if self._http is None:
-            self._http = httpx.Client(timeout=self.timeout, limits=self.limits)
-            # A client nobody holds any more (no caller, no stream) closes its own pool.
-            self._closer = weakref.finalize(self, self._http.close)
-        return self._http
+        http = self._http
+        if http is None:
+            with self._lock:  # threads sharing a client share one pool (and its limits)
+                http = self._http
+                if http is None:
+                    http = self._http = httpx.Client(timeout=self.timeout, limits=self.limits)
+                    # A client nobody holds any more (no caller, no stream) closes its own pool.
+                    self._closer = weakref.finalize(self, http.close)
+        return http
 
     def close(self) -> None:
         """Close the connection pool, unless the caller passed it in."""
