@@ -211,11 +211,13 @@ class _BaseClient(Generic[HttpClientT]):
     def http_client(self) -> HttpClientT:
         raise NotImplementedError
 
-    def _exchange(
-        self, op: Operation[T], request: httpx.Request, sink: BinaryIO | None
-    ) -> Exchange[T]:
+    def _prepare(
+        self, op: Operation[T], extra_headers: Mapping[str, str] | None, sink: BinaryIO | None
+    ) -> tuple[httpx.Request, Exchange[T]]:
+        """The request to send (as often as the exchange says) and the exchange deciding."""
+        request = self._build(op, extra_headers)
         request_id = request.headers.get("x-request-id")
-        return Exchange(op, self.retry_policy, request_id, sink, request.url.path)
+        return request, Exchange(op, self.retry_policy, request_id, sink, request.url.path)
 
 
 class CompactifAIClient(_BaseClient[httpx.Client]):
@@ -317,8 +319,7 @@ class CompactifAIClient(_BaseClient[httpx.Client]):
         sink: BinaryIO | None = None,
     ) -> Iterator[T]:
         """The one sync driver: send, feed the exchange, wait and resend when it says so."""
-        request = self._build(op, extra_headers)
-        exchange = self._exchange(op, request, sink)
+        request, exchange = self._prepare(op, extra_headers, sink)
         while True:
             try:
                 response = self.http_client.send(request, stream=True)
@@ -478,8 +479,7 @@ class AsyncCompactifAIClient(_BaseClient[httpx.AsyncClient]):
         sink: BinaryIO | None = None,
     ) -> AsyncIterator[T]:
         """The one async driver: send, feed the exchange, wait and resend when it says so."""
-        request = self._build(op, extra_headers)
-        exchange = self._exchange(op, request, sink)
+        request, exchange = self._prepare(op, extra_headers, sink)
         while True:
             try:
                 response = await self.http_client.send(request, stream=True)
