@@ -315,6 +315,8 @@ class RetryPolicy:
 
 # A non-success body is read for its message, never kept whole.
 ERROR_BODY_LIMIT = 1024 * 1024
+# A JSON answer (or a raw body read whole) larger than this is refused, not buffered.
+RESPONSE_BODY_LIMIT = 256 * 1024 * 1024
 # Bytes after a stream's [DONE] that are read (so the connection can be reused) before giving up.
 TRAILER_LIMIT = 64 * 1024
 
@@ -371,26 +373,39 @@ class _Body(Protocol):
 
 
 class _Collected:
-    """A whole body in memory (JSON answers and error bodies); parts are joined once, at the end."""
+    """A whole body in memory (JSON answers and error bodies); parts are joined once, at the end.
+
+    Past ``limit`` bytes, ``too_large`` gives the error to raise; without it (an error body,
+    read only for its message) the rest is not read: the body counts as complete, truncated,
+    and its connection is closed rather than reused.
+    """
 
     started: bool = False
     complete: bool = False
 
-    def __init__(self, finish: Callable[[bytes], list[Any]], limit: int | None = None) -> None:
+    def __init__(
+        self,
+        finish: Callable[[bytes], list[Any]],
+        limit: int | None = None,
+        too_large: Callable[[bytes], CompactifAIError] | None = None,
+    ) -> None:
         self._parts: list[bytes] = []
         self._size = 0
-        self._limit = limit
+        self._limit = RESPONSE_BODY_LIMIT if limit is None else limit
         self._finish = finish
+        self._too_large = too_large
 
     def feed(self, data: bytes) -> list[Any]:
-        if self._limit is None or self._size < self._limit:
-            self._parts.append(data)
-            self._size += len(data)
+        self._parts.append(data)
+        self._size += len(data)
+        if self._size > self._limit:
+            if self._too_large is not None:
+                raise self._too_large(self._parts[0])
+            self.complete = True
         return []
 
     def end(self) -> list[Any]:
-        content = b"".join(self._parts)
-        return self._finish(content if self._limit is None else content[: self._limit])
+        return self._finish(b"".join(self._parts)[: self._limit])
 
     def interrupted(self, exc: Exception, attempts: int) -> CompactifAIError:  # pragma: no cover
         raise AssertionError("a collected body delivers nothing before its end")
@@ -491,7 +506,15 @@ class Exchange(Generic[T]):
                     )
                 return [op.parse(content, request_id)]
 
-            self._body = _Collected(parse)
+            def too_large(start: bytes) -> CompactifAIError:
+                return APIResponseValidationError(
+                    f"The response body is larger than {RESPONSE_BODY_LIMIT} bytes",
+                    status_code=status_code,
+                    request_id=request_id,
+                    body=_excerpt(start),
+                )
+
+            self._body = _Collected(parse, too_large=too_large)
 
     def feed(self, data: bytes) -> list[T]:
         return self._body.feed(data)  # type: ignore[no-any-return]

@@ -210,3 +210,36 @@ async def test_max_connections_and_the_pool_timeout_are_enforced(flavour: str) -
     errors = [o for o in outcomes if isinstance(o, BaseException)]
     assert len(errors) == 1 and isinstance(errors[0], APITimeoutError), outcomes
     assert server.connections == 2
+
+
+# ---------------------------------------------------------------------------- body sizes
+
+
+async def test_an_oversized_json_answer_is_refused_not_buffered(
+    flavour: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from compactifai import APIResponseValidationError
+
+    monkeypatch.setattr("compactifai._protocol.RESPONSE_BODY_LIMIT", 100_000)
+    huge = http_response(b'{"id": "' + b"x" * 1_000_000 + b'"}')
+    with RawServer([huge, GOOD]) as server:
+        first, second = await _calls(flavour, server.url, 2)
+    assert isinstance(first, APIResponseValidationError), repr(first)
+    assert "larger than 100000 bytes" in str(first)
+    assert second.choices[0].message.content == "fine"
+    assert server.connections == 2
+
+
+async def test_an_oversized_error_body_gives_its_message_and_is_not_read_whole(
+    flavour: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from compactifai import BadRequestError
+
+    monkeypatch.setattr("compactifai._protocol.ERROR_BODY_LIMIT", 10_000)
+    body = b"<html>" + b"proxy page " * 200_000
+    with RawServer([http_response(body, status="400 Bad Request"), GOOD]) as server:
+        first, second = await _calls(flavour, server.url, 2)
+    assert isinstance(first, BadRequestError), repr(first)
+    assert first.message.startswith("<html>proxy page")
+    assert second.choices[0].message.content == "fine"
+    assert server.connections == 2  # the unread rest of the body: the connection is dropped
