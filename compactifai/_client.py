@@ -159,6 +159,7 @@ class _BaseClient(Generic[HttpClientT]):
         self._owns_http = http_client is None
         self._closer: weakref.finalize[Any, Any]
         self._lock = threading.Lock()
+        self._urls: dict[str, httpx.URL] = {}
         _warn_if_cleartext(self.base_url)
 
     @property
@@ -198,7 +199,7 @@ class _BaseClient(Generic[HttpClientT]):
             headers["accept"] = "*/*"
         return self.http_client.build_request(
             op.method,
-            self.base_url + op.path,
+            self._url(op.path),
             content=op.body,
             params=op.params,
             files=op.files,
@@ -206,6 +207,16 @@ class _BaseClient(Generic[HttpClientT]):
             headers=headers,
             timeout=self.timeout,
         )
+
+    def _url(self, path: str) -> httpx.URL:
+        """The parsed URL of a path (parsing costs more than the rest of building a request)."""
+        address = self.base_url + path
+        url = self._urls.get(address)
+        if url is None:
+            if len(self._urls) >= 64:  # retrieve_model paths vary: keep the cache small
+                self._urls.clear()
+            url = self._urls[address] = httpx.URL(address)
+        return url
 
     @property
     def http_client(self) -> HttpClientT:
