@@ -623,7 +623,7 @@ class ChunkStreamParser:
 
     def _chunk(self, payload: str) -> ChatCompletionChunk:
         raw = payload.encode()
-        if '"error"' in payload or '"object"' in payload:
+        if '"error"' in payload:  # an error member, or vLLM's "object": "error"
             _raise_stream_error(payload, raw, self.request_id)
         return self._parse(raw, self.request_id)
 
