@@ -336,7 +336,7 @@ class CompactifAIClient(_BaseClient[httpx.Client]):
                 response = self.http_client.send(request, stream=True)
                 try:
                     exchange.start(response.status_code, response.headers)
-                    body = response.iter_bytes()
+                    body = response.iter_raw() if _undecoded(response) else response.iter_bytes()
                     for data in body:
                         yield from exchange.feed(data)
                         if exchange.complete:
@@ -350,6 +350,12 @@ class CompactifAIClient(_BaseClient[httpx.Client]):
             if exchange.retry_delay is None:
                 return
             _sleep(exchange.retry_delay)
+
+
+def _undecoded(response: httpx.Response) -> bool:
+    """Whether the body can be read as sent, skipping httpx's decoder layer (a cost per
+    streamed event): no content coding, and not already read (a mock's response is)."""
+    return "content-encoding" not in response.headers and not response.is_stream_consumed
 
 
 def _drain(response: httpx.Response, body: Iterator[bytes]) -> None:
@@ -496,7 +502,7 @@ class AsyncCompactifAIClient(_BaseClient[httpx.AsyncClient]):
                 response = await self.http_client.send(request, stream=True)
                 try:
                     exchange.start(response.status_code, response.headers)
-                    body = response.aiter_bytes()
+                    body = response.aiter_raw() if _undecoded(response) else response.aiter_bytes()
                     async for data in body:
                         for item in exchange.feed(data):
                             yield item
