@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import logging
 import os
@@ -12,8 +13,9 @@ import urllib.request
 import uuid
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from datetime import datetime
+from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, BinaryIO, Generic, TypeVar, Union, overload
 from urllib.parse import urlsplit
 
 import httpx
@@ -22,8 +24,21 @@ from compactifai import _protocol as ops
 from compactifai._defaults import DEFAULT_BASE_URL, DEFAULT_TIMEOUT
 from compactifai._protocol import ChunkStreamParser, Operation, Retry, RetryPolicy
 from compactifai._version import __version__
-from compactifai.errors import MissingAPIKeyError, status_error_from_response
-from compactifai.types import ChatCompletion, ChatCompletionChunk, Completion, Model, UsageReport
+from compactifai.errors import (
+    MissingAPIKeyError,
+    RequestValidationError,
+    status_error_from_response,
+)
+from compactifai.types import (
+    Batch,
+    BatchList,
+    ChatCompletion,
+    ChatCompletionChunk,
+    Completion,
+    FileObject,
+    Model,
+    UsageReport,
+)
 
 if TYPE_CHECKING:
     from compactifai._aiohttp import AiohttpTransport
@@ -88,6 +103,50 @@ def _default_async_transport() -> httpx.AsyncBaseTransport | None:
         return None
     _aiohttp_transport = AiohttpTransport
     return AiohttpTransport(DEFAULT_LIMITS)
+
+
+# ---------------------------------------------------------------------------- files (I/O helpers)
+
+FileInput = Union[str, "os.PathLike[str]", bytes, BinaryIO]
+DOWNLOAD_CHUNK_SIZE = 64 * 1024
+
+
+@contextlib.contextmanager
+def _upload_source(file: FileInput, filename: str | None) -> Iterator[tuple[str, BinaryIO | bytes]]:
+    """(file name, content) for a multipart upload; a path is opened here and closed after."""
+    if isinstance(file, (bytes, bytearray)):
+        yield filename or "input.jsonl", bytes(file)
+    elif isinstance(file, (str, os.PathLike)):
+        path = Path(file)
+        with path.open("rb") as handle:
+            yield filename or path.name, handle
+    elif hasattr(file, "read"):
+        yield filename or Path(str(getattr(file, "name", "input.jsonl"))).name, file
+    else:
+        raise RequestValidationError(
+            "file", f"expected a path, bytes or a binary file object (got {type(file).__name__})"
+        )
+
+
+@contextlib.contextmanager
+def _download_sink(destination: str | os.PathLike[str] | BinaryIO) -> Iterator[BinaryIO]:
+    """A writable binary sink; a path is written beside itself and renamed once complete,
+    so an interrupted download never leaves a truncated file under the final name."""
+    if not isinstance(destination, (str, os.PathLike)):
+        yield destination
+        return
+    path = Path(destination)
+    partial = path.with_name(path.name + ".part")
+    try:
+        with partial.open("wb") as handle:
+            yield handle
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def _next_cursor(page: BatchList) -> str | None:
+    return page.last_id if page.has_more and page.last_id and page.data else None
 
 
 HttpClientT = TypeVar("HttpClientT", httpx.Client, httpx.AsyncClient)
@@ -203,6 +262,18 @@ class _BaseClient(Generic[HttpClientT]):
         ours = self._headers(op.stream, extra_headers)
         if op.body is not None:
             ours["content-type"] = "application/json"
+        if op.params is not None or op.files is not None or op.form is not None:
+            # httpx builds the query string and the multipart body (boundary, lengths).
+            return http.build_request(
+                op.method,
+                self.base_url + op.path,
+                content=op.body,
+                params=op.params,
+                files=op.files,
+                data=op.form,
+                headers=ours,
+                timeout=self.timeout,
+            )
         if self._direct(http):
             # What build_request makes for a client with no base URL, cookies, params or
             # auth, without re-parsing the URL and re-normalising the client's headers each call.
@@ -293,6 +364,8 @@ class _BaseClient(Generic[HttpClientT]):
             "%s %s -> %d (request id %s)",
             response.request.method, response.request.url.path, response.status_code, request_id,
         )  # fmt: skip
+        if op.raw:
+            return op.parse(content, request_id)
         ops.check_content_type(
             response.headers.get("content-type", ""),
             stream=op.stream,
@@ -412,6 +485,91 @@ class CompactifAIClient(_BaseClient[httpx.Client]):
                 start_time, end_time, window_size, window_timezone, group_by, filter_group_by
             )
         )
+
+    # ------------------------------------------------------------------ files and batches
+
+    def upload_file(
+        self, file: FileInput, purpose: str = "batch", *, filename: str | None = None
+    ) -> FileObject:
+        """Upload a file (a path, bytes or a binary file object), e.g. a batch's JSONL input."""
+        with _upload_source(file, filename) as (name, content):
+            return self._call(ops.upload_file(name, content, purpose))
+
+    @overload
+    def download_file(self, file_id: str) -> bytes: ...
+    @overload
+    def download_file(
+        self, file_id: str, destination: str | os.PathLike[str] | BinaryIO
+    ) -> int: ...
+    def download_file(
+        self, file_id: str, destination: str | os.PathLike[str] | BinaryIO | None = None
+    ) -> bytes | int:
+        """A file's content as bytes, or streamed to ``destination`` (returns bytes written)."""
+        op = ops.download_file(file_id)
+        if destination is None:
+            return self._call(op)
+        with _download_sink(destination) as sink:
+            return self._download(op, sink)
+
+    def create_batch(
+        self,
+        input_file_id: str,
+        endpoint: str = "/v1/chat/completions",
+        metadata: Mapping[str, str] | None = None,
+    ) -> Batch:
+        return self._call(ops.create_batch(input_file_id, endpoint, metadata))
+
+    def retrieve_batch(self, batch_id: str) -> Batch:
+        return self._call(ops.retrieve_batch(batch_id))
+
+    def cancel_batch(self, batch_id: str) -> Batch:
+        return self._call(ops.cancel_batch(batch_id))
+
+    def list_batches(self, after: str | None = None, limit: int = 20) -> BatchList:
+        """One page of batches; ``iter_batches`` walks all of them."""
+        return self._call(ops.list_batches(after, limit))
+
+    def iter_batches(self, limit: int = 100) -> Iterator[Batch]:
+        """Every batch, fetching pages of ``limit`` as the iteration goes."""
+        after: str | None = None
+        while True:
+            page = self.list_batches(after, limit)
+            yield from page.data
+            after = _next_cursor(page)
+            if after is None:
+                return
+
+    def _download(self, op: Operation[Any], sink: BinaryIO) -> int:
+        """Stream a body into ``sink``; retried only while no byte has been written."""
+        request = self._build(self.http_client, op, None)
+        attempt = 1
+        while True:
+            written = 0
+            try:
+                response = self._send(request, stream=True)
+            except httpx.TransportError as exc:
+                outcome = self._after_transport_error(exc, request, attempt)
+            else:
+                try:
+                    if not response.is_success:
+                        outcome = self._retry_or_raise(op, response, response.read(), attempt)
+                    else:
+                        try:
+                            for data in response.iter_bytes(DOWNLOAD_CHUNK_SIZE):
+                                sink.write(data)
+                                written += len(data)
+                        except httpx.TransportError as exc:
+                            if written:
+                                raise ops.connection_error(
+                                    exc, self._request_id(response), attempt
+                                ) from exc
+                            outcome = self._after_transport_error(exc, request, attempt)
+                        else:
+                            return written
+                finally:
+                    response.close()
+            _sleep(outcome.delay)
+            attempt += 1
 
     def _send(self, request: httpx.Request, stream: bool = False) -> httpx.Response:
         http = self.http_client
@@ -550,6 +708,94 @@ class AsyncCompactifAIClient(_BaseClient[httpx.AsyncClient]):
             )
         )
 
+    # ------------------------------------------------------------------ files and batches
+
+    async def upload_file(
+        self, file: FileInput, purpose: str = "batch", *, filename: str | None = None
+    ) -> FileObject:
+        """Upload a file (a path, bytes or a binary file object), e.g. a batch's JSONL input."""
+        with _upload_source(file, filename) as (name, content):
+            return await self._call(ops.upload_file(name, content, purpose))
+
+    @overload
+    async def download_file(self, file_id: str) -> bytes: ...
+    @overload
+    async def download_file(
+        self, file_id: str, destination: str | os.PathLike[str] | BinaryIO
+    ) -> int: ...
+    async def download_file(
+        self, file_id: str, destination: str | os.PathLike[str] | BinaryIO | None = None
+    ) -> bytes | int:
+        """A file's content as bytes, or streamed to ``destination`` (returns bytes written)."""
+        op = ops.download_file(file_id)
+        if destination is None:
+            return await self._call(op)
+        with _download_sink(destination) as sink:
+            return await self._download(op, sink)
+
+    async def create_batch(
+        self,
+        input_file_id: str,
+        endpoint: str = "/v1/chat/completions",
+        metadata: Mapping[str, str] | None = None,
+    ) -> Batch:
+        return await self._call(ops.create_batch(input_file_id, endpoint, metadata))
+
+    async def retrieve_batch(self, batch_id: str) -> Batch:
+        return await self._call(ops.retrieve_batch(batch_id))
+
+    async def cancel_batch(self, batch_id: str) -> Batch:
+        return await self._call(ops.cancel_batch(batch_id))
+
+    async def list_batches(self, after: str | None = None, limit: int = 20) -> BatchList:
+        """One page of batches; ``iter_batches`` walks all of them."""
+        return await self._call(ops.list_batches(after, limit))
+
+    async def iter_batches(self, limit: int = 100) -> AsyncIterator[Batch]:
+        """Every batch, fetching pages of ``limit`` as the iteration goes."""
+        after: str | None = None
+        while True:
+            page = await self.list_batches(after, limit)
+            for batch in page.data:
+                yield batch
+            after = _next_cursor(page)
+            if after is None:
+                return
+
+    async def _download(self, op: Operation[Any], sink: BinaryIO) -> int:
+        """Stream a body into ``sink``; retried only while no byte has been written."""
+        request = self._build(self.http_client, op, None)
+        attempt = 1
+        while True:
+            written = 0
+            try:
+                response = await self._send(request, stream=True)
+            except httpx.TransportError as exc:
+                outcome = self._after_transport_error(exc, request, attempt)
+            else:
+                try:
+                    if not response.is_success:
+                        outcome = self._retry_or_raise(
+                            op, response, await response.aread(), attempt
+                        )
+                    else:
+                        try:
+                            async for data in response.aiter_bytes(DOWNLOAD_CHUNK_SIZE):
+                                sink.write(data)
+                                written += len(data)
+                        except httpx.TransportError as exc:
+                            if written:
+                                raise ops.connection_error(
+                                    exc, self._request_id(response), attempt
+                                ) from exc
+                            outcome = self._after_transport_error(exc, request, attempt)
+                        else:
+                            return written
+                finally:
+                    await response.aclose()
+            await _async_sleep(outcome.delay)
+            attempt += 1
+
     async def _send(self, request: httpx.Request, stream: bool = False) -> httpx.Response:
         http = self.http_client
         if not self._direct(http):
@@ -570,7 +816,14 @@ class AsyncCompactifAIClient(_BaseClient[httpx.AsyncClient]):
     async def _call(self, op: Operation[T], extra_headers: Mapping[str, str] | None = None) -> T:
         http = self.http_client
         transport = http._transport
-        if type(transport) is _aiohttp_transport and self._direct(http) and not transport.mocked():
+        if (
+            type(transport) is _aiohttp_transport
+            and self._direct(http)
+            and not transport.mocked()
+            and op.params is None
+            and op.files is None
+            and not op.raw
+        ):
             return await self._call_aiohttp(http, transport, op, extra_headers)
         request = self._build(http, op, extra_headers)
         attempt = 1
