@@ -61,6 +61,7 @@ __all__ = [
     "BatchRunner",
     "BatchWaitTimeout",
     "PollPolicy",
+    "check_request",
     "read_custom_ids",
     "write_jsonl",
 ]
@@ -179,6 +180,14 @@ def _request_line(index: int, request: Mapping[str, Any] | Any, endpoint: str) -
     except RequestValidationError as exc:
         raise RequestValidationError(f"requests[{index}].{exc.field}", exc.reason) from None
     return custom_id, body
+
+
+def check_request(request: Mapping[str, Any], endpoint: str = "/v1/chat/completions") -> None:
+    """Raise the :class:`RequestValidationError` a normal call with this body would raise."""
+    _check_endpoint(endpoint)
+    if request.get("stream"):
+        raise RequestValidationError("stream", "batch requests cannot stream")
+    ops._encode(ENDPOINTS[endpoint][0], request)
 
 
 def _check_endpoint(endpoint: str) -> None:
