@@ -141,11 +141,13 @@ ResultT = TypeVar("ResultT")
 
 
 class BatchResults(list[BatchResult]):
-    """The results of a batch in input order, and the final :class:`Batch` (``.batch``)."""
+    """The results of a batch in input order, the final :class:`Batch` (``.batch``) and the
+    requests' custom ids (``.custom_ids``, same order)."""
 
-    def __init__(self, results: Iterable[BatchResult], batch: Batch) -> None:
+    def __init__(self, results: Iterable[BatchResult], batch: Batch, custom_ids: list[str]) -> None:
         super().__init__(results)
         self.batch = batch
+        self.custom_ids = custom_ids
 
 
 # ---------------------------------------------------------------------------- input files
@@ -327,6 +329,7 @@ def order_results(
             for i, slot in enumerate(slots)
         ),
         batch,
+        custom_ids,
     )
 
 
