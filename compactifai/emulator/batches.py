@@ -53,6 +53,7 @@ MAX_REQUESTS = 50_000
 MAX_FILE_BYTES = 200 * 1024 * 1024
 COMPLETION_WINDOW_SECONDS = 24 * 3600
 ENDPOINTS = ("/v1/chat/completions", "/v1/completions")
+_TERMINAL = ("completed", "failed", "expired", "cancelled")
 ALL_ENDPOINTS = ("/v1/responses", "/v1/chat/completions", "/v1/embeddings", "/v1/completions")
 _DUMPS = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 _MAX_LINE_ERRORS = 100
@@ -133,8 +134,9 @@ class BatchStore:
 
     def reset(self) -> None:
         for job in self.jobs.values():
-            if job.task is not None:
-                job.task.cancel()
+            if job.task is not None and not job.task.done():
+                # The server's loop may run in another thread (``Emulator``).
+                job.task.get_loop().call_soon_threadsafe(job.task.cancel)
         self.files.clear()
         self.jobs.clear()
 
@@ -517,7 +519,7 @@ async def create_batch(request: Request, store: BatchStore, user: str, key: str)
         return _error(400, "metadata must map strings to strings.", "metadata")
     file = store.files.get(file_id)
     if file is None or file.info["owner_id"] != user:
-        return _error(400, f"No file with id {file_id!r}.", "input_file_id")
+        return _error(400, f"input_file_id: no file with id {file_id!r}.", "input_file_id")
     record = store.create(file_id, endpoint, metadata, user, key)
     return _json(_public(record), 201)
 
