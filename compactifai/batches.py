@@ -62,6 +62,7 @@ __all__ = [
     "BatchWaitTimeout",
     "PollPolicy",
     "check_request",
+    "order_results",
     "read_custom_ids",
     "write_jsonl",
 ]

@@ -35,6 +35,7 @@ import json
 import os
 import time
 import uuid
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -99,6 +100,9 @@ class BatchStore:
         self.clock = 1.0
         self.files: dict[str, _File] = {}
         self.jobs: dict[str, _Job] = {}
+        # The files and batches requests alone: the app's own log also holds every line a job
+        # sends to the chat endpoint, which would soon push these out.
+        self.requests: deque[RecordedRequest] = deque(maxlen=1000)
         self._real_base = self._emulated_base = time.time()
 
     def configure(
@@ -139,6 +143,7 @@ class BatchStore:
                 job.task.get_loop().call_soon_threadsafe(job.task.cancel)
         self.files.clear()
         self.jobs.clear()
+        self.requests.clear()
 
     # -- files ---------------------------------------------------------------------------------
     def add_file(self, filename: str, purpose: str, content: bytes, user: str) -> dict[str, Any]:
@@ -428,16 +433,15 @@ def _route(handler: _Handler) -> Callable[[Request], Awaitable[Response]]:
         if user is None:
             return _json({"detail": INVALID_TOKEN_DETAIL}, 401)
         response = await handler(request, store, user, key)
-        body = getattr(request.state, "recorded_body", None)
-        state.requests.append(
-            RecordedRequest(
-                request.method,
-                request.url.path,
-                {k: v for k, v in request.headers.items() if k != "authorization"},
-                body,
-                time.time(),
-            )
+        recorded = RecordedRequest(
+            request.method,
+            request.url.path,
+            {k: v for k, v in request.headers.items() if k != "authorization"},
+            getattr(request.state, "recorded_body", None),
+            time.time(),
         )
+        state.requests.append(recorded)
+        store.requests.append(recorded)
         return response
 
     return endpoint
