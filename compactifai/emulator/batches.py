@@ -96,6 +96,7 @@ class BatchStore:
         self.app = app
         self.pace = float(os.environ.get("COMPACTIFAI_EMULATOR_BATCH_PACE", "1.0"))
         self.request_delay = 0.0
+        self.paused = False
         self.concurrency = 16
         self.clock = 1.0
         self.files: dict[str, _File] = {}
@@ -112,9 +113,14 @@ class BatchStore:
         request_delay: float | None = None,
         concurrency: int | None = None,
         clock: float | None = None,
+        paused: bool | None = None,
     ) -> BatchStore:
         """``pace``: seconds between phase changes; ``request_delay``: seconds each line waits
-        before it is sent; ``clock``: emulated seconds per real second (timestamps, expiry)."""
+        before it is sent; ``clock``: emulated seconds per real second (timestamps, expiry);
+        ``paused``: running jobs send no further line until unpaused (tests that need a job
+        caught in progress)."""
+        if paused is not None:
+            self.paused = paused
         if pace is not None:
             self.pace = pace
         if request_delay is not None:
@@ -144,6 +150,7 @@ class BatchStore:
         self.files.clear()
         self.jobs.clear()
         self.requests.clear()
+        self.paused = False
 
     # -- files ---------------------------------------------------------------------------------
     def add_file(self, filename: str, purpose: str, content: bytes, user: str) -> dict[str, Any]:
@@ -310,6 +317,9 @@ class BatchStore:
                     custom_id, body = queue.get_nowait()
                     if self.request_delay:
                         await asyncio.sleep(self.request_delay)
+                    # A flag, not an asyncio.Event: tests flip it from another thread.
+                    while self.paused and not job.cancel.is_set():  # noqa: ASYNC110
+                        await asyncio.sleep(0.005)
                     if job.cancel.is_set() or self._refresh(job)["status"] == "expired":
                         return
                     response = await http.post(record["endpoint"], json=body)

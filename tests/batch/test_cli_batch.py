@@ -143,7 +143,7 @@ def test_a_killed_wait_is_resumed_with_results(
     emulator: Emulator, env: None, store: BatchStore, requests_file: Path, tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:  # fmt: skip
-    store.configure(request_delay=0.3, concurrency=1)
+    store.configure(paused=True)
     code, stdout, _ = run(capsys, "submit", str(requests_file), "--json")
     batch_id = json.loads(stdout)["id"]
     waiting = subprocess.Popen(
@@ -160,7 +160,8 @@ def test_a_killed_wait_is_resumed_with_results(
     waiting.kill()
     waiting.communicate(timeout=20)
     assert waiting.returncode == -signal.SIGKILL
-    assert store.jobs[batch_id].record["status"] in ("in_progress", "finalizing")
+    assert store.jobs[batch_id].record["status"] == "in_progress"
+    store.configure(paused=False)
     out = tmp_path / "later.jsonl"
     code, stdout, _ = run(capsys, "results", batch_id, "--out", str(out), "--poll", "0.01")
     assert code == 0 and "2 ok, 1 failed" in stdout
