@@ -145,6 +145,18 @@ def _download_sink(destination: str | os.PathLike[str] | BinaryIO) -> Iterator[B
         partial.unlink(missing_ok=True)
 
 
+class _CountingSink:
+    __slots__ = ("sink", "written")
+
+    def __init__(self, sink: BinaryIO) -> None:
+        self.sink = sink
+        self.written = 0
+
+    def write(self, data: bytes) -> None:
+        self.sink.write(data)
+        self.written += len(data)
+
+
 def _next_cursor(page: BatchList) -> str | None:
     return page.last_id if page.has_more and page.last_id and page.data else None
 
@@ -358,6 +370,14 @@ class _BaseClient(Generic[HttpClientT]):
         )  # fmt: skip
         return Retry(delay)
 
+    def _after_download_error(
+        self, exc: httpx.TransportError, request: httpx.Request, sink: _CountingSink, attempt: int
+    ) -> Retry:
+        """A download broke: retry only if nothing reached the sink yet (no duplicate bytes)."""
+        if sink.written:
+            raise ops.connection_error(exc, request.headers.get("x-request-id"), attempt) from exc
+        return self._after_transport_error(exc, request, attempt)
+
     def _parse_success(self, op: Operation[T], response: httpx.Response, content: bytes) -> T:
         request_id = self._request_id(response)
         logger.debug(
@@ -544,30 +564,19 @@ class CompactifAIClient(_BaseClient[httpx.Client]):
         request = self._build(self.http_client, op, None)
         attempt = 1
         while True:
-            written = 0
+            counted = _CountingSink(sink)
             try:
                 response = self._send(request, stream=True)
-            except httpx.TransportError as exc:
-                outcome = self._after_transport_error(exc, request, attempt)
-            else:
                 try:
-                    if not response.is_success:
-                        outcome = self._retry_or_raise(op, response, response.read(), attempt)
-                    else:
-                        try:
-                            for data in response.iter_bytes(DOWNLOAD_CHUNK_SIZE):
-                                sink.write(data)
-                                written += len(data)
-                        except httpx.TransportError as exc:
-                            if written:
-                                raise ops.connection_error(
-                                    exc, self._request_id(response), attempt
-                                ) from exc
-                            outcome = self._after_transport_error(exc, request, attempt)
-                        else:
-                            return written
+                    if response.is_success:
+                        for data in response.iter_bytes(DOWNLOAD_CHUNK_SIZE):
+                            counted.write(data)
+                        return counted.written
+                    outcome = self._retry_or_raise(op, response, response.read(), attempt)
                 finally:
                     response.close()
+            except httpx.TransportError as exc:
+                outcome = self._after_download_error(exc, request, counted, attempt)
             _sleep(outcome.delay)
             attempt += 1
 
@@ -767,32 +776,20 @@ class AsyncCompactifAIClient(_BaseClient[httpx.AsyncClient]):
         request = self._build(self.http_client, op, None)
         attempt = 1
         while True:
-            written = 0
+            counted = _CountingSink(sink)
             try:
                 response = await self._send(request, stream=True)
-            except httpx.TransportError as exc:
-                outcome = self._after_transport_error(exc, request, attempt)
-            else:
                 try:
-                    if not response.is_success:
-                        outcome = self._retry_or_raise(
-                            op, response, await response.aread(), attempt
-                        )
-                    else:
-                        try:
-                            async for data in response.aiter_bytes(DOWNLOAD_CHUNK_SIZE):
-                                sink.write(data)
-                                written += len(data)
-                        except httpx.TransportError as exc:
-                            if written:
-                                raise ops.connection_error(
-                                    exc, self._request_id(response), attempt
-                                ) from exc
-                            outcome = self._after_transport_error(exc, request, attempt)
-                        else:
-                            return written
+                    if response.is_success:
+                        async for data in response.aiter_bytes(DOWNLOAD_CHUNK_SIZE):
+                            counted.write(data)
+                        return counted.written
+                    content = await response.aread()
+                    outcome = self._retry_or_raise(op, response, content, attempt)
                 finally:
                     await response.aclose()
+            except httpx.TransportError as exc:
+                outcome = self._after_download_error(exc, request, counted, attempt)
             await _async_sleep(outcome.delay)
             attempt += 1
 

@@ -32,9 +32,10 @@ import tempfile
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import IO, TYPE_CHECKING, Any, BinaryIO, TypeVar, cast
+from typing import IO, TYPE_CHECKING, Any, BinaryIO, TypedDict, TypeVar, cast
 
 import pydantic
+from typing_extensions import Unpack
 
 from compactifai import _protocol as ops
 from compactifai.errors import CompactifAIError, RequestValidationError, status_error_from_response
@@ -60,7 +61,11 @@ __all__ = [
     "BatchResults",
     "BatchRunner",
     "BatchWaitTimeout",
+    "CollectOptions",
     "PollPolicy",
+    "RunOptions",
+    "SubmitOptions",
+    "WaitOptions",
     "check_request",
     "order_results",
     "read_custom_ids",
@@ -392,26 +397,51 @@ def _spool() -> tempfile.SpooledTemporaryFile[bytes]:
     return tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES, mode="w+b")
 
 
+class SubmitOptions(TypedDict, total=False):
+    endpoint: str
+    """``/v1/chat/completions`` (default) or ``/v1/completions``: where every request goes."""
+    metadata: Mapping[str, str] | None
+    """Key/value strings stored with the job."""
+    filename: str
+    """The uploaded input file's name (default ``batch_input.jsonl``)."""
+
+
+class WaitOptions(TypedDict, total=False):
+    on_progress: ProgressCallback | None
+    """Called with the job's :class:`~compactifai.types.Batch` at every status check."""
+    timeout: float | None
+    """Seconds to wait at most (:class:`BatchWaitTimeout` after; the job keeps running)."""
+
+
+class CollectOptions(WaitOptions, total=False):
+    custom_ids: list[str] | None
+    """The requests' order; by default read back from the job's input file."""
+
+
+class RunOptions(SubmitOptions, WaitOptions, total=False):
+    pass
+
+
 def _submit_flow(
-    requests: Iterable[Mapping[str, Any]],
-    endpoint: str,
-    metadata: Mapping[str, str] | None,
-    filename: str,
+    requests: Iterable[Mapping[str, Any]], options: SubmitOptions
 ) -> _Flow[tuple[Batch, list[str]]]:
+    endpoint = options.get("endpoint", "/v1/chat/completions")
+    filename = options.get("filename", "batch_input.jsonl")
     with _spool() as jsonl:
         custom_ids = write_jsonl(requests, jsonl, endpoint)
         jsonl.seek(0)
         file: Any = yield _Call(ops.upload_file(filename, cast(BinaryIO, jsonl), "batch"))
-    batch: Batch = yield _Call(ops.create_batch(file.id, endpoint, metadata))
+    batch: Batch = yield _Call(ops.create_batch(file.id, endpoint, options.get("metadata")))
     return batch, custom_ids
 
 
-def _wait_flow(
-    batch_id: str,
-    policy: PollPolicy,
-    on_progress: ProgressCallback | None,
-    timeout: float | None,
-) -> _Flow[Batch]:
+def _submitted(requests: Iterable[Mapping[str, Any]], options: SubmitOptions) -> _Flow[Batch]:
+    return (yield from _submit_flow(requests, options))[0]
+
+
+def _wait_flow(batch_id: str, policy: PollPolicy, options: WaitOptions) -> _Flow[Batch]:
+    on_progress = options.get("on_progress")
+    timeout = options.get("timeout")
     started = time.monotonic()
     delay: float | None = None
     last: tuple[str, int, int] | None = None
@@ -448,15 +478,12 @@ def _closing_lines(spool: tempfile.SpooledTemporaryFile[bytes]) -> Iterator[byte
 
 
 def _collect_flow(
-    batch_id: str,
-    custom_ids: list[str] | None,
-    policy: PollPolicy,
-    on_progress: ProgressCallback | None,
-    timeout: float | None,
+    batch_id: str, policy: PollPolicy, options: CollectOptions
 ) -> _Flow[BatchResults]:
-    batch = yield from _wait_flow(batch_id, policy, on_progress, timeout)
+    batch = yield from _wait_flow(batch_id, policy, options)
     if batch.status == "failed":
         raise BatchFailedError(batch)
+    custom_ids = options.get("custom_ids")
     if custom_ids is None:
         custom_ids = read_custom_ids((yield from _lines_of(batch.input_file_id)))
     output = yield from _lines_of(batch.output_file_id)
@@ -465,17 +492,18 @@ def _collect_flow(
 
 
 def _run_flow(
-    requests: Iterable[Mapping[str, Any]],
-    endpoint: str,
-    metadata: Mapping[str, str] | None,
-    policy: PollPolicy,
-    on_progress: ProgressCallback | None,
-    timeout: float | None,
+    requests: Iterable[Mapping[str, Any]], policy: PollPolicy, options: RunOptions
 ) -> _Flow[BatchResults]:
-    batch, custom_ids = yield from _submit_flow(requests, endpoint, metadata, "batch_input.jsonl")
+    batch, custom_ids = yield from _submit_flow(requests, options)
+    on_progress = options.get("on_progress")
     if on_progress is not None:
         on_progress(batch)
-    return (yield from _collect_flow(batch.id, custom_ids, policy, on_progress, timeout))
+    collect = CollectOptions(custom_ids=custom_ids)
+    if "on_progress" in options:
+        collect["on_progress"] = options["on_progress"]
+    if "timeout" in options:
+        collect["timeout"] = options["timeout"]
+    return (yield from _collect_flow(batch.id, policy, collect))
 
 
 # ---------------------------------------------------------------------------- drivers
@@ -502,12 +530,20 @@ class _Stepper:
 
 
 class _RunnerBase:
+    """What both runners share: the polling policy and the flows their methods drive."""
+
     def __init__(self, poll: PollPolicy | None = None) -> None:
         self.poll = poll or PollPolicy()
 
 
 class BatchRunner(_RunnerBase):
-    """Runs batch jobs with a :class:`~compactifai.CompactifAIClient`."""
+    """Runs batch jobs with a :class:`~compactifai.CompactifAIClient`.
+
+    ``submit`` uploads the requests and creates the job; ``wait`` polls it to the end;
+    ``collect`` waits and returns the results in input order; ``run`` is both. Options:
+    :class:`SubmitOptions` (``endpoint``, ``metadata``, ``filename``), :class:`WaitOptions`
+    (``on_progress``, ``timeout``), ``custom_ids`` for ``collect``.
+    """
 
     def __init__(self, client: CompactifAIClient, poll: PollPolicy | None = None) -> None:
         super().__init__(poll)
@@ -528,15 +564,9 @@ class BatchRunner(_RunnerBase):
         return cast(ResultT, stepper.result)
 
     def submit(
-        self,
-        requests: Iterable[Mapping[str, Any]],
-        *,
-        endpoint: str = "/v1/chat/completions",
-        metadata: Mapping[str, str] | None = None,
-        filename: str = "batch_input.jsonl",
+        self, requests: Iterable[Mapping[str, Any]], **options: Unpack[SubmitOptions]
     ) -> Batch:
-        """Build and upload the input file, create the job; returns it (keep ``.id``)."""
-        return self._drive(_submit_flow(requests, endpoint, metadata, filename))[0]
+        return self._drive(_submitted(requests, options))
 
     def status(self, batch_id: str) -> Batch:
         return self.client.retrieve_batch(batch_id)
@@ -544,43 +574,20 @@ class BatchRunner(_RunnerBase):
     def cancel(self, batch_id: str) -> Batch:
         return self.client.cancel_batch(batch_id)
 
-    def wait(
-        self,
-        batch_id: str,
-        *,
-        on_progress: ProgressCallback | None = None,
-        timeout: float | None = None,
-    ) -> Batch:
-        """Poll until the job is completed, failed, expired or cancelled."""
-        return self._drive(_wait_flow(batch_id, self.poll, on_progress, timeout))
+    def wait(self, batch_id: str, **options: Unpack[WaitOptions]) -> Batch:
+        return self._drive(_wait_flow(batch_id, self.poll, options))
 
-    def collect(
-        self,
-        batch_id: str,
-        *,
-        on_progress: ProgressCallback | None = None,
-        timeout: float | None = None,
-        custom_ids: list[str] | None = None,
-    ) -> BatchResults:
-        """Wait for the job, then its results in input order (read from its input file
-        unless ``custom_ids`` gives the order)."""
-        return self._drive(_collect_flow(batch_id, custom_ids, self.poll, on_progress, timeout))
+    def collect(self, batch_id: str, **options: Unpack[CollectOptions]) -> BatchResults:
+        return self._drive(_collect_flow(batch_id, self.poll, options))
 
     def run(
-        self,
-        requests: Iterable[Mapping[str, Any]],
-        *,
-        endpoint: str = "/v1/chat/completions",
-        metadata: Mapping[str, str] | None = None,
-        on_progress: ProgressCallback | None = None,
-        timeout: float | None = None,
+        self, requests: Iterable[Mapping[str, Any]], **options: Unpack[RunOptions]
     ) -> BatchResults:
-        """``submit`` then ``collect``: one job for all ``requests``."""
-        return self._drive(_run_flow(requests, endpoint, metadata, self.poll, on_progress, timeout))
+        return self._drive(_run_flow(requests, self.poll, options))
 
 
 class AsyncBatchRunner(_RunnerBase):
-    """Runs batch jobs with an :class:`~compactifai.AsyncCompactifAIClient`; same methods, awaitable."""
+    """:class:`BatchRunner` over an :class:`~compactifai.AsyncCompactifAIClient`: awaitable."""
 
     def __init__(self, client: AsyncCompactifAIClient, poll: PollPolicy | None = None) -> None:
         super().__init__(poll)
@@ -602,14 +609,9 @@ class AsyncBatchRunner(_RunnerBase):
         return cast(ResultT, stepper.result)
 
     async def submit(
-        self,
-        requests: Iterable[Mapping[str, Any]],
-        *,
-        endpoint: str = "/v1/chat/completions",
-        metadata: Mapping[str, str] | None = None,
-        filename: str = "batch_input.jsonl",
+        self, requests: Iterable[Mapping[str, Any]], **options: Unpack[SubmitOptions]
     ) -> Batch:
-        return (await self._drive(_submit_flow(requests, endpoint, metadata, filename)))[0]
+        return await self._drive(_submitted(requests, options))
 
     async def status(self, batch_id: str) -> Batch:
         return await self.client.retrieve_batch(batch_id)
@@ -617,36 +619,13 @@ class AsyncBatchRunner(_RunnerBase):
     async def cancel(self, batch_id: str) -> Batch:
         return await self.client.cancel_batch(batch_id)
 
-    async def wait(
-        self,
-        batch_id: str,
-        *,
-        on_progress: ProgressCallback | None = None,
-        timeout: float | None = None,
-    ) -> Batch:
-        return await self._drive(_wait_flow(batch_id, self.poll, on_progress, timeout))
+    async def wait(self, batch_id: str, **options: Unpack[WaitOptions]) -> Batch:
+        return await self._drive(_wait_flow(batch_id, self.poll, options))
 
-    async def collect(
-        self,
-        batch_id: str,
-        *,
-        on_progress: ProgressCallback | None = None,
-        timeout: float | None = None,
-        custom_ids: list[str] | None = None,
-    ) -> BatchResults:
-        return await self._drive(
-            _collect_flow(batch_id, custom_ids, self.poll, on_progress, timeout)
-        )
+    async def collect(self, batch_id: str, **options: Unpack[CollectOptions]) -> BatchResults:
+        return await self._drive(_collect_flow(batch_id, self.poll, options))
 
     async def run(
-        self,
-        requests: Iterable[Mapping[str, Any]],
-        *,
-        endpoint: str = "/v1/chat/completions",
-        metadata: Mapping[str, str] | None = None,
-        on_progress: ProgressCallback | None = None,
-        timeout: float | None = None,
+        self, requests: Iterable[Mapping[str, Any]], **options: Unpack[RunOptions]
     ) -> BatchResults:
-        return await self._drive(
-            _run_flow(requests, endpoint, metadata, self.poll, on_progress, timeout)
-        )
+        return await self._drive(_run_flow(requests, self.poll, options))

@@ -97,26 +97,33 @@ def _message_or_error(result: BatchResult) -> AIMessage | Exception:
     return cast(AIMessage, chat_result_from_completion(completion).generations[0].message)
 
 
-def _checked(
-    bodies: Sequence[Mapping[str, Any]], return_exceptions: bool
-) -> tuple[list[int], dict[int, Exception]]:
-    """(positions to send, position -> its validation error): with ``return_exceptions`` an
-    invalid input becomes its own exception instead of failing the whole job."""
-    from compactifai.batches import check_request
-    from compactifai.errors import RequestValidationError
+_Config = RunnableConfig | list[RunnableConfig] | None
 
-    valid: list[int] = []
-    invalid: dict[int, Exception] = {}
-    for position, body in enumerate(bodies):
-        try:
-            check_request(body)
-        except RequestValidationError as exc:
-            if not return_exceptions:
-                raise
-            invalid[position] = exc
-        else:
-            valid.append(position)
-    return valid, invalid
+
+class _Plan:
+    """A ``batch`` call's bodies: those to send as a job, and (with ``return_exceptions``)
+    those the client refuses, which become their inputs' exceptions instead of failing all."""
+
+    def __init__(self, bodies: list[dict[str, Any]], errors_ok: bool) -> None:
+        from compactifai.batches import check_request
+        from compactifai.errors import RequestValidationError
+
+        self.bodies = bodies
+        self.refused: dict[int, Exception] = {}
+        self.answered: Sequence[BatchResult] = []
+        for position, body in enumerate(bodies):
+            try:
+                check_request(body)
+            except RequestValidationError as exc:
+                if not errors_ok:
+                    raise
+                self.refused[position] = exc
+        self.to_send = [b for i, b in enumerate(bodies) if i not in self.refused]
+
+    def parked(self) -> contextlib.AbstractContextManager[None]:
+        """Park each body's outcome for the ``_generate`` call that will build that body."""
+        refused = [self.bodies[i] for i in self.refused]
+        return _parked(refused + self.to_send, [*self.refused.values(), *self.answered])
 
 
 class BatchAPIMixin(BaseModel):
@@ -167,32 +174,31 @@ class BatchAPIMixin(BaseModel):
             for item in inputs
         ]
 
+    def _plan(self, inputs: list[Any], kwargs: Mapping[str, Any], errors_ok: bool) -> _Plan | None:
+        """The job for a ``batch`` call, or None when it is not one for the Batch API."""
+        if not self.use_batch_api or not inputs:
+            return None
+        return _Plan(self._batch_bodies(inputs, kwargs), errors_ok)
+
+    def _wait_options(self) -> dict[str, Any]:
+        return {"on_progress": self.batch_on_progress, "timeout": self.batch_timeout}
+
     # -- batch / abatch ------------------------------------------------------------------------
 
     def batch(
         self,
         inputs: list[Any],
-        config: RunnableConfig | list[RunnableConfig] | None = None,
+        config: _Config = None,
         *,
         return_exceptions: bool = False,
         **kwargs: Any,
     ) -> list[AIMessage]:
         chat = self._chat()
-        if not self.use_batch_api or not inputs:
-            return BaseChatModel.batch(
-                chat, inputs, config, return_exceptions=return_exceptions, **kwargs
-            )
-        bodies = self._batch_bodies(inputs, kwargs)
-        valid, invalid = _checked(bodies, return_exceptions)
-        results: list[BatchResult | Exception] = list(invalid.values())
-        if valid:
+        plan = self._plan(inputs, kwargs, return_exceptions)
+        if plan is not None and plan.to_send:
             with langchain_errors():
-                results += self._runner().run(
-                    [bodies[i] for i in valid],
-                    on_progress=self.batch_on_progress,
-                    timeout=self.batch_timeout,
-                )
-        with _parked([bodies[i] for i in [*invalid, *valid]], results):
+                plan.answered = self._runner().run(plan.to_send, **self._wait_options())
+        with plan.parked() if plan is not None else contextlib.nullcontext():
             return BaseChatModel.batch(
                 chat, inputs, config, return_exceptions=return_exceptions, **kwargs
             )
@@ -200,50 +206,38 @@ class BatchAPIMixin(BaseModel):
     async def abatch(
         self,
         inputs: list[Any],
-        config: RunnableConfig | list[RunnableConfig] | None = None,
+        config: _Config = None,
         *,
         return_exceptions: bool = False,
         **kwargs: Any,
     ) -> list[AIMessage]:
-        chat = self._chat()
-        if not self.use_batch_api or not inputs:
-            return await BaseChatModel.abatch(
-                chat, inputs, config, return_exceptions=return_exceptions, **kwargs
-            )
-        bodies = self._batch_bodies(inputs, kwargs)
-        valid, invalid = _checked(bodies, return_exceptions)
-        results: list[BatchResult | Exception] = list(invalid.values())
-        if valid:
+        plan = self._plan(inputs, kwargs, return_exceptions)
+        if plan is not None and plan.to_send:
+            runner = self._async_runner()
             with langchain_errors():
-                results += await self._async_runner().run(
-                    [bodies[i] for i in valid],
-                    on_progress=self.batch_on_progress,
-                    timeout=self.batch_timeout,
-                )
-        with _parked([bodies[i] for i in [*invalid, *valid]], results):
+                plan.answered = await runner.run(plan.to_send, **self._wait_options())
+        context = plan.parked() if plan is not None else contextlib.nullcontext()
+        with context:
             return await BaseChatModel.abatch(
-                chat, inputs, config, return_exceptions=return_exceptions, **kwargs
+                self._chat(), inputs, config, return_exceptions=return_exceptions, **kwargs
             )
 
     # -- explicit jobs (survive the process) ---------------------------------------------------
 
     def batch_api_submit(self, inputs: list[Any], **kwargs: Any) -> str:
         """Start a Batch API job for ``inputs``; returns its id (keep it to retrieve later)."""
-        bodies = self._batch_bodies(inputs, kwargs)
         with langchain_errors():
-            return self._runner().submit(bodies).id
+            return self._runner().submit(self._batch_bodies(inputs, kwargs)).id
 
     def batch_api_status(self, batch_id: str) -> Batch:
+        """The job now: ``status`` (validating, in_progress, ... completed), request counts."""
         with langchain_errors():
             return self._chat().client.retrieve_batch(batch_id)
 
     def batch_api_retrieve(self, batch_id: str) -> list[AIMessage | Exception]:
         """Wait for the job, then one message (or that input's exception) per input, in order."""
-        runner = self._runner()
         with langchain_errors():
-            results = runner.collect(
-                batch_id, on_progress=self.batch_on_progress, timeout=self.batch_timeout
-            )
+            results = self._runner().collect(batch_id, **self._wait_options())
         return [_message_or_error(result) for result in results]
 
     def batch_api_cancel(self, batch_id: str) -> Batch:
@@ -252,22 +246,21 @@ class BatchAPIMixin(BaseModel):
 
     async def abatch_api_submit(self, inputs: list[Any], **kwargs: Any) -> str:
         bodies = self._batch_bodies(inputs, kwargs)
-        runner = self._async_runner()
         with langchain_errors():
-            return (await runner.submit(bodies)).id
+            return (await self._async_runner().submit(bodies)).id
 
     async def abatch_api_status(self, batch_id: str) -> Batch:
+        client = self._chat().async_client
         with langchain_errors():
-            return await self._chat().async_client.retrieve_batch(batch_id)
+            return await client.retrieve_batch(batch_id)
 
     async def abatch_api_retrieve(self, batch_id: str) -> list[AIMessage | Exception]:
         runner = self._async_runner()
         with langchain_errors():
-            results = await runner.collect(
-                batch_id, on_progress=self.batch_on_progress, timeout=self.batch_timeout
-            )
-        return [_message_or_error(result) for result in results]
+            results = await runner.collect(batch_id, **self._wait_options())
+        return list(map(_message_or_error, results))
 
     async def abatch_api_cancel(self, batch_id: str) -> Batch:
+        client = self._chat().async_client
         with langchain_errors():
-            return await self._chat().async_client.cancel_batch(batch_id)
+            return await client.cancel_batch(batch_id)

@@ -44,9 +44,9 @@ def test_batch_chat_matches_chat(emulator: Emulator, store: BatchStore) -> None:
 def test_batch_chat_errors(emulator: Emulator, store: BatchStore) -> None:
     llm = _llm(emulator)
     with pytest.raises(BadRequestError, match="no-such-model"):
-        llm.batch_chat(_conversations(2), poll=FAST_POLL, model="no-such-model")
+        llm.batch_chat(_conversations(2), {"model": "no-such-model"}, poll=FAST_POLL)
     mixed = llm.batch_chat(
-        _conversations(2), poll=FAST_POLL, return_exceptions=True, model="no-such-model"
+        _conversations(2), {"model": "no-such-model"}, poll=FAST_POLL, return_exceptions=True
     )
     assert all(isinstance(r, BadRequestError) for r in mixed)
 
