@@ -198,6 +198,8 @@ class BatchAPIMixin(BaseModel):
         if plan is not None and plan.to_send:
             with langchain_errors():
                 plan.answered = self._runner().run(plan.to_send, **self._wait_options())
+        if plan is not None:
+            kwargs["stream"] = False  # the answers are parked: no streaming call may bypass them
         with plan.parked() if plan is not None else contextlib.nullcontext():
             return BaseChatModel.batch(
                 chat, inputs, config, return_exceptions=return_exceptions, **kwargs
@@ -216,7 +218,9 @@ class BatchAPIMixin(BaseModel):
             runner = self._async_runner()
             with langchain_errors():
                 plan.answered = await runner.run(plan.to_send, **self._wait_options())
-        context = plan.parked() if plan is not None else contextlib.nullcontext()
+        context = contextlib.nullcontext() if plan is None else plan.parked()
+        if plan is not None:
+            kwargs["stream"] = False
         with context:
             return await BaseChatModel.abatch(
                 self._chat(), inputs, config, return_exceptions=return_exceptions, **kwargs

@@ -168,6 +168,19 @@ async def test_explicit_jobs_async(emulator: Emulator, store: BatchStore) -> Non
     assert (await llm.abatch_api_cancel(slow)).status == "cancelling"
 
 
+def test_a_streaming_model_still_batches_through_the_job(
+    emulator: Emulator, store: BatchStore
+) -> None:
+    llm = _llm(emulator, use_batch_api=True, streaming=True)
+    messages = llm.batch(["one", "two"])
+    (job,) = _jobs(store)
+    chats = [r for r in emulator.requests if r.path == "/v1/chat/completions"]
+    assert all(r.headers.get("x-emulator-batch-id") == job["id"] for r in chats)
+    assert [m.content for m in messages] == [
+        m.content for m in _llm(emulator).batch(["one", "two"])
+    ]
+
+
 def test_without_use_batch_api_nothing_changes(emulator: Emulator, store: BatchStore) -> None:
     _llm(emulator).batch(["a", "b"])
     assert store.jobs == {}
