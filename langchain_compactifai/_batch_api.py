@@ -131,10 +131,12 @@ class BatchAPIMixin(BaseModel):
 
     use_batch_api: bool = False
     """Send ``batch``/``abatch`` as one Batch API job (cheaper, slower: up to 24 h)."""
-    batch_poll_interval: float = Field(default=1.0, gt=0)
-    """Seconds between the first status checks of a job (backing off while nothing changes)."""
-    batch_max_poll_interval: float = Field(default=30.0, gt=0)
-    """Longest wait between two status checks."""
+    # None defaults: LangChain serializes every truthy field value, defaults included.
+    batch_poll_interval: float | None = Field(default=None, gt=0)
+    """Seconds between the first status checks of a job (default 1; backing off while nothing
+    changes)."""
+    batch_max_poll_interval: float | None = Field(default=None, gt=0)
+    """Longest wait between two status checks (default 30)."""
     batch_timeout: float | None = None
     """Give up waiting after this many seconds (the job keeps running; collect it later)."""
     batch_on_progress: Callable[[Batch], None] | None = Field(default=None, exclude=True)
@@ -158,9 +160,9 @@ class BatchAPIMixin(BaseModel):
     def _poll(self) -> Any:
         from compactifai.batches import PollPolicy
 
-        return PollPolicy(
-            self.batch_poll_interval, max(self.batch_poll_interval, self.batch_max_poll_interval)
-        )
+        default = PollPolicy()
+        initial = self.batch_poll_interval or default.initial
+        return PollPolicy(initial, max(initial, self.batch_max_poll_interval or default.maximum))
 
     def _batch_bodies(
         self, inputs: Sequence[Any], kwargs: Mapping[str, Any]
