@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 from typing import Any
 
 import pytest
@@ -216,3 +217,21 @@ async def test_async_runner(aclient: AsyncCompactifAIClient) -> None:
     ]
     again = await runner.run([{"prompt": "Once upon", "model": MODEL}], endpoint="/v1/completions")
     assert again[0].choices[0].text  # type: ignore[union-attr]
+
+
+@pytest.mark.emulator
+def test_a_cancelled_job_gives_partial_results(
+    client: CompactifAIClient, store: BatchStore
+) -> None:
+    store.configure(paused=True)
+    runner = BatchRunner(client, FAST_POLL)
+    batch = runner.submit([chat_body(f"Q{i}") for i in range(5)])
+    while runner.status(batch.id).status == "validating":
+        time.sleep(0.005)
+    runner.cancel(batch.id)
+    store.configure(paused=False)
+    results = runner.collect(batch.id)
+    assert results.batch.status == "cancelled"
+    assert len(results) == 5
+    unfinished = [r for r in results if isinstance(r, BatchRequestError)]
+    assert unfinished and all(r.code == "batch_cancelled" for r in unfinished)
