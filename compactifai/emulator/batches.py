@@ -46,7 +46,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .app import INVALID_TOKEN_DETAIL, EmulatorState, RecordedRequest
+from . import EmulatorState, RecordedRequest
+from .app import INVALID_TOKEN_DETAIL
 
 __all__ = ["MAX_FILE_BYTES", "MAX_REQUESTS", "BatchStore", "install_batches"]
 
