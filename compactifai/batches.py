@@ -76,6 +76,7 @@ MAX_REQUESTS_PER_FILE = 50_000
 MAX_INPUT_FILE_BYTES = 200 * 1024 * 1024
 # Input and result files stay in memory up to this size, then spill to a temporary file.
 SPOOL_BYTES = 16 * 1024 * 1024
+MAX_RESULT_LINE_BYTES = 32 * 1024 * 1024
 ENDPOINTS: dict[str, tuple[type[pydantic.BaseModel], type[ChatCompletion] | type[Completion]]] = {
     "/v1/chat/completions": (ChatCompletionRequest, ChatCompletion),
     "/v1/completions": (CompletionRequest, Completion),
@@ -473,8 +474,15 @@ def _lines_of(file_id: str | None) -> _Flow[Iterator[bytes]]:
 
 
 def _closing_lines(spool: tempfile.SpooledTemporaryFile[bytes]) -> Iterator[bytes]:
+    """The file's lines, each read with a bound: a longer line (no result line is anywhere
+    near it) is skipped, so a hostile file cannot make one line take all the memory."""
     with spool:
-        yield from spool
+        while line := spool.readline(MAX_RESULT_LINE_BYTES + 1):
+            if len(line) <= MAX_RESULT_LINE_BYTES:
+                yield line
+                continue
+            while line and not line.endswith(b"\n"):  # skip to the end of the long line
+                line = spool.readline(MAX_RESULT_LINE_BYTES)
 
 
 def _collect_flow(

@@ -136,6 +136,22 @@ def test_results_come_back_in_input_order_with_typed_errors() -> None:
     assert results.custom_ids == ["a", "b", "c", "d"] and results.batch.status == "expired"
 
 
+def test_an_oversized_result_line_is_skipped(monkeypatch: pytest.MonkeyPatch) -> None:
+    import tempfile
+
+    from compactifai import batches
+
+    monkeypatch.setattr(batches, "MAX_RESULT_LINE_BYTES", 200)
+    spool = tempfile.SpooledTemporaryFile()  # noqa: SIM115 - _closing_lines closes it
+    spool.write(_ok("a", "x" * 500) + b"\n" + _ok("b", "short") + b"\n")
+    spool.seek(0)
+    lines = list(batches._closing_lines(spool))  # type: ignore[arg-type]
+    results = order_results(["a", "b"], _batch(), lines, [])
+    assert isinstance(results[0], BatchRequestError) and results[0].code == "missing_result"
+    assert isinstance(results[1], ChatCompletion)
+    assert spool.closed
+
+
 def test_polling_backs_off_while_nothing_changes_and_closes_in_on_progress() -> None:
     policy = PollPolicy(initial=1.0, maximum=10.0, factor=2.0)
     assert policy.next_delay(None, False) == 1.0
