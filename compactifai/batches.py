@@ -35,7 +35,6 @@ from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any, BinaryIO, TypedDict, TypeVar, cast
 
 import pydantic
-from typing_extensions import Unpack
 
 from compactifai import _protocol as ops
 from compactifai.errors import CompactifAIError, RequestValidationError, status_error_from_response
@@ -49,6 +48,8 @@ from compactifai.types import (
 )
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack  # annotations only: no runtime dependency
+
     from compactifai._client import AsyncCompactifAIClient, CompactifAIClient
 
 __all__ = [

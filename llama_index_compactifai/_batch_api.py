@@ -6,11 +6,12 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, TypedDict, cast, overload
 
 from llama_index.core.base.llms.types import ChatMessage, ChatResponse
-from typing_extensions import Unpack
 
 from llama_index_compactifai._messages import chat_response_from_completion
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack  # annotations only: no runtime dependency
+
     from compactifai.batches import BatchResults, PollPolicy, WaitOptions
     from compactifai.types import Batch, ChatCompletion
     from llama_index_compactifai.base import CompactifAI
