@@ -34,7 +34,8 @@ EXAMPLE = """examples:
 
 requests.jsonl holds one request per line: an OpenAI batch line
 {"custom_id": "q1", "method": "POST", "url": "/v1/chat/completions", "body": {...}}
-or just a request body {"model": "...", "messages": [...]} (custom id request-<line index>).
+or just a request body {"model": "...", "messages": [...]} (custom id request-N, N counting
+requests from 0).
 """
 
 ACTIONS = ("submit", "status", "wait", "results", "cancel", "list")
