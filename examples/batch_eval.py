@@ -27,6 +27,7 @@ def show_progress(batch: Batch) -> None:
 
 def main() -> None:
     llm = ChatCompactifAI(
+        model="cai-mistral-small-3-1-slim",
         temperature=0,
         max_tokens=64,
         use_batch_api=True,

@@ -47,7 +47,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from . import EmulatorState, RecordedRequest
-from .app import INVALID_TOKEN_DETAIL
+from ._http import LARGER_BODIES
+from .app import _v1
+from .faults import FaultSpec
 
 __all__ = ["MAX_FILE_BYTES", "MAX_REQUESTS", "BatchStore", "install_batches"]
 
@@ -433,16 +435,14 @@ _Handler = Callable[[Request, BatchStore, str, str], Awaitable[Response]]
 
 
 def _route(handler: _Handler) -> Callable[[Request], Awaitable[Response]]:
-    """Auth and recording, like the app's other ``/v1`` routes."""
+    """The app's own ``/v1`` wrapper (latency, the key check, faults, error shapes), then the
+    handler with the job store and the caller's key (a job's lines are sent with it)."""
 
-    async def endpoint(request: Request) -> Response:
-        state: EmulatorState = request.app.state.emulator
+    async def endpoint(
+        request: Request, state: EmulatorState, user: str, fault: FaultSpec | None
+    ) -> Response:
         store: BatchStore = request.app.state.batches
-        scheme, _, key = request.headers.get("authorization", "").partition(" ")
-        key = key.strip()
-        user = state.user_for_key(key) if scheme.lower() == "bearer" else None
-        if user is None:
-            return _json({"detail": INVALID_TOKEN_DETAIL}, 401)
+        key = request.headers.get("authorization", "").partition(" ")[2].strip()
         response = await handler(request, store, user, key)
         recorded = RecordedRequest(
             request.method,
@@ -455,7 +455,7 @@ def _route(handler: _Handler) -> Callable[[Request], Awaitable[Response]]:
         store.requests.append(recorded)
         return response
 
-    return endpoint
+    return _v1(endpoint)
 
 
 def _parse_multipart(content_type: str, body: bytes) -> dict[str, tuple[str | None, bytes]]:
@@ -589,6 +589,8 @@ def install_batches(app: Starlette) -> BatchStore:
     """Add the files and batches routes to an emulator app; its store is ``app.state.batches``."""
     store = BatchStore(app)
     app.state.batches = store
+    # Input files may be larger than the app's general body limit (16 MiB by default).
+    LARGER_BODIES["/v1/files"] = MAX_FILE_BYTES + 2**20
     app.router.routes.extend(
         [
             Route("/v1/files", _route(upload_file), methods=["POST"]),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -140,3 +141,25 @@ def test_wrong_requests_to_batch_routes(emulator: Emulator, store: BatchStore) -
             headers=auth,
         )
         assert window.json()["error"]["param"] == "completion_window"
+
+
+def test_input_files_may_exceed_the_general_body_limit(
+    emulator: Emulator, client: CompactifAIClient
+) -> None:
+    big = _line("r0", chat_body("Hi")) + b"\n" + b" " * (17 * 2**20) + b"\n"
+    assert len(big) > emulator.state.max_body_bytes  # 16 MiB by default
+    uploaded = client.upload_file(big, filename="big.jsonl")
+    assert uploaded.bytes == len(big)
+    assert client.download_file(uploaded.id) == big
+
+
+def test_an_upload_retried_after_a_503_sends_the_whole_file_again(
+    emulator: Emulator, client: CompactifAIClient, tmp_path: Path
+) -> None:
+    source = tmp_path / "requests.jsonl"
+    source.write_bytes(b"\n".join(_line(f"r{i}", chat_body(f"Q{i}")) for i in range(3)) + b"\n")
+    emulator.inject_fault("status", status=503, path="/v1/files")
+    uploaded = client.upload_file(source)
+    assert client.download_file(uploaded.id) == source.read_bytes()
+    uploads = [r for r in emulator.requests if r.path == "/v1/files"]
+    assert len(uploads) == 1  # the faulted attempt never reached the handler
