@@ -20,6 +20,7 @@ import uuid
 import weakref
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from datetime import datetime
+from os import PathLike
 from pathlib import Path
 from types import TracebackType
 from typing import Any, BinaryIO, Generic, TypeVar, Union, overload
@@ -92,7 +93,7 @@ def _default_async_transport(limits: httpx.Limits) -> httpx.AsyncBaseTransport |
 
 # ---------------------------------------------------------------------------- files (I/O helpers)
 
-FileInput = Union[str, "os.PathLike[str]", bytes, BinaryIO]
+FileInput = Union[str, "PathLike[str]", bytes, BinaryIO]
 
 
 @contextlib.contextmanager
@@ -100,7 +101,7 @@ def _upload_source(file: FileInput, filename: str | None) -> Iterator[tuple[str,
     """(file name, content) for a multipart upload; a path is opened here and closed after."""
     if isinstance(file, (bytes, bytearray)):
         yield filename or "input.jsonl", bytes(file)
-    elif isinstance(file, (str, os.PathLike)):
+    elif isinstance(file, (str, PathLike)):
         path = Path(file)
         with path.open("rb") as handle:
             yield filename or path.name, handle
@@ -113,10 +114,10 @@ def _upload_source(file: FileInput, filename: str | None) -> Iterator[tuple[str,
 
 
 @contextlib.contextmanager
-def _download_sink(destination: str | os.PathLike[str] | BinaryIO) -> Iterator[BinaryIO]:
+def _download_sink(destination: str | PathLike[str] | BinaryIO) -> Iterator[BinaryIO]:
     """A writable binary sink; a path is written beside itself and renamed once complete,
     so an interrupted download never leaves a truncated file under the final name."""
-    if not isinstance(destination, (str, os.PathLike)):
+    if not isinstance(destination, (str, PathLike)):
         yield destination
         return
     path = Path(destination)
@@ -124,7 +125,7 @@ def _download_sink(destination: str | os.PathLike[str] | BinaryIO) -> Iterator[B
     try:
         with partial.open("wb") as handle:
             yield handle
-        os.replace(partial, path)
+        partial.replace(path)
     finally:
         partial.unlink(missing_ok=True)
 
@@ -372,11 +373,9 @@ class CompactifAIClient(_BaseClient[httpx.Client]):
     @overload
     def download_file(self, file_id: str) -> bytes: ...
     @overload
+    def download_file(self, file_id: str, destination: str | PathLike[str] | BinaryIO) -> int: ...
     def download_file(
-        self, file_id: str, destination: str | os.PathLike[str] | BinaryIO
-    ) -> int: ...
-    def download_file(
-        self, file_id: str, destination: str | os.PathLike[str] | BinaryIO | None = None
+        self, file_id: str, destination: str | PathLike[str] | BinaryIO | None = None
     ) -> bytes | int:
         """A file's content as bytes, or streamed to ``destination`` (returns bytes written)."""
         op = ops.download_file(file_id)
@@ -592,10 +591,10 @@ class AsyncCompactifAIClient(_BaseClient[httpx.AsyncClient]):
     async def download_file(self, file_id: str) -> bytes: ...
     @overload
     async def download_file(
-        self, file_id: str, destination: str | os.PathLike[str] | BinaryIO
+        self, file_id: str, destination: str | PathLike[str] | BinaryIO
     ) -> int: ...
     async def download_file(
-        self, file_id: str, destination: str | os.PathLike[str] | BinaryIO | None = None
+        self, file_id: str, destination: str | PathLike[str] | BinaryIO | None = None
     ) -> bytes | int:
         """A file's content as bytes, or streamed to ``destination`` (returns bytes written)."""
         op = ops.download_file(file_id)
