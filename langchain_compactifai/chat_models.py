@@ -27,6 +27,7 @@ from pydantic import Field, field_validator
 
 from compactifai.catalog import DEFAULT_CHAT_MODEL, input_kinds, model_info
 from compactifai.chat import function_tool, json_schema_response_format, tool_choice_param
+from langchain_compactifai._batch_api import BatchAPIMixin, take_batch_result
 from langchain_compactifai._connection import (
     CompactifAIConnection,
     body_params,
@@ -47,7 +48,7 @@ _NOT_BODY = frozenset(
 )
 
 
-class ChatCompactifAI(CompactifAIConnection, BaseChatModel):
+class ChatCompactifAI(CompactifAIConnection, BatchAPIMixin, BaseChatModel):
     """CompactifAI chat models (compressed "slim" LLMs) for LangChain.
 
     A drop-in for ``ChatOpenAI``: sync and async invoke/stream/batch, token usage, tool
@@ -112,6 +113,11 @@ class ChatCompactifAI(CompactifAIConnection, BaseChatModel):
 
             llm.with_structured_output(Joke).invoke("A joke about cats")  # Joke(...)
             # method="json_schema" (default) | "function_calling" | "json_mode"
+
+    Batch API (one job for a whole ``batch``; results in hours rather than seconds):
+        ``ChatCompactifAI(use_batch_api=True).batch(inputs)``; or ``batch_api_submit(inputs)``
+        -> id, later ``batch_api_retrieve(id)`` (also ``batch_api_status``/``batch_api_cancel``
+        and async twins).
 
     Token usage:
         ``ai_msg.usage_metadata`` -> ``{"input_tokens": ..., "output_tokens": ..., "total_tokens": ...}``
@@ -256,6 +262,8 @@ class ChatCompactifAI(CompactifAIConnection, BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         params = self._request_params(messages, stop, kwargs)
+        if (from_batch_api := take_batch_result(params)) is not None:
+            return from_batch_api
         with langchain_errors():
             completion = self.client.create_chat_completion(**params)
         return chat_result_from_completion(completion)
@@ -268,6 +276,8 @@ class ChatCompactifAI(CompactifAIConnection, BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         params = self._request_params(messages, stop, kwargs)
+        if (from_batch_api := take_batch_result(params)) is not None:
+            return from_batch_api
         with langchain_errors():
             completion = await self.async_client.create_chat_completion(**params)
         return chat_result_from_completion(completion)

@@ -108,6 +108,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=[],
         help="price per million input and output tokens, for cost estimates (repeatable)",
     )
+    parser.add_argument(
+        "--batch",
+        action="store_true",
+        help="send each model's prompts as one Batch API job (large prompt sets; no latency)",
+    )
     parser.add_argument("--system", metavar="TEXT", default=None, help="system message")
     parser.add_argument(
         "--max-tokens", type=int, default=None, metavar="N", help="output limit per answer"
@@ -232,6 +237,7 @@ def _compare(args: argparse.Namespace, err: Console) -> int:
             "concurrency": args.concurrency,
             "prices": prices,
             "on_progress": on_progress,
+            "batch": args.batch,
         }
 
         async def main() -> ComparisonReport:
