@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
-import os
 import platform
 import time
 import urllib.request
 import uuid
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from contextlib import asynccontextmanager, contextmanager, suppress
 from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -18,11 +18,23 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from compactifai import _churn
 from compactifai import _protocol as ops
-from compactifai._defaults import DEFAULT_BASE_URL, DEFAULT_TIMEOUT
+from compactifai._defaults import (
+    DEFAULT_BASE_URL,
+    DEFAULT_TIMEOUT,
+    env_api_key,
+    env_base_url,
+    env_setting,
+)
 from compactifai._protocol import ChunkStreamParser, Operation, Retry, RetryPolicy
 from compactifai._version import __version__
-from compactifai.errors import MissingAPIKeyError, status_error_from_response
+from compactifai.errors import (
+    BadRequestError,
+    CompactifAIError,
+    MissingAPIKeyError,
+    status_error_from_response,
+)
 from compactifai.types import ChatCompletion, ChatCompletionChunk, Completion, Model, UsageReport
 
 if TYPE_CHECKING:
@@ -53,9 +65,9 @@ _sleep = time.sleep
 _async_sleep = asyncio.sleep
 
 # "aiohttp" (when installed) or "httpx": what the default async client sends through.
-ASYNC_BACKEND = os.environ.get("COMPACTIFAI_ASYNC_BACKEND", "aiohttp")
+ASYNC_BACKEND = env_setting("COMPACTIFAI_ASYNC_BACKEND", "aiohttp")
 # "socket" (``_sync_http``, a lean HTTP/1.1 transport) or "httpx": the default sync client's.
-SYNC_BACKEND = os.environ.get("COMPACTIFAI_SYNC_BACKEND", "socket")
+SYNC_BACKEND = env_setting("COMPACTIFAI_SYNC_BACKEND", "socket")
 
 
 _aiohttp_transport: type[AiohttpTransport] | None = None
@@ -152,11 +164,9 @@ class _BaseClient(Generic[HttpClientT]):
         *,
         retry_policy: RetryPolicy | None = None,
     ) -> None:
-        key = _secret_value(api_key) or os.environ.get("COMPACTIFAI_API_KEY") or None
+        key = _secret_value(api_key) or env_api_key()
         self._api_key = _Secret(key) if key else None
-        self.base_url = (
-            base_url or os.environ.get("COMPACTIFAI_BASE_URL") or DEFAULT_BASE_URL
-        ).rstrip("/")
+        self.base_url = (base_url or env_base_url() or DEFAULT_BASE_URL).rstrip("/")
         self.timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
         self.retry_policy = retry_policy or RetryPolicy(max_retries=max_retries)
         self.default_headers = dict(default_headers or {})
@@ -385,18 +395,41 @@ class CompactifAIClient(_BaseClient[httpx.Client]):
     def create_chat_completion(
         self, *, extra_headers: Mapping[str, str] | None = None, **params: Any
     ) -> ChatCompletion:
-        return self._call(ops.create_chat_completion(params), extra_headers)
+        with self._naming_missing_model(params):
+            return self._call(ops.create_chat_completion(params), extra_headers)
 
     def stream_chat_completion(
         self, *, extra_headers: Mapping[str, str] | None = None, **params: Any
     ) -> Iterator[ChatCompletionChunk]:
         """Validate now; return an iterator that sends the request when first advanced."""
-        return self._stream(ops.stream_chat_completion(params), extra_headers)
+        op = ops.stream_chat_completion(params)
+        return self._stream_naming_missing_model(self._stream(op, extra_headers), params)
 
     def create_completion(
         self, *, extra_headers: Mapping[str, str] | None = None, **params: Any
     ) -> Completion:
-        return self._call(ops.create_completion(params), extra_headers)
+        with self._naming_missing_model(params):
+            return self._call(ops.create_completion(params), extra_headers)
+
+    @contextmanager
+    def _naming_missing_model(self, params: Mapping[str, Any]) -> Iterator[None]:
+        """A 400 for a withdrawn model becomes a ModelNotFoundError listing the served ones."""
+        try:
+            yield
+        except BadRequestError as exc:
+            missing = _churn.missing_model(exc, params.get("model"))
+            if missing is None:
+                raise
+            if missing.available is None:
+                with suppress(CompactifAIError):
+                    missing = _churn.with_available(missing, [m.id for m in self.list_models()])
+            raise missing from exc
+
+    def _stream_naming_missing_model(
+        self, chunks: Iterator[ChatCompletionChunk], params: Mapping[str, Any]
+    ) -> Iterator[ChatCompletionChunk]:
+        with self._naming_missing_model(params):
+            yield from chunks
 
     def get_usage(
         self,
@@ -522,18 +555,55 @@ class AsyncCompactifAIClient(_BaseClient[httpx.AsyncClient]):
     async def create_chat_completion(
         self, *, extra_headers: Mapping[str, str] | None = None, **params: Any
     ) -> ChatCompletion:
-        return await self._call(ops.create_chat_completion(params), extra_headers)
+        async with self._naming_missing_model(params):
+            return await self._call(ops.create_chat_completion(params), extra_headers)
 
     def stream_chat_completion(
         self, *, extra_headers: Mapping[str, str] | None = None, **params: Any
     ) -> AsyncIterator[ChatCompletionChunk]:
         """Validate now; return an async iterator that sends the request when first advanced."""
-        return self._stream(ops.stream_chat_completion(params), extra_headers)
+        op = ops.stream_chat_completion(params)
+        return self._stream_naming_missing_model(self._stream(op, extra_headers), params)
 
     async def create_completion(
         self, *, extra_headers: Mapping[str, str] | None = None, **params: Any
     ) -> Completion:
-        return await self._call(ops.create_completion(params), extra_headers)
+        async with self._naming_missing_model(params):
+            return await self._call(ops.create_completion(params), extra_headers)
+
+    @asynccontextmanager
+    async def _naming_missing_model(self, params: Mapping[str, Any]) -> AsyncIterator[None]:
+        """A 400 for a withdrawn model becomes a ModelNotFoundError listing the served ones."""
+        try:
+            yield
+        except BadRequestError as exc:
+            missing = _churn.missing_model(exc, params.get("model"))
+            if missing is None:
+                raise
+            if missing.available is None:
+                try:
+                    served = await self.list_models()
+                    missing = _churn.with_available(missing, [m.id for m in served])
+                except CompactifAIError:
+                    pass
+            raise missing from exc
+
+    async def _stream_naming_missing_model(
+        self, chunks: AsyncIterator[ChatCompletionChunk], params: Mapping[str, Any]
+    ) -> AsyncIterator[ChatCompletionChunk]:
+        # The server refuses a model before the first chunk: only that wait is watched.
+        try:
+            async with self._naming_missing_model(params):
+                first = await anext(chunks, None)
+            if first is None:
+                return
+            yield first
+            async for chunk in chunks:
+                yield chunk
+        finally:
+            close = getattr(chunks, "aclose", None)
+            if close is not None:
+                await close()
 
     async def get_usage(
         self,

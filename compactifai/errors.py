@@ -23,6 +23,7 @@ __all__ = [
     "IncompleteStreamError",
     "InternalServerError",
     "MissingAPIKeyError",
+    "ModelNotFoundError",
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
@@ -229,3 +230,27 @@ def status_error_from_response(
     return cls(
         message, status_code=status_code, request_id=request_id, body=body, attempts=attempts
     )
+
+
+class ModelNotFoundError(BadRequestError):
+    """400: the request named a model this server does not serve (now: models are withdrawn
+    without notice). ``model`` is the id sent, ``available`` the ids served now (or None when
+    they could not be learned)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        model: str,
+        available: list[str] | None,
+        status_code: int = 400,
+        request_id: str | None = None,
+        body: Any = None,
+        attempts: int = 1,
+    ) -> None:
+        self.model = model
+        self.available = available
+        self.server_message = message
+        super().__init__(
+            message, status_code=status_code, request_id=request_id, body=body, attempts=attempts
+        )

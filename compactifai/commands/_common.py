@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from compactifai._defaults import DEFAULT_BASE_URL
+from compactifai._defaults import DEFAULT_BASE_URL, env_base_url
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -64,7 +63,7 @@ def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
 
 def resolved_base_url(args: argparse.Namespace) -> str:
     base: str | None = getattr(args, "base_url", None)
-    return (base or os.environ.get("COMPACTIFAI_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
+    return (base or env_base_url() or DEFAULT_BASE_URL).rstrip("/")
 
 
 def make_client(args: argparse.Namespace) -> CompactifAIClient:

@@ -175,7 +175,7 @@ def test_body_carries_fields_and_omits_unset(api: FakeAPI) -> None:
 def test_defaults_send_only_model_and_messages(api: FakeAPI) -> None:
     api.model(stop=[]).invoke("Hi")
     assert api.body == {
-        "model": "cai-llama-3-1-8b-slim",
+        "model": "hypernova-60b",
         "messages": [{"role": "user", "content": "Hi"}],
     }
 
@@ -199,11 +199,11 @@ def test_max_completion_tokens_wins_over_max_tokens(api: FakeAPI) -> None:
 
 
 def test_unknown_kwargs_go_to_model_kwargs_with_warning(api: FakeAPI) -> None:
-    with pytest.warns(UserWarning, match="reasoning_effort"):
-        model = api.model(reasoning_effort="high")
-    assert model.model_kwargs == {"reasoning_effort": "high"}
+    with pytest.warns(UserWarning, match="ignore_eos"):
+        model = api.model(ignore_eos=True)
+    assert model.model_kwargs == {"ignore_eos": True}
     model.invoke("Hi")
-    assert api.body["reasoning_effort"] == "high"
+    assert api.body["ignore_eos"] is True
 
 
 def test_n_other_than_one_is_rejected() -> None:
@@ -987,14 +987,22 @@ def test_repeated_completion_ids_do_not_collide(api: FakeAPI) -> None:
 
 
 def test_profile_comes_from_the_catalog() -> None:
-    vision = ChatCompactifAI(model="cai-mistral-small-3-1-slim").profile
-    text = ChatCompactifAI(model="cai-llama-3-1-8b-slim").profile
+    vision = ChatCompactifAI(model="mistral-small-3-1").profile
+    text = ChatCompactifAI(model="hypernova-60b").profile
     assert vision is not None and text is not None
     assert vision["image_inputs"] is True
     assert text["image_inputs"] is False
     assert vision["audio_inputs"] is False and text["audio_inputs"] is False
     assert text["tool_calling"] is True and text["structured_output"] is True
+    assert text["reasoning_output"] is True and vision["reasoning_output"] is False
     assert text["max_input_tokens"] == 131_072
+
+
+def test_profile_leaves_what_the_catalog_does_not_know_to_the_server() -> None:
+    unknown = ChatCompactifAI(model="cai-new-model-2027-slim").profile
+    assert unknown is not None
+    assert not {"image_inputs", "audio_inputs", "tool_calling"} & set(unknown)
+    assert unknown["text_inputs"] is True
 
 
 async def test_broken_async_stream_raises_after_yielding_received_chunks() -> None:
