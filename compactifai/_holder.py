@@ -110,6 +110,8 @@ class ClientHolder:
             await self._lazy_clients.aclose()
 
     def __setattr__(self, name: str, value: Any) -> None:
+        if name == "api_key" and isinstance(value, str):
+            value = SecretStr(value)  # assignment is not validated: keep the key a secret
         super().__setattr__(name, value)
         if name in CONNECTION_FIELDS:
             dropped = self._lazy_clients
