@@ -9,11 +9,21 @@ around their public methods (one ``GET /models`` when the server did not list th
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING
 
-from compactifai.errors import BadRequestError, ModelNotFoundError
+from compactifai.errors import BadRequestError, CompactifAIError, ModelNotFoundError
 
-__all__ = ["missing_model", "not_found_message", "with_available"]
+if TYPE_CHECKING:
+    from compactifai.types import Model
+
+__all__ = [
+    "missing_model",
+    "not_found_message",
+    "raise_if_missing_model",
+    "served_ids",
+    "with_available",
+]
 
 _UNKNOWN_MODEL = re.compile(
     r"model\s+'(?P<model>[^']*)'\s+(?:was\s+)?not\s+found"
@@ -52,6 +62,41 @@ def missing_model(error: BadRequestError, model: str | None) -> ModelNotFoundErr
     if listed is not None:
         available = [item.strip().strip("'\"") for item in listed.split(",") if item.strip()]
     return _error(error, name, available)
+
+
+def raise_if_missing_model(
+    error: BadRequestError, model: str | None, served: Callable[[], Sequence[str] | None]
+) -> None:
+    """Raise a :class:`ModelNotFoundError` (from ``error``) when ``error`` is about the model.
+
+    When the server listed nothing, ``served()`` (one ``GET /models``) completes it; a failure
+    to list is not the user's problem: the error then says the list is unknown.
+    """
+    missing = missing_model(error, model)
+    if missing is None:
+        return
+    if missing.available is None:
+        try:
+            ids = served()
+        except CompactifAIError:
+            ids = None
+        if ids is not None:
+            missing = with_available(missing, ids)
+    raise missing from error
+
+
+async def served_ids(
+    error: BadRequestError, model: str | None, list_models: Callable[[], Awaitable[list[Model]]]
+) -> list[str] | None:
+    """The async client's ``GET /models``, made only when ``error`` is about a model the server
+    did not list alternatives for (None otherwise, or when listing failed)."""
+    missing = missing_model(error, model)
+    if missing is None or missing.available is not None:
+        return None
+    try:
+        return [m.id for m in await list_models()]
+    except CompactifAIError:
+        return None
 
 
 def with_available(error: ModelNotFoundError, available: Sequence[str]) -> ModelNotFoundError:

@@ -10,7 +10,7 @@ import time
 import urllib.request
 import uuid
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
-from contextlib import asynccontextmanager, contextmanager, suppress
+from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -31,7 +31,6 @@ from compactifai._protocol import ChunkStreamParser, Operation, Retry, RetryPoli
 from compactifai._version import __version__
 from compactifai.errors import (
     BadRequestError,
-    CompactifAIError,
     MissingAPIKeyError,
     status_error_from_response,
 )
@@ -417,13 +416,11 @@ class CompactifAIClient(_BaseClient[httpx.Client]):
         try:
             yield
         except BadRequestError as exc:
-            missing = _churn.missing_model(exc, params.get("model"))
-            if missing is None:
-                raise
-            if missing.available is None:
-                with suppress(CompactifAIError):
-                    missing = _churn.with_available(missing, [m.id for m in self.list_models()])
-            raise missing from exc
+            _churn.raise_if_missing_model(exc, params.get("model"), self._served_ids)
+            raise
+
+    def _served_ids(self) -> list[str]:
+        return [model.id for model in self.list_models()]
 
     def _stream_naming_missing_model(
         self, chunks: Iterator[ChatCompletionChunk], params: Mapping[str, Any]
@@ -577,16 +574,10 @@ class AsyncCompactifAIClient(_BaseClient[httpx.AsyncClient]):
         try:
             yield
         except BadRequestError as exc:
-            missing = _churn.missing_model(exc, params.get("model"))
-            if missing is None:
-                raise
-            if missing.available is None:
-                try:
-                    served = await self.list_models()
-                    missing = _churn.with_available(missing, [m.id for m in served])
-                except CompactifAIError:
-                    pass
-            raise missing from exc
+            model = params.get("model")
+            served = await _churn.served_ids(exc, model, self.list_models)
+            _churn.raise_if_missing_model(exc, model, lambda: served)
+            raise
 
     async def _stream_naming_missing_model(
         self, chunks: AsyncIterator[ChatCompletionChunk], params: Mapping[str, Any]

@@ -235,22 +235,12 @@ def status_error_from_response(
 class ModelNotFoundError(BadRequestError):
     """400: the request named a model this server does not serve (now: models are withdrawn
     without notice). ``model`` is the id sent, ``available`` the ids served now (or None when
-    they could not be learned)."""
+    they could not be learned), ``server_message`` what the server said."""
 
     def __init__(
-        self,
-        message: str,
-        *,
-        model: str,
-        available: list[str] | None,
-        status_code: int = 400,
-        request_id: str | None = None,
-        body: Any = None,
-        attempts: int = 1,
+        self, message: str, *, model: str, available: list[str] | None, **status: Any
     ) -> None:
         self.model = model
         self.available = available
         self.server_message = message
-        super().__init__(
-            message, status_code=status_code, request_id=request_id, body=body, attempts=attempts
-        )
+        super().__init__(message, **status)

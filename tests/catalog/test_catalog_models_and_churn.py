@@ -228,22 +228,22 @@ def test_chat_body_maps_settings_extras_and_overrides_once() -> None:
     assert explicit["max_completion_tokens"] == 5
 
 
-def _client(handler: Callable[[httpx.Request], httpx.Response]) -> CompactifAIClient:
-    return CompactifAIClient(
-        api_key="sk-test",
-        base_url="https://api.test.invalid/v1",
-        max_retries=0,
-        http_client=httpx.Client(transport=httpx.MockTransport(handler)),
-    )
+Handler = Callable[[httpx.Request], httpx.Response]
+SETTINGS: dict[str, Any] = {
+    "api_key": "sk-test",
+    "base_url": "https://api.test.invalid/v1",
+    "max_retries": 0,
+}
 
 
-def _async_client(handler: Callable[[httpx.Request], httpx.Response]) -> AsyncCompactifAIClient:
-    return AsyncCompactifAIClient(
-        api_key="sk-test",
-        base_url="https://api.test.invalid/v1",
-        max_retries=0,
-        http_client=httpx.AsyncClient(transport=httpx.MockTransport(handler)),
-    )
+def _client(handler: Handler) -> CompactifAIClient:
+    transport = httpx.MockTransport(handler)
+    return CompactifAIClient(**SETTINGS, http_client=httpx.Client(transport=transport))
+
+
+def _async_client(handler: Handler) -> AsyncCompactifAIClient:
+    transport = httpx.MockTransport(handler)
+    return AsyncCompactifAIClient(**SETTINGS, http_client=httpx.AsyncClient(transport=transport))
 
 
 def test_an_unknown_reasoning_effort_is_refused_before_sending() -> None:

@@ -21,12 +21,11 @@ from langchain_compactifai import ChatCompactifAI
 from tests.langchain.test_lc_chat_models import BASE_URL, FakeAPI, chunk, completion, sse
 
 FIELDS = ["reasoning", "reasoning_content"]
-USAGE = {
-    "prompt_tokens": 11,
-    "completion_tokens": 30,
-    "total_tokens": 41,
-    "completion_tokens_details": {"reasoning_tokens": 22},
-}
+# 22 of the 30 output tokens were spent reasoning.
+USAGE = dict(
+    prompt_tokens=11, completion_tokens=30, total_tokens=41,
+    completion_tokens_details={"reasoning_tokens": 22},
+)  # fmt: skip
 
 
 def _reasoned(field: str, **extra: Any) -> dict[str, Any]:
@@ -212,20 +211,16 @@ def test_a_tool_call_after_reasoning_in_a_stream() -> None:
 
 @pytest.mark.parametrize("method", ["json_schema", "function_calling"])
 def test_structured_output_on_a_reasoning_model(method: str) -> None:
-    if method == "json_schema":
-        answer = completion('{"city": "Bilbao"}', reasoning="Fill the schema.")
-    else:
-        answer = completion(
+    call = {"name": "Weather", "arguments": '{"city": "Bilbao"}'}
+    answer = (
+        completion('{"city": "Bilbao"}', reasoning="Fill the schema.")
+        if method == "json_schema"
+        else completion(
             None,
             reasoning="Call the tool.",
-            tool_calls=[
-                {
-                    "id": "c1",
-                    "type": "function",
-                    "function": {"name": "Weather", "arguments": '{"city": "Bilbao"}'},
-                }
-            ],
+            tool_calls=[{"id": "c1", "type": "function", "function": call}],
         )
+    )
     model = FakeAPI(answer).model()
     assert model.with_structured_output(Weather, method=method).invoke("x") == Weather(
         city="Bilbao"
