@@ -17,7 +17,12 @@ from pydantic import (
     model_validator,
 )
 
-from compactifai._defaults import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, env_base_url
+from compactifai._defaults import (
+    API_KEY_ENV,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEOUT,
+    env_base_url,
+)
 from compactifai._holder import ClientHolder, api_key_from_env
 from langchain_compactifai._messages import PROVIDER
 
@@ -102,6 +107,24 @@ class CompactifAIConnection(ClientHolder, BaseModel):
             )
             model_kwargs[name] = value
         return {**{k: v for k, v in values.items() if k in known}, "model_kwargs": model_kwargs}
+
+    @property
+    def lc_secrets(self) -> dict[str, str]:
+        return {"api_key": API_KEY_ENV}
+
+    @classmethod
+    def is_lc_serializable(cls) -> bool:
+        """Chains holding this model serialize with ``dumpd`` (the key as a secret reference)."""
+        return True
+
+    @property
+    def _default_params(self) -> dict[str, Any]:
+        """Body fields set on this object (None and empty values left out)."""
+        raise NotImplementedError
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return self._default_params
 
     def get_num_tokens(self, text: str) -> int:
         """Approximate token count (about four characters a token).

@@ -194,15 +194,6 @@ class ChatCompactifAI(CompactifAIConnection, BaseChatModel):
                 profile.update(dict.fromkeys(keys, known))
         return cast("ModelProfile", profile)
 
-    @property
-    def lc_secrets(self) -> dict[str, str]:
-        return {"api_key": "COMPACTIFAI_API_KEY"}
-
-    @classmethod
-    def is_lc_serializable(cls) -> bool:
-        """Chains holding this model serialize with ``dumpd`` (the key as a secret reference)."""
-        return True
-
     def _settings(self) -> tuple[tuple[str, Any], ...]:
         return (
             ("temperature", self.temperature),
@@ -220,10 +211,6 @@ class ChatCompactifAI(CompactifAIConnection, BaseChatModel):
     def _default_params(self) -> dict[str, Any]:
         """Body fields set on this object (None and empty values left out)."""
         return settings_body(self.model_name, self._settings(), self.model_kwargs)
-
-    @property
-    def _identifying_params(self) -> dict[str, Any]:
-        return self._default_params
 
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
         return langsmith_params(

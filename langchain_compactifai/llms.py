@@ -74,15 +74,6 @@ class CompactifAI(CompactifAIConnection, BaseLLM):
         return "compactifai"
 
     @property
-    def lc_secrets(self) -> dict[str, str]:
-        return {"api_key": "COMPACTIFAI_API_KEY"}
-
-    @classmethod
-    def is_lc_serializable(cls) -> bool:
-        """Chains holding this model serialize with ``dumpd`` (the key as a secret reference)."""
-        return True
-
-    @property
     def _default_params(self) -> dict[str, Any]:
         return completion_body(self.model_name, None, self._settings(), self.model_kwargs)
 
@@ -94,10 +85,6 @@ class CompactifAI(CompactifAIConnection, BaseLLM):
             ("stop", self.stop),
             ("user", self.user),
         )
-
-    @property
-    def _identifying_params(self) -> dict[str, Any]:
-        return self._default_params
 
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
         return langsmith_params(
