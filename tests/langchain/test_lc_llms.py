@@ -217,8 +217,8 @@ def test_chain_with_both_models_round_trips_through_dumpd_and_load(
 
     monkeypatch.setenv("COMPACTIFAI_API_KEY", "sk-from-env")
     prompt = PromptTemplate.from_template("Say {word}")
-    chain = prompt | CompactifAI(model="cai-llama-3-1-8b-slim", max_tokens=7, base_url=BASE_URL)
-    chat_chain = prompt | ChatCompactifAI(model="cai-llama-3-3-70b-slim", temperature=0.3)
+    chain = prompt | CompactifAI(model="hypernova-60b", max_tokens=7, base_url=BASE_URL)
+    chat_chain = prompt | ChatCompactifAI(model="gpt-oss-120b", temperature=0.3)
 
     for original in (chain, chat_chain):
         serialized = dumpd(original)
