@@ -192,6 +192,8 @@ class ChatCompactifAI(CompactifAIConnection, BaseChatModel):
         for keys, known in flags.items():
             if known is not None:
                 profile.update(dict.fromkeys(keys, known))
+        if info.reasoning_efforts:
+            profile["reasoning_effort_levels"] = list(info.reasoning_efforts)
         return cast("ModelProfile", profile)
 
     def _settings(self) -> tuple[tuple[str, Any], ...]:

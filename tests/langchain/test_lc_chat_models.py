@@ -995,6 +995,8 @@ def test_profile_comes_from_the_catalog() -> None:
     assert vision["audio_inputs"] is False and text["audio_inputs"] is False
     assert text["tool_calling"] is True and text["structured_output"] is True
     assert text["reasoning_output"] is True and vision["reasoning_output"] is False
+    assert text["reasoning_effort_levels"] == ["low", "medium", "high"]
+    assert "reasoning_effort_levels" not in vision
     assert text["max_input_tokens"] == 131_072
 
 
