@@ -26,7 +26,9 @@ __all__ = [
 ]
 
 _UNKNOWN_MODEL = re.compile(
-    r"model\s+'(?P<model>[^']*)'\s+(?:was\s+)?not\s+found"
+    # CompactifAI: Model 'x' not found; available: [a, b]. OpenAI-style: The model `x` does
+    # not exist.
+    r"model\s+['`\"](?P<model>[^'`\"]*)['`\"]\s+(?:was\s+)?(?:not\s+found|does\s+not\s+exist)"
     r"(?:\s*;\s*available\s*:\s*\[(?P<available>[^\]]*)\])?",
     re.IGNORECASE,
 )

@@ -321,6 +321,14 @@ def test_a_withdrawn_model_without_a_list_costs_one_models_request() -> None:
     assert server.paths == ["/v1/completions", "/v1/models"]
 
 
+def test_an_openai_style_message_is_recognised_too() -> None:
+    body = {"error": {"message": "The model `gone-1b` does not exist.", "type": "x"}}
+    with pytest.raises(ModelNotFoundError) as caught:
+        _client(Server(body)).create_chat_completion(model="gone-1b", messages=MESSAGES)
+    assert caught.value.model == "gone-1b"
+    assert caught.value.available is not None
+
+
 def test_a_withdrawn_model_when_the_list_fails_too() -> None:
     bare = {"error": {"type": "invalid_request_error", "message": "Model 'gone-1b' not found"}}
     server = Server(bare, models=httpx.Response(500, json={"detail": "Unexpected server error"}))
