@@ -908,9 +908,7 @@ def test_key_never_leaks(api: FakeAPI) -> None:
 
 
 def test_ls_params() -> None:
-    model = ChatCompactifAI(
-        model="hypernova-60b", temperature=0.3, max_tokens=9, stop="END"
-    )
+    model = ChatCompactifAI(model="hypernova-60b", temperature=0.3, max_tokens=9, stop="END")
     assert model._get_ls_params() == {
         "ls_provider": "compactifai",
         "ls_model_name": "hypernova-60b",
