@@ -397,25 +397,44 @@ class StreamMapper:
     usage-only chunk).
     """
 
-    __slots__ = ("_stream",)
+    __slots__ = ("_kind", "_runs", "_stream", "_tool_offset")
 
     def __init__(self) -> None:
         self._stream = StreamMetadata()
+        # With output_version="v1", core numbers content blocks by runs of one type (reasoning,
+        # text, tool calls) and keeps an index a block already has: tool-call chunks are
+        # numbered after the runs before them, so the calls never merge into the reasoning
+        # or text block.
+        self._kind = ""
+        self._runs = 0
+        self._tool_offset = 0
 
     def map(self, chunk: ChatCompletionChunk) -> ChatGenerationChunk | None:
         delta = self._stream.note(chunk)
         if delta is None or not (delta.content or delta.tool_calls or delta.reasoning):
             return None
+        for kind, present in (
+            ("reasoning", delta.reasoning),
+            ("text", delta.content),
+            ("tool_call", delta.tool_calls),
+        ):
+            if present and kind != self._kind:
+                self._kind = kind
+                self._runs += 1
+                if kind == "tool_call":
+                    self._tool_offset = self._runs - 1
         return ChatGenerationChunk(
             message=AIMessageChunk(
                 content=delta.content or "",
-                additional_kwargs={"reasoning_content": delta.reasoning} if delta.reasoning else {},
+                additional_kwargs={"reasoning_content": delta.reasoning}
+                if delta.reasoning
+                else {},
                 tool_call_chunks=[
                     tool_call_chunk(
                         name=call.function.name if call.function else None,
                         args=call.function.arguments if call.function else None,
                         id=call.id,
-                        index=call.index,
+                        index=call.index + self._tool_offset,
                     )
                     for call in delta.tool_calls or ()
                 ],

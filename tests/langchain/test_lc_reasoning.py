@@ -225,3 +225,23 @@ def test_structured_output_on_a_reasoning_model(method: str) -> None:
     assert model.with_structured_output(Weather, method=method).invoke("x") == Weather(
         city="Bilbao"
     )
+
+
+@pytest.mark.parametrize("output_version", ["v0", "v1"])
+def test_reasoning_text_and_a_tool_call_stay_separate_blocks(output_version: str) -> None:
+    call = {"index": 0, "id": "chatcmpl-tool-1", "type": "function"}
+    api = FakeAPI(
+        sse(
+            chunk({"reasoning": "Need the tool."}),
+            chunk({"content": "Calling it."}),
+            chunk({"tool_calls": [{**call, "function": {"name": "Weather", "arguments": ""}}]}),
+            chunk({"tool_calls": [{"index": 0, "function": {"arguments": '{"city": "Bilbao"}'}}]}),
+            chunk({}, finish_reason="tool_calls"),
+        )
+    )
+    total = None
+    for c in api.model(output_version=output_version).stream("Weather in Bilbao?"):
+        total = c if total is None else total + c
+    assert total is not None
+    assert [b["type"] for b in total.content_blocks] == ["reasoning", "text", "tool_call"]
+    assert total.tool_calls[0]["args"] == {"city": "Bilbao"}
