@@ -426,9 +426,7 @@ class StreamMapper:
         return ChatGenerationChunk(
             message=AIMessageChunk(
                 content=delta.content or "",
-                additional_kwargs={"reasoning_content": delta.reasoning}
-                if delta.reasoning
-                else {},
+                additional_kwargs={"reasoning_content": delta.reasoning} if delta.reasoning else {},
                 tool_call_chunks=[
                     tool_call_chunk(
                         name=call.function.name if call.function else None,
