@@ -11,7 +11,6 @@ import json
 import math
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +26,6 @@ COMMON_METRICS = ("call_cpu_us", "concurrent_wall_s", "import_s", "memory_growth
 @pytest.fixture(scope="module")
 def report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     path = tmp_path_factory.mktemp("bench") / "tiny.json"
-    start = time.monotonic()
     out = subprocess.run(
         [*BENCH, "--size", "tiny", "--only", "ours,httpx", "--json", str(path)],
         capture_output=True,
@@ -36,7 +34,6 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         timeout=120,
     )
     assert out.returncode == 0, out.stderr
-    assert time.monotonic() - start < 30
     assert "CPU/call" in out.stdout  # the table was printed
     data: dict[str, Any] = json.loads(path.read_text())
     return data
