@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import struct
 import zlib
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 import pytest
 from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, AIMessageChunk
 from langchain_tests.integration_tests import ChatModelIntegrationTests
 
 from compactifai.catalog import DEFAULT_CHAT_MODEL
@@ -138,6 +139,35 @@ class TestChatCompactifAIStandardIntegration(ChatModelIntegrationTests):
     @property
     def enable_vcr_tests(self) -> bool:
         return True
+
+    @property
+    def supported_usage_metadata_details(
+        self,
+    ) -> dict[
+        Literal["invoke", "stream"],
+        list[
+            Literal[
+                "audio_input",
+                "audio_output",
+                "reasoning_output",
+                "cache_read_input",
+                "cache_creation_input",
+            ]
+        ],
+    ]:
+        # hypernova-60b counts its reasoning tokens (usage.completion_tokens_details).
+        return {"invoke": ["reasoning_output"], "stream": ["reasoning_output"]}
+
+    def invoke_with_reasoning_output(self, *, stream: bool = False) -> AIMessage:
+        model = ChatCompactifAI(temperature=0, max_retries=0, reasoning_effort="high")
+        prompt = "Think it through: which is larger, 9.11 or 9.9?"
+        if not stream:
+            return model.invoke(prompt)
+        total: AIMessageChunk | None = None
+        for chunk in model.stream(prompt):
+            total = chunk if total is None else total + chunk
+        assert total is not None
+        return total
 
     @property
     def model_override_value(self) -> str:
