@@ -356,7 +356,7 @@ class CompactifAIClient(_BaseClient[httpx.Client]):
 
     >>> with CompactifAIClient() as client:  # reads COMPACTIFAI_API_KEY
     ...     reply = client.create_chat_completion(
-    ...         model="cai-llama-3-1-8b-slim", messages=[{"role": "user", "content": "Hi"}]
+    ...         model="hypernova-60b", messages=[{"role": "user", "content": "Hi"}]
     ...     )
     """
 
