@@ -26,9 +26,7 @@ __all__ = [
 ]
 
 _UNKNOWN_MODEL = re.compile(
-    # CompactifAI: Model 'x' not found; available: [a, b]. OpenAI-style: The model `x` does
-    # not exist.
-    r"model\s+['`\"](?P<model>[^'`\"]*)['`\"]\s+(?:was\s+)?(?:not\s+found|does\s+not\s+exist)"
+    r"model\s+['`\"](?P<model>[^'`\"]*)['`\"]\s+(?:was\s+)?not\s+found"
     r"(?:\s*;\s*available\s*:\s*\[(?P<available>[^\]]*)\])?",
     re.IGNORECASE,
 )
@@ -103,16 +101,10 @@ async def served_ids(
 
 def with_available(error: ModelNotFoundError, available: Sequence[str]) -> ModelNotFoundError:
     """``error`` with the ids a ``GET /models`` returned."""
-    return _error(error, error.model, list(available), server_message=error.server_message)
+    return _error(error, error.model, list(available))
 
 
-def _error(
-    error: BadRequestError,
-    model: str,
-    available: list[str] | None,
-    server_message: str | None = None,
-) -> ModelNotFoundError:
-    server_message = server_message or error.message
+def _error(error: BadRequestError, model: str, available: list[str] | None) -> ModelNotFoundError:
     if available is None:
         served = "the models served now could not be listed"
     elif not available:
@@ -121,9 +113,10 @@ def _error(
         shown = ", ".join(available[:_MAX_LISTED])
         more = f" and {len(available) - _MAX_LISTED} more" if len(available) > _MAX_LISTED else ""
         served = f"available now: {shown}{more}"
-    missing = ModelNotFoundError(
+    return ModelNotFoundError(
         f"Model {model!r} is not served (models are withdrawn without notice); {served}. "
-        f"Server said: {server_message}",
+        f"Server said: {error.message}",
+        server_message=error.message,
         model=model,
         available=available,
         status_code=error.status_code,
@@ -131,5 +124,3 @@ def _error(
         body=error.body,
         attempts=error.attempts,
     )
-    missing.server_message = server_message
-    return missing

@@ -156,7 +156,16 @@ _BODY_NAMES = {"max_tokens": "max_completion_tokens"}
 
 
 def _set(body: dict[str, Any], name: str, value: Any) -> None:
-    body[_BODY_NAMES.get(name, name)] = value
+    sent_as = _BODY_NAMES.get(name)
+    if sent_as is None:
+        body[name] = value
+        return
+    # Checked here, so that an error names the field the caller wrote.
+    if value is not None and (
+        not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 150_000
+    ):
+        raise RequestValidationError(name, f"must be an integer from 1 to 150000 (got {value!r})")
+    body[sent_as] = value
 
 
 def settings_body(

@@ -235,12 +235,18 @@ def status_error_from_response(
 class ModelNotFoundError(BadRequestError):
     """400: the request named a model this server does not serve (now: models are withdrawn
     without notice). ``model`` is the id sent, ``available`` the ids served now (or None when
-    they could not be learned), ``server_message`` what the server said."""
+    they could not be learned); ``message`` stays the server's own, ``str()`` says it all."""
 
     def __init__(
-        self, message: str, *, model: str, available: list[str] | None, **status: Any
+        self,
+        text: str,
+        *,
+        server_message: str,
+        model: str,
+        available: list[str] | None,
+        **status: Any,
     ) -> None:
+        super().__init__(text, **status)
+        self.message = server_message
         self.model = model
         self.available = available
-        self.server_message = message
-        super().__init__(message, **status)
