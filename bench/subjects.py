@@ -15,7 +15,7 @@ from typing import Any
 
 __all__ = ["BASELINE_IMPORTS", "SUBJECTS", "Subject", "Target"]
 
-MODEL = "cai-llama-3-1-8b-slim"
+MODEL = "cai-mistral-small-3-1-slim"  # a model of today's catalog without reasoning
 PROMPT = "Hi"
 CALL_MAX_TOKENS = 16
 

@@ -181,7 +181,7 @@ class ChatRequest(_M):
     tool_choice: Literal["none", "auto", "required"] | ToolChoiceFunction | None = None
     tools: list[ToolParam] | None = None
     ignore_eos: bool | None = None
-    reasoning_effort: str | None = None
+    reasoning_effort: Literal["none", "low", "medium", "high", "xhigh", "max"] | None = None
     reasoning_enabled: bool | None = None
 
 

@@ -6,12 +6,14 @@ import socket
 import threading
 import time
 from collections.abc import Sequence
+from os import PathLike
 from types import TracebackType
 from typing import Any
 
-from .app import EmulatorState, RecordedRequest, create_app
-from .catalog import EmulatedModel
+from .app import create_app
+from .catalog import Catalog, EmulatedModel
 from .faults import FaultKind, FaultSpec
+from .state import DEFAULT_MAX_BODY_BYTES, EmulatorState, ReasoningField, RecordedRequest
 from .usage import UsageLedger
 
 __all__ = ["Emulator"]
@@ -26,7 +28,17 @@ class Emulator:
     Each API key is a distinct user (``customer-1``, ``customer-2``, ... in key order).
     ``latency`` adds seconds to every ``/v1`` response (async, concurrent requests overlap),
     ``chunk_delay`` sleeps between streamed chunks, ``seed`` seeds sampling variation and
-    probabilistic faults, ``usage_endpoint=False`` removes ``/v1/usage/completions`` (404).
+    probabilistic faults.
+
+    ``catalog``: ``"current"`` (today's service, the default: reasoning models, capability
+    flags, no usage statistics endpoint), ``"reference"`` (the reference page's nine models,
+    with ``/v1/usage/completions``) or the path of a JSON file shaped like ``GET /v1/models``
+    (see :mod:`compactifai.emulator.catalog`). ``models`` replaces the catalog's list with
+    models built in code. ``usage_endpoint`` overrides whether ``/v1/usage/completions``
+    exists (``None``: as the catalog says). ``reasoning_field`` names the field that carries
+    reasoning: ``"reasoning"`` (2026 vLLM) or ``"reasoning_content"`` (older vLLM).
+    ``max_body_bytes`` bounds request bodies (larger ones answer 413); ``region`` is the value
+    of the ``x-served-by-region`` header.
     """
 
     def __init__(
@@ -37,9 +49,13 @@ class Emulator:
         latency: float = 0.0,
         seed: int = 0,
         *,
-        usage_endpoint: bool = True,
+        catalog: str | PathLike[str] | Catalog = "current",
+        reasoning_field: ReasoningField = "reasoning",
+        usage_endpoint: bool | None = None,
         chunk_delay: float = 0.0,
         models: Sequence[EmulatedModel] | None = None,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        region: str = "emulator-local-1",
         log_level: str = "warning",
     ) -> None:
         self.host = host
@@ -52,6 +68,10 @@ class Emulator:
             usage_endpoint=usage_endpoint,
             chunk_delay=chunk_delay,
             models=models,
+            catalog=catalog,
+            reasoning_field=reasoning_field,
+            max_body_bytes=max_body_bytes,
+            region=region,
         )
         self.state: EmulatorState = self.app.state.emulator
         self._server: Any = None
@@ -76,6 +96,16 @@ class Emulator:
     def base_url(self) -> str:
         """The API base URL, e.g. ``http://127.0.0.1:53211/v1``."""
         return self.root_url + "/v1"
+
+    @property
+    def catalog_name(self) -> str:
+        """``current``, ``reference``, or the path of the catalog file served."""
+        return self.state.catalog_name
+
+    @property
+    def models(self) -> tuple[EmulatedModel, ...]:
+        """The models served, in catalog order."""
+        return tuple(self.state.model_map.values())
 
     @property
     def running(self) -> bool:

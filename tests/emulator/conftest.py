@@ -10,7 +10,8 @@ import pytest
 
 from compactifai.emulator import Emulator
 
-MODEL = "cai-llama-3-1-8b-slim"
+MODEL = "cai-mistral-small-3-1-slim"
+REASONING_MODEL = "hypernova-60b"
 VISION_MODEL = "mistral-small-3-1"
 
 

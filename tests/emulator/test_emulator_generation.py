@@ -8,16 +8,10 @@ from typing import Any
 import jsonschema
 import pytest
 
-from compactifai.emulator.generation import (
-    AnswerStyle,
-    Generator,
-    SchemaValueGenerator,
-    ToolSpec,
-    Turn,
-    ValueSource,
-    apply_limits,
-    tokenize,
-)
+from compactifai.emulator.answers import AnswerStyle, Generator
+from compactifai.emulator.conversation import ToolSpec, Turn
+from compactifai.emulator.schema_values import SchemaValueGenerator, ValueSource
+from compactifai.emulator.tokenizer import apply_limits, tokenize
 
 
 @pytest.mark.parametrize(

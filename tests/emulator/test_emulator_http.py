@@ -13,7 +13,7 @@ import pytest
 
 from compactifai.emulator import Emulator
 
-MODEL = "cai-llama-3-1-8b-slim"
+MODEL = "cai-mistral-small-3-1-slim"
 CHAT: dict[str, Any] = {
     "model": MODEL,
     "messages": [
@@ -76,13 +76,17 @@ def test_unknown_model_in_body_is_400_and_in_path_404(http: httpx.Client) -> Non
     assert r.json() == {
         "error": {
             "type": "invalid_request_error",
-            "message": "The model `nope` does not exist.",
-            "param": "model",
+            "message": "Invalid request: Model 'nope' not found; available: [hypernova-60b, "
+            "carina-60b, cai-mistral-small-3-1-slim, mistral-small-3-1, gpt-oss-120b, glm-5-1, "
+            "cai-glm-5-1, glm-5-2, quasar-438b, qwen-3-6-27b, nemotron-3-nano-omni, "
+            "cai-whisper-large-v3-turbo-slim]",
+            "param": None,
             "code": None,
         }
     }
-    r = http.get("/models/nope")
-    assert r.status_code == 404 and r.json()["error"]["type"] == "not_found_error"
+    for path in ("/models/nope", "/nowhere"):
+        r = http.get(path)
+        assert (r.status_code, r.json()) == (404, {"detail": "Not Found"})
 
 
 @pytest.mark.parametrize(
@@ -344,18 +348,66 @@ def test_fault_header_applies_to_one_request(http: httpx.Client) -> None:
 
 
 def test_control_endpoints(emu: Emulator) -> None:
-    with httpx.Client(base_url=emu.root_url) as ctl:
+    key = {"Authorization": f"Bearer {emu.api_key}"}
+    with httpx.Client(base_url=emu.root_url, headers=key) as ctl:
         assert ctl.get("/_emulator/health").json()["status"] == "ok"
         r = ctl.post("/_emulator/faults", json={"kind": "status", "status": 502, "count": 3})
         assert r.status_code == 200 and r.json()["faults"][0]["remaining"] == 3
         assert ctl.post("/_emulator/faults", json={"kind": "nope"}).status_code == 400
-        api = httpx.get(
-            emu.base_url + "/models", headers={"Authorization": f"Bearer {emu.api_key}"}
-        )
+        api = httpx.get(emu.base_url + "/models", headers=key)
         assert api.status_code == 502
         assert ctl.get("/_emulator/faults").json()["faults"][0]["remaining"] == 2
-        assert ctl.delete("/_emulator/faults").json() == {"faults": []}
-        api = httpx.get(
-            emu.base_url + "/models", headers={"Authorization": f"Bearer {emu.api_key}"}
-        )
+        assert ctl.request("DELETE", "/_emulator/faults", json={}).json() == {"faults": []}
+        api = httpx.get(emu.base_url + "/models", headers=key)
         assert api.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/_emulator/faults"),
+        ("POST", "/_emulator/faults"),
+        ("DELETE", "/_emulator/faults"),
+        ("POST", "/_emulator/reset"),
+        ("GET", "/_emulator/requests"),
+    ],
+)
+def test_control_endpoints_need_a_valid_key(emu: Emulator, method: str, path: str) -> None:
+    fault = {"kind": "status", "status": 500}
+    for headers in ({}, {"Authorization": "Bearer wrong"}):
+        r = httpx.request(method, emu.root_url + path, json=fault, headers=headers)
+        assert (r.status_code, r.json()) == (
+            401,
+            {"detail": "Token is not associated with a valid user"},
+        )
+    assert emu.faults == []
+
+
+def test_control_endpoints_refuse_bodies_that_are_not_json(emu: Emulator) -> None:
+    # A web page can post a text/plain form across origins without a preflight; JSON it cannot.
+    key = {"Authorization": f"Bearer {emu.api_key}"}
+    body = '{"kind": "status", "status": 500}'
+    for content_type in ("text/plain", "application/x-www-form-urlencoded", None):
+        headers = {**key, **({"Content-Type": content_type} if content_type else {})}
+        r = httpx.post(emu.root_url + "/_emulator/faults", content=body, headers=headers)
+        assert r.status_code == 415
+        assert "application/json" in r.json()["error"]["message"]
+        r = httpx.post(emu.root_url + "/_emulator/reset", content=b"", headers=headers)
+        assert r.status_code == 415
+    assert emu.faults == []
+
+
+def test_a_fault_never_fires_for_an_unauthenticated_request(emu: Emulator) -> None:
+    emu.inject_fault("status", status=503, count=1)
+    r = httpx.get(emu.base_url + "/models", headers={"Authorization": "Bearer wrong"})
+    assert r.status_code == 401
+    r = httpx.post(
+        emu.base_url + "/chat/completions",
+        json=CHAT,
+        headers={"x-emulator-fault": json.dumps({"kind": "status", "status": 500})},
+    )
+    assert r.status_code == 401
+    assert emu.faults[0]["remaining"] == 1  # not used up by the requests without a key
+    key = {"Authorization": f"Bearer {emu.api_key}"}
+    assert httpx.get(emu.base_url + "/models", headers=key).status_code == 503
+    assert httpx.get(emu.base_url + "/models", headers=key).status_code == 200

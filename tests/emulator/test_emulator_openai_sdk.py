@@ -12,9 +12,9 @@ import pytest
 from pydantic import BaseModel
 
 from compactifai.emulator import Emulator
-from compactifai.emulator.generation import tokenize
+from compactifai.emulator.tokenizer import tokenize
 
-MODEL = "cai-llama-3-1-8b-slim"
+MODEL = "cai-mistral-small-3-1-slim"
 VISION_MODEL = "mistral-small-3-1"
 
 RAG_PROMPT = (
@@ -64,8 +64,43 @@ def user(text: str) -> list[Any]:
 # -- models ---------------------------------------------------------------------------------
 
 
-def test_list_models_matches_reference_page(client: openai.OpenAI) -> None:
+def test_list_models_is_todays_catalog_with_capability_flags(client: openai.OpenAI) -> None:
     models = {m.id: m for m in client.models.list()}
+    assert set(models) == {
+        "hypernova-60b",
+        "carina-60b",
+        "cai-mistral-small-3-1-slim",
+        "mistral-small-3-1",
+        "gpt-oss-120b",
+        "glm-5-1",
+        "cai-glm-5-1",
+        "glm-5-2",
+        "quasar-438b",
+        "qwen-3-6-27b",
+        "nemotron-3-nano-omni",
+        "cai-whisper-large-v3-turbo-slim",
+    }
+    flagship = models["hypernova-60b"].model_extra
+    assert flagship is not None and flagship["parameters_number"] == "60B"
+    assert flagship["capabilities"] == {
+        "supports_audio": False,
+        "supports_image": False,
+        "supports_function_calling": True,
+        "support_chat_completion": True,
+        "supports_responses": True,
+    }
+    whisper = models["cai-whisper-large-v3-turbo-slim"].model_extra
+    assert whisper is not None and whisper["capabilities"]["support_chat_completion"] is False
+    # Emulator-only facts stay out of the listing.
+    assert all("emulator" not in (m.model_extra or {}) for m in models.values())
+
+
+def test_reference_catalog_lists_the_reference_page() -> None:
+    with (
+        Emulator(catalog="reference") as emu,
+        openai.OpenAI(base_url=emu.base_url, api_key=emu.api_key) as client,
+    ):
+        models = {m.id: m for m in client.models.list()}
     assert set(models) == {
         "deepseek-r1-0528",
         "llama-4-scout",
@@ -77,19 +112,18 @@ def test_list_models_matches_reference_page(client: openai.OpenAI) -> None:
         "mistral-small-3-1",
         "cai-mistral-small-3-1-slim",
     }
-    slim = models[MODEL]
+    slim = models["cai-llama-3-1-8b-slim"]
     assert slim.owned_by == "multiverse_computing"
-    assert slim.model_extra is not None and slim.model_extra["parameters_number"] == "3.28B"
+    assert slim.model_extra == {"parameters_number": "3.28B"}
     assert models["deepseek-r1-0528"].created == 1751363276
 
 
 def test_retrieve_model_and_unknown(client: openai.OpenAI) -> None:
-    model = client.models.retrieve("llama-3-3-70b")
-    assert (model.id, model.owned_by) == ("llama-3-3-70b", "meta")
+    model = client.models.retrieve("mistral-small-3-1")
+    assert (model.id, model.owned_by) == ("mistral-small-3-1", "mistralai")
     with pytest.raises(openai.NotFoundError) as info:
         client.models.retrieve("gpt-5")
-    body = info.value.body
-    assert isinstance(body, dict) and body["type"] == "not_found_error"
+    assert info.value.body == {"detail": "Not Found"}
 
 
 # -- chat -----------------------------------------------------------------------------------
@@ -189,7 +223,7 @@ def test_extra_fields_are_accepted(client: openai.OpenAI) -> None:
         presence_penalty=0.5,
         logit_bias={},
         parallel_tool_calls=False,
-        reasoning_effort="low",
+        reasoning_effort="none",
         extra_body={"top_k": 5, "unknown_knob": True},
     )
     assert r.choices[0].finish_reason == "stop"
@@ -202,8 +236,8 @@ def test_image_input_needs_a_vision_model(client: openai.OpenAI) -> None:
     ]
     msg: list[Any] = [{"role": "user", "content": content}]
     with pytest.raises(openai.BadRequestError) as info:
-        client.chat.completions.create(model=MODEL, messages=msg)
-    assert MODEL in str(info.value)
+        client.chat.completions.create(model="hypernova-60b", messages=msg)
+    assert "hypernova-60b" in str(info.value)
     ok = client.chat.completions.create(model=VISION_MODEL, messages=msg)
     assert ok.choices[0].message.content
 
@@ -515,7 +549,7 @@ def test_wrong_key_is_authentication_error(emu: Emulator) -> None:
 @pytest.mark.parametrize(
     ("kwargs", "param"),
     [
-        ({"model": "gpt-4o"}, "model"),
+        ({"model": "gpt-4o"}, None),
         ({"n": 2}, "n"),
         ({"temperature": 2.5}, "temperature"),
         ({"top_p": 0}, "top_p"),
@@ -525,7 +559,9 @@ def test_wrong_key_is_authentication_error(emu: Emulator) -> None:
         ({"messages": [{"role": "wizard", "content": "hi"}]}, "messages[0].role"),
     ],
 )
-def test_bad_values_are_400(client: openai.OpenAI, kwargs: dict[str, Any], param: str) -> None:
+def test_bad_values_are_400(
+    client: openai.OpenAI, kwargs: dict[str, Any], param: str | None
+) -> None:
     request: dict[str, Any] = {"model": MODEL, "messages": user("hi"), **kwargs}
     with pytest.raises(openai.BadRequestError) as info:
         client.chat.completions.create(**request)

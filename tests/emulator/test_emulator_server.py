@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import signal
@@ -10,6 +11,9 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
 import pytest
@@ -17,7 +21,7 @@ import pytest
 from compactifai.cli import main
 from compactifai.emulator import Emulator, create_app
 
-MODEL = "cai-llama-3-1-8b-slim"
+MODEL = "cai-mistral-small-3-1-slim"
 
 
 def test_start_stop_is_fast_and_leaks_no_thread() -> None:
@@ -81,8 +85,9 @@ async def test_latency_is_async_under_concurrency() -> None:
         statuses = await _raw_get(emu.host, emu.port, "/v1/models", emu.api_key, 256)
         wall = time.monotonic() - t0
     assert statuses == [200] * 256
-    # 256 sequential sleeps would take 12.8 s; overlapping ones take about one latency.
-    assert 0.05 <= wall < 0.6, wall
+    # 256 sequential sleeps would take 12.8 s; overlapping ones take about one latency (the
+    # bound leaves room for a loaded machine, and is still far from sequential).
+    assert 0.05 <= wall < 3.0, wall
 
 
 async def test_create_app_in_process() -> None:
@@ -127,21 +132,13 @@ def test_cli_help_lists_emulator(capsys: pytest.CaptureFixture[str]) -> None:
     assert main([]) == 2
 
 
-def test_cli_emulator_subcommand() -> None:
+@contextmanager
+def _emulator_process(*command: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """An emulator started as a command, with the line it printed on startup; stopped after
+    the block with Ctrl-C, which must exit cleanly."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "compactifai.cli",
-            "emulator",
-            "--port",
-            "0",
-            "--api-key",
-            "k-cli",
-            "--api-key",
-            "k2",
-        ],
+        [sys.executable, "-m", *command, "--port", "0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -149,16 +146,7 @@ def test_cli_emulator_subcommand() -> None:
     )
     try:
         assert proc.stdout is not None
-        line = proc.stdout.readline()
-        m = re.search(r"listening on (http://127\.0\.0\.1:\d+/v1) \(API key: k-cli, k2\)", line)
-        assert m, line
-        base_url = m.group(1)
-        r = httpx.get(base_url + "/models", headers={"Authorization": "Bearer k2"})
-        assert r.status_code == 200 and len(r.json()["data"]) == 9
-        assert (
-            httpx.get(base_url + "/models", headers={"Authorization": "Bearer x"}).status_code
-            == 401
-        )
+        yield proc, proc.stdout.readline()
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=10) == 0
         assert "stopped" in proc.stdout.read()
@@ -166,3 +154,65 @@ def test_cli_emulator_subcommand() -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_cli_emulator_subcommand() -> None:
+    keys = ("--api-key", "k-cli", "--api-key", "k2")
+    with _emulator_process("compactifai.cli", "emulator", *keys) as (_, line):
+        m = re.search(
+            r"listening on (http://127\.0\.0\.1:\d+/v1) \(catalog: current; API key: k-cli, k2\)",
+            line,
+        )
+        assert m, line
+        base_url = m.group(1)
+        r = httpx.get(base_url + "/models", headers={"Authorization": "Bearer k2"})
+        assert r.status_code == 200 and len(r.json()["data"]) == 12
+        assert (
+            httpx.get(base_url + "/models", headers={"Authorization": "Bearer x"}).status_code
+            == 401
+        )
+
+
+def test_python_m_emulator_serves_a_catalog_file_without_the_cli(tmp_path: Path) -> None:
+    catalog = tmp_path / "models.json"
+    catalog.write_text(
+        json.dumps({"object": "list", "data": [{"id": "next-model-9b", "owned_by": "x"}]})
+    )
+    args = ("--catalog", str(catalog), "--reasoning-field", "reasoning_content")
+    args += ("--max-body-bytes", "2048")
+    with _emulator_process("compactifai.emulator", *args) as (_, line):
+        m = re.search(r"listening on (http://127\.0\.0\.1:\d+/v1)", line)
+        assert m, line
+        assert str(catalog) in line
+        key = {"Authorization": "Bearer test-key"}
+        r = httpx.get(m.group(1) + "/models", headers=key)
+        assert [item["id"] for item in r.json()["data"]] == ["next-model-9b"]
+        big = {"model": "next-model-9b", "messages": [{"role": "user", "content": "x" * 3000}]}
+        r = httpx.post(m.group(1) + "/chat/completions", json=big, headers=key)
+        assert r.status_code == 413 and "2048" in r.json()["error"]["message"]
+
+
+def test_python_m_emulator_does_not_import_the_cli() -> None:
+    code = (
+        "import sys, runpy; sys.argv = ['x', '--help']\n"
+        "try:\n    runpy.run_module('compactifai.emulator', run_name='__main__')\n"
+        "except SystemExit:\n    pass\n"
+        "print('compactifai.cli' in sys.modules, 'compactifai.compare' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert "--catalog current|reference|PATH" in out
+    assert out.strip().splitlines()[-1] == "False False"
+
+
+def test_bad_catalog_argument_is_a_clear_cli_error(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "compactifai.emulator", "--port", "0", "--catalog", str(missing)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert proc.returncode == 2
+    assert "--catalog" in proc.stderr and "neither a catalog name" in proc.stderr

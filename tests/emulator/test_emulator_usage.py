@@ -1,7 +1,11 @@
-"""``POST /v1/usage/completions``: real aggregation of what the emulator served."""
+"""``POST /v1/usage/completions``: real aggregation of what the emulator served.
+
+The endpoint belongs to the reference page's service (``catalog="reference"``); today's
+service removed it on 2026-03-24, and so does the default emulator."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -13,6 +17,14 @@ from compactifai.emulator import Emulator
 
 MODEL = "cai-llama-3-1-8b-slim"
 OTHER = "llama-3-3-70b"
+
+
+@pytest.fixture(scope="module")
+def emu() -> Iterator[Emulator]:
+    with Emulator(api_keys=("test-key", "other-key"), seed=7, catalog="reference") as emulator:
+        yield emulator
+
+
 HOUR_AGO = (datetime.now(timezone.utc) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -172,7 +184,7 @@ def test_usage_requires_start_time_and_auth(emu: Emulator, http: httpx.Client) -
 
 
 def test_usage_endpoint_can_be_turned_off() -> None:
-    with Emulator(usage_endpoint=False) as emu:
+    with Emulator(catalog="reference", usage_endpoint=False) as emu:
         r = httpx.post(
             emu.base_url + "/usage/completions",
             json={"start_time": HOUR_AGO},

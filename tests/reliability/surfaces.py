@@ -12,7 +12,7 @@ from typing import Any
 
 from compactifai import AsyncCompactifAIClient, CompactifAIClient
 
-MODEL = "cai-llama-3-1-8b-slim"
+MODEL = "cai-mistral-small-3-1-slim"
 PROMPT = "What does CompactifAI compress?"
 
 

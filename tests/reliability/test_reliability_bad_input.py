@@ -10,7 +10,7 @@ import pytest
 from compactifai import AsyncCompactifAIClient, CompactifAIClient, RequestValidationError
 from compactifai.emulator import Emulator
 
-MODEL = "cai-llama-3-1-8b-slim"
+MODEL = "cai-mistral-small-3-1-slim"
 BAD_PARAMS = [
     ({"n": 2}, "n"),
     ({"temperature": 2.5}, "temperature"),

@@ -284,7 +284,7 @@ def test_abandoned_sync_stream_closes_its_response(emu: Emulator) -> None:
 
     with CompactifAIClient(base_url=emu.base_url, api_key=emu.api_key) as client:
         stream = client.stream_chat_completion(
-            model="cai-llama-3-1-8b-slim",
+            model="cai-mistral-small-3-1-slim",
             messages=[{"role": "user", "content": "Tell me about compression"}],
             max_tokens=200,
         )
@@ -298,7 +298,7 @@ async def test_abandoned_async_stream_closes_its_response(emu: Emulator) -> None
 
     async with AsyncCompactifAIClient(base_url=emu.base_url, api_key=emu.api_key) as client:
         stream = client.stream_chat_completion(
-            model="cai-llama-3-1-8b-slim",
+            model="cai-mistral-small-3-1-slim",
             messages=[{"role": "user", "content": "Tell me about compression"}],
             max_tokens=200,
         )

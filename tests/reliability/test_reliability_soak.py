@@ -81,7 +81,7 @@ async def test_soak_random_faults_every_call_ends_correctly(
     base_url, key = emulator_process
     expected = await _expected_answers(base_url, key)
     root = base_url.removesuffix("/v1")
-    async with httpx.AsyncClient() as control:
+    async with httpx.AsyncClient(headers={"Authorization": f"Bearer {key}"}) as control:
         for fault in FAULTS:
             (await control.post(f"{root}/_emulator/faults", json=fault)).raise_for_status()
 

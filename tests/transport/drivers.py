@@ -15,7 +15,7 @@ Handler = Callable[[httpx.Request], httpx.Response]
 BASE_URL = "https://api.test.invalid/v1"
 KEY = "sk-test-0123456789abcdef"
 FAST_RETRIES = RetryPolicy(max_retries=2, initial_delay=0.0, max_delay=0.0)
-CHAT = {"model": "cai-llama-3-1-8b-slim", "messages": [{"role": "user", "content": "Hi"}]}
+CHAT = {"model": "cai-mistral-small-3-1-slim", "messages": [{"role": "user", "content": "Hi"}]}
 
 
 @dataclass
@@ -88,7 +88,7 @@ def chunk(content: str | None = None, *, finish: str | None = None, **delta: Any
         "id": "chatcmpl-1",
         "object": "chat.completion.chunk",
         "created": 1,
-        "model": "cai-llama-3-1-8b-slim",
+        "model": "cai-mistral-small-3-1-slim",
         "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
     }
 
@@ -122,7 +122,7 @@ CHAT_COMPLETION = {
     "id": "chatcmpl-123XYZ",
     "object": "chat.completion",
     "created": 1749600000,
-    "model": "cai-llama-3-1-8b-slim",
+    "model": "cai-mistral-small-3-1-slim",
     "choices": [
         {
             "message": {"role": "assistant", "content": "AI is the simulation of intelligence."},

@@ -39,7 +39,7 @@ from compactifai.emulator import Emulator
 
 pytestmark = pytest.mark.emulator
 
-MODEL = "cai-llama-3-1-8b-slim"
+MODEL = "cai-mistral-small-3-1-slim"
 MESSAGES = [{"role": "user", "content": "Tell me about compression"}]
 CHAT_PATH = "/v1/chat/completions"
 NO_WAIT = RetryPolicy(max_retries=2, initial_delay=0.0, max_delay=0.0)

@@ -1,0 +1,91 @@
+"""Value checks shared by the chat and completions routes (400 answers naming the field)."""
+
+from __future__ import annotations
+
+from ._http import (
+    ApiError,
+)
+from .catalog import EmulatedModel
+from .state import EmulatorState
+
+__all__ = [
+    "DEFAULT_CHAT_MAX_TOKENS",
+    "DEFAULT_COMPLETION_MAX_TOKENS",
+    "MAX_TOKENS_LIMIT",
+    "check_context",
+    "check_max_tokens",
+    "check_sampling",
+    "model_or_400",
+    "stop_strings",
+    "usage_object",
+]
+
+DEFAULT_CHAT_MAX_TOKENS = 256
+DEFAULT_COMPLETION_MAX_TOKENS = 16
+MAX_TOKENS_LIMIT = 150_000
+
+
+def model_or_400(state: EmulatorState, model_id: str) -> EmulatedModel:
+    """The model a body names, if it is served and answers chat/completions (else 400, in the
+    service's words: the missing id and the models available)."""
+    model = state.model_map.get(model_id)
+    if model is None:
+        available = ", ".join(state.model_map)
+        raise ApiError(
+            400, f"Invalid request: Model '{model_id}' not found; available: [{available}]"
+        )
+    if not model.supports_chat_completion:
+        raise ApiError(
+            400,
+            f"Invalid request: Model '{model_id}' does not support chat completions (it is an "
+            "audio transcription model: use /v1/audio/transcriptions)"
+            if model.supports_audio
+            else f"Invalid request: Model '{model_id}' does not support chat completions",
+        )
+    return model
+
+
+def check_sampling(temperature: float | None, top_p: float | None, n: int | None) -> None:
+    if temperature is not None and not 0.0 <= temperature <= 2.0:
+        raise ApiError(
+            400, f"temperature must be between 0 and 2, got {temperature}.", param="temperature"
+        )
+    if top_p is not None and not 0.0 < top_p <= 1.0:
+        raise ApiError(400, f"top_p must be in (0, 1], got {top_p}.", param="top_p")
+    if n is not None and n != 1:
+        raise ApiError(
+            400, f"n must be 1 (only one completion per request is supported), got {n}.", param="n"
+        )
+
+
+def check_max_tokens(value: int | None, param: str) -> None:
+    if value is not None and not 1 <= value <= MAX_TOKENS_LIMIT:
+        raise ApiError(
+            400, f"{param} must be between 1 and {MAX_TOKENS_LIMIT}, got {value}.", param=param
+        )
+
+
+def stop_strings(stop: str | list[str] | None) -> list[str]:
+    if stop is None:
+        return []
+    return [stop] if isinstance(stop, str) else list(stop)
+
+
+def check_context(model: EmulatedModel, prompt_tokens: int, requested: int | None) -> None:
+    asked = prompt_tokens + (requested or 0)
+    if asked > model.context_window:
+        raise ApiError(
+            400,
+            f"This model's maximum context length is {model.context_window} tokens. However, you "
+            f"requested {asked} tokens ({prompt_tokens} in the messages, {requested or 0} in the "
+            "completion). Please reduce the length of the messages or completion.",
+            param="messages",
+        )
+
+
+def usage_object(prompt: int, completion: int) -> dict[str, int]:
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+    }

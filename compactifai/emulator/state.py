@@ -1,0 +1,118 @@
+"""The emulator's configuration and mutable state, shared by the app and :class:`Emulator`."""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from os import PathLike
+from typing import Any, Literal
+
+from starlette.requests import Request
+
+from ._http import (
+    dumps,
+)
+from .answers import Generator
+from .catalog import Catalog, EmulatedModel, load_catalog
+from .faults import FaultInjector
+from .usage import UsageLedger
+
+__all__ = [
+    "DEFAULT_MAX_BODY_BYTES",
+    "REASONING_FIELDS",
+    "EmulatorState",
+    "ReasoningField",
+    "RecordedRequest",
+    "record_request",
+]
+
+ReasoningField = Literal["reasoning", "reasoning_content"]
+REASONING_FIELDS: tuple[ReasoningField, ...] = ("reasoning", "reasoning_content")
+# Request bodies above this answer 413: room for a few base64 images, and a bound on the
+# memory one request can take.
+DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """A request the emulator received (kept for tests: what did the client send?)."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: Any
+    timestamp: float
+
+
+@dataclass
+class EmulatorState:
+    """Configuration and mutable state shared by the app and the :class:`Emulator`."""
+
+    api_keys: Sequence[str] = ("test-key",)
+    latency: float = 0.0
+    seed: int = 0
+    usage_endpoint: bool | None = None
+    """``None``: as the catalog says (only ``reference`` serves usage statistics)."""
+    chunk_delay: float = 0.0
+    models: Sequence[EmulatedModel] | None = None
+    """Models built in code; replaces the catalog's list when given."""
+    catalog: str | PathLike[str] | Catalog = "current"
+    reasoning_field: ReasoningField = "reasoning"
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    region: str = "emulator-local-1"
+    faults: FaultInjector = field(init=False)
+    ledger: UsageLedger = field(default_factory=UsageLedger)
+    requests: deque[RecordedRequest] = field(default_factory=lambda: deque(maxlen=1000))
+
+    def __post_init__(self) -> None:
+        if isinstance(self.api_keys, str):
+            self.api_keys = (self.api_keys,)
+        if not self.api_keys:
+            raise ValueError("at least one API key is needed")
+        self.faults = FaultInjector(self.seed)
+        self.generator = Generator(self.seed)
+        self.users: dict[str, str] = {}
+        for i, key in enumerate(self.api_keys):
+            self.users.setdefault(key, f"customer-{i + 1}")
+        if self.reasoning_field not in REASONING_FIELDS:
+            raise ValueError(
+                f"reasoning_field must be one of {', '.join(REASONING_FIELDS)}, "
+                f"got {self.reasoning_field!r}"
+            )
+        if self.max_body_bytes < 1024:
+            raise ValueError("max_body_bytes must be at least 1024")
+        loaded = load_catalog(self.catalog)
+        if self.models is not None:
+            loaded = Catalog(loaded.name, tuple(self.models), loaded.usage_endpoint)
+        self.catalog = loaded
+        self.models = loaded.models
+        if self.usage_endpoint is None:
+            self.usage_endpoint = loaded.usage_endpoint
+        self.model_map: dict[str, EmulatedModel] = {m.id: m for m in self.models}
+        self._models_body = dumps({"object": "list", "data": [m.to_json() for m in self.models]})
+
+    @property
+    def catalog_name(self) -> str:
+        return self.catalog.name if isinstance(self.catalog, Catalog) else str(self.catalog)
+
+    def user_for_key(self, key: str) -> str | None:
+        return self.users.get(key)
+
+    def reset(self) -> None:
+        self.faults.clear()
+        self.ledger.clear()
+        self.requests.clear()
+
+
+async def record_request(request: Request, state: EmulatorState, body: Any) -> None:
+    state.requests.append(
+        RecordedRequest(
+            request.method,
+            request.url.path,
+            {k: v for k, v in request.headers.items() if k != "authorization"},
+            body,
+            time.time(),
+        )
+    )
