@@ -1,19 +1,27 @@
-"""Sync and async clients: thin drivers over the I/O-free logic in ``_protocol``."""
+"""Sync and async clients: thin drivers over the I/O-free logic in ``_protocol``.
+
+Every request goes through ``httpx.Client.send`` / ``httpx.AsyncClient.send``, so proxies,
+cookies, event hooks, vcrpy cassettes, respx and a user's own mocks see it like any other.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import logging
 import platform
+import socket
+import threading
 import time
 import urllib.request
 import uuid
+import weakref
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import Any, BinaryIO, Generic, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -27,17 +35,10 @@ from compactifai._defaults import (
     env_base_url,
     env_setting,
 )
-from compactifai._protocol import ChunkStreamParser, Operation, Retry, RetryPolicy
+from compactifai._protocol import Exchange, Operation, RetryPolicy
 from compactifai._version import __version__
-from compactifai.errors import (
-    BadRequestError,
-    MissingAPIKeyError,
-    status_error_from_response,
-)
+from compactifai.errors import BadRequestError, MissingAPIKeyError, RequestValidationError
 from compactifai.types import ChatCompletion, ChatCompletionChunk, Completion, Model, UsageReport
-
-if TYPE_CHECKING:
-    from compactifai._aiohttp import AiohttpTransport
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -48,16 +49,16 @@ __all__ = [
 ]
 
 logger = logging.getLogger("compactifai")
-_httpx_logger = logging.getLogger("httpx")
 
 # httpx's default pool (100 connections) queues a burst of concurrent agent calls.
 DEFAULT_LIMITS = httpx.Limits(
     max_connections=256, max_keepalive_connections=64, keepalive_expiry=30
 )
 USER_AGENT = f"compactifai-integrations/{__version__} python/{platform.python_version()} httpx/{httpx.__version__}"
+# After a stream's [DONE], how long the end of its body may take to arrive: reading it lets the
+# connection go back to the pool; a server slower than this costs a new connection, not a wait.
+DRAIN_TIMEOUT = 0.5
 
-# Errors of our own making (a malformed URL) are not worth a retry.
-_NOT_RETRYABLE_TRANSPORT = (httpx.UnsupportedProtocol, httpx.LocalProtocolError)
 _warned_cleartext_hosts: set[str] = set()
 # Module attributes so tests can observe the waits without waiting.
 _sleep = time.sleep
@@ -65,11 +66,6 @@ _async_sleep = asyncio.sleep
 
 # "aiohttp" (when installed) or "httpx": what the default async client sends through.
 ASYNC_BACKEND = env_setting("COMPACTIFAI_ASYNC_BACKEND", "aiohttp")
-# "socket" (``_sync_http``, a lean HTTP/1.1 transport) or "httpx": the default sync client's.
-SYNC_BACKEND = env_setting("COMPACTIFAI_SYNC_BACKEND", "socket")
-
-
-_aiohttp_transport: type[AiohttpTransport] | None = None
 
 
 def _environment_proxies() -> bool:
@@ -77,28 +73,18 @@ def _environment_proxies() -> bool:
     return any(urllib.request.getproxies().get(k) for k in ("http", "https", "all"))
 
 
-def _default_sync_transport() -> httpx.BaseTransport | None:
-    if SYNC_BACKEND != "socket" or _environment_proxies():
-        return None
-    from compactifai._sync_http import SocketTransport
-
-    return SocketTransport(DEFAULT_LIMITS)
-
-
-def _default_async_transport() -> httpx.AsyncBaseTransport | None:
+def _default_async_transport(limits: httpx.Limits) -> httpx.AsyncBaseTransport | None:
     """aiohttp's pool when it is installed and not switched off, else httpx's own (None).
 
     httpcore's async pool slows down steeply with many concurrent requests (see ``_aiohttp``).
     """
-    global _aiohttp_transport
     if ASYNC_BACKEND != "aiohttp" or _environment_proxies():
         return None
     try:
         from compactifai._aiohttp import AiohttpTransport
     except ImportError:
         return None
-    _aiohttp_transport = AiohttpTransport
-    return AiohttpTransport(DEFAULT_LIMITS)
+    return AiohttpTransport(limits)
 
 
 HttpClientT = TypeVar("HttpClientT", httpx.Client, httpx.AsyncClient)
@@ -150,7 +136,7 @@ def _warn_if_cleartext(base_url: str) -> None:
 
 
 class _BaseClient(Generic[HttpClientT]):
-    """Configuration, request building and response checks shared by both drivers."""
+    """Configuration and request building shared by both drivers."""
 
     def __init__(
         self,
@@ -162,18 +148,23 @@ class _BaseClient(Generic[HttpClientT]):
         http_client: HttpClientT | None = None,
         *,
         retry_policy: RetryPolicy | None = None,
+        limits: httpx.Limits = DEFAULT_LIMITS,
     ) -> None:
         key = _secret_value(api_key) or env_api_key()
+        if key is not None and ops._LINE_BREAKING.search(key):
+            raise RequestValidationError("api_key", "may not contain CR, LF or NUL characters")
         self._api_key = _Secret(key) if key else None
         self.base_url = (base_url or env_base_url() or DEFAULT_BASE_URL).rstrip("/")
         self.timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
         self.retry_policy = retry_policy or RetryPolicy(max_retries=max_retries)
+        ops.check_headers(default_headers or {}, "default_headers")
         self.default_headers = dict(default_headers or {})
+        self.limits = limits
         self._http: HttpClientT | None = http_client
         self._owns_http = http_client is None
+        self._closer: weakref.finalize[Any, Any]
+        self._lock = threading.Lock()
         self._urls: dict[str, httpx.URL] = {}
-        self._default_pool_headers: list[tuple[str, str]] | None = None
-        self._timeout_extension = self.timeout.as_dict()
         _warn_if_cleartext(self.base_url)
 
     @property
@@ -191,6 +182,8 @@ class _BaseClient(Generic[HttpClientT]):
         )
 
     def _headers(self, stream: bool, extra_headers: Mapping[str, str] | None) -> dict[str, str]:
+        if extra_headers:
+            ops.check_headers(extra_headers, "extra_headers")
         if self._api_key is None:
             raise MissingAPIKeyError()
         headers = {
@@ -203,152 +196,44 @@ class _BaseClient(Generic[HttpClientT]):
         headers.setdefault("x-request-id", uuid.uuid4().hex)
         return headers
 
-    def _build(
-        self,
-        http: httpx.Client | httpx.AsyncClient,
-        op: Operation[Any],
-        extra_headers: Mapping[str, str] | None,
-    ) -> httpx.Request:
-        ours = self._headers(op.stream, extra_headers)
+    def _build(self, op: Operation[Any], extra_headers: Mapping[str, str] | None) -> httpx.Request:
+        headers = self._headers(op.stream, extra_headers)
         if op.body is not None:
-            ours["content-type"] = "application/json"
-        if self._direct(http):
-            # What build_request makes for a client with no base URL, cookies, params or
-            # auth, without re-parsing the URL and re-normalising the client's headers each call.
-            return httpx.Request(
-                op.method,
-                self._url(op.path),
-                headers=self._pool_headers(http) + list(ours.items()),
-                content=op.body,
-                extensions={"timeout": self._timeout_extension},
-            )
-        return http.build_request(
+            headers["content-type"] = "application/json"
+        if op.raw:
+            headers["accept"] = "*/*"
+        return self.http_client.build_request(
             op.method,
-            self.base_url + op.path,
+            self._url(op.path),
             content=op.body,
-            headers=ours,
+            params=op.params,
+            files=op.files,
+            data=op.form,
+            headers=headers,
             timeout=self.timeout,
         )
 
-    def _direct(self, http: httpx.Client | httpx.AsyncClient) -> bool:
-        """Whether requests may go straight to the transport of our own pool.
-
-        ``Client.send`` costs about as much CPU as the HTTP exchange itself (auth and redirect
-        generators, a cookie jar pass, URL merging). For the pool this object created (no auth,
-        redirects off, no event hooks) that work only matters when the environment set a proxy
-        (a mounted transport) or the server set a cookie: then requests take the ordinary path.
-        """
-        return (
-            self._owns_http
-            and not any(http._mounts.values())  # proxies from the environment
-            and not http.cookies.jar
-        )
-
     def _url(self, path: str) -> httpx.URL:
-        url = self._urls.get(path)
+        """The parsed URL of a path (parsing costs more than the rest of building a request)."""
+        address = self.base_url + path
+        url = self._urls.get(address)
         if url is None:
-            url = self._urls[path] = httpx.URL(self.base_url + path)
-            if len(self._urls) > 64:  # retrieve_model paths vary; keep the cache small
+            if len(self._urls) >= 64:  # retrieve_model paths vary: keep the cache small
                 self._urls.clear()
+            url = self._urls[address] = httpx.URL(address)
         return url
 
-    def _pool_headers(self, http: httpx.Client | httpx.AsyncClient) -> list[tuple[str, str]]:
-        """The client's default headers that ours do not override (accept-encoding, connection)."""
-        if self._default_pool_headers is None:
-            ours = {"user-agent", "accept", "authorization", "x-request-id", "content-type"}
-            ours.update(k.lower() for k in self.default_headers)
-            self._default_pool_headers = [
-                (k, v) for k, v in http.headers.multi_items() if k.lower() not in ours
-            ]
-        return self._default_pool_headers
+    @property
+    def http_client(self) -> HttpClientT:
+        raise NotImplementedError
 
-    def _direct_response(
-        self,
-        http: httpx.Client | httpx.AsyncClient,
-        request: httpx.Request,
-        response: httpx.Response,
-    ) -> httpx.Response:
-        """What ``Client.send`` adds to a transport's response: request, cookies, log line."""
-        response.request = request
-        response.default_encoding = http._default_encoding
-        if "set-cookie" in response.headers:
-            http.cookies.extract_cookies(response)
-        if _httpx_logger.isEnabledFor(logging.INFO):
-            _httpx_logger.info(
-                'HTTP Request: %s %s "%s %d %s"',
-                request.method, request.url, response.http_version, response.status_code,
-                response.reason_phrase,
-            )  # fmt: skip
-        return response
-
-    def _after_transport_error(
-        self, exc: httpx.TransportError, request: httpx.Request, attempt: int
-    ) -> Retry:
+    def _prepare(
+        self, op: Operation[T], extra_headers: Mapping[str, str] | None, sink: BinaryIO | None
+    ) -> tuple[httpx.Request, Exchange[T]]:
+        """The request to send (as often as the exchange says) and the exchange deciding."""
+        request = self._build(op, extra_headers)
         request_id = request.headers.get("x-request-id")
-        delay = None
-        if not isinstance(exc, _NOT_RETRYABLE_TRANSPORT):
-            delay = self.retry_policy.delay_after_connection_error(attempt)
-        if delay is None:
-            raise ops.connection_error(exc, request_id, attempt) from exc
-        logger.info(
-            "%s %s failed (%s); retrying in %.2fs (attempt %d, request id %s)",
-            request.method, request.url.path, type(exc).__name__, delay, attempt, request_id,
-        )  # fmt: skip
-        return Retry(delay)
-
-    def _parse_success(self, op: Operation[T], response: httpx.Response, content: bytes) -> T:
-        request_id = self._request_id(response)
-        logger.debug(
-            "%s %s -> %d (request id %s)",
-            response.request.method, response.request.url.path, response.status_code, request_id,
-        )  # fmt: skip
-        ops.check_content_type(
-            response.headers.get("content-type", ""),
-            stream=op.stream,
-            status_code=response.status_code,
-            request_id=request_id,
-            content=content,
-        )
-        return op.parse(content, request_id)
-
-    def _retry_or_raise(
-        self, op: Operation[Any], response: httpx.Response, content: bytes, attempt: int
-    ) -> Retry:
-        """A failed response: wait and retry when the policy allows, else raise its typed error."""
-        request_id = self._request_id(response)
-        delay = self.retry_policy.delay_after_status(
-            attempt, response.status_code, response.headers
-        )
-        if delay is None:
-            raise status_error_from_response(
-                response.status_code,
-                content,
-                request_id,
-                attempts=attempt,
-                not_found_message=op.not_found_message,
-            )
-        logger.info(
-            "%s %s answered %d; retrying in %.2fs (attempt %d, request id %s)",
-            response.request.method, response.request.url.path, response.status_code, delay,
-            attempt, request_id,
-        )  # fmt: skip
-        return Retry(delay)
-
-    @staticmethod
-    def _request_id(response: httpx.Response) -> str | None:
-        request_id: str | None = response.headers.get("x-request-id")
-        return request_id or response.request.headers.get("x-request-id")
-
-    def _stream_parser(
-        self, op: Operation[ChatCompletionChunk], response: httpx.Response
-    ) -> ChunkStreamParser:
-        return ChunkStreamParser(op.parse, self._request_id(response))
-
-    @staticmethod
-    def _is_event_stream(response: httpx.Response) -> bool:
-        return response.is_success and "text/event-stream" in response.headers.get(
-            "content-type", ""
-        )
+        return request, Exchange(op, self.retry_policy, request_id, sink, request.url.path)
 
 
 class CompactifAIClient(_BaseClient[httpx.Client]):
@@ -362,15 +247,20 @@ class CompactifAIClient(_BaseClient[httpx.Client]):
 
     @property
     def http_client(self) -> httpx.Client:
-        if self._http is None:
-            self._http = httpx.Client(
-                timeout=self.timeout, limits=DEFAULT_LIMITS, transport=_default_sync_transport()
-            )
-        return self._http
+        http = self._http
+        if http is None:
+            with self._lock:  # threads sharing a client share one pool (and its limits)
+                http = self._http
+                if http is None:
+                    http = self._http = httpx.Client(timeout=self.timeout, limits=self.limits)
+                    # A client nobody holds any more (no caller, no stream) closes its own pool.
+                    self._closer = weakref.finalize(self, http.close)
+        return http
 
     def close(self) -> None:
         """Close the connection pool, unless the caller passed it in."""
         if self._owns_http and self._http is not None:
+            self._closer.detach()
             self._http.close()
             self._http = None
 
@@ -443,71 +333,90 @@ class CompactifAIClient(_BaseClient[httpx.Client]):
             )
         )
 
-    def _send(self, request: httpx.Request, stream: bool = False) -> httpx.Response:
-        http = self.http_client
-        if not self._direct(http):
-            return http.send(request, stream=stream)
-        response = self._direct_response(http, request, http._transport.handle_request(request))
-        if not stream:
-            try:
-                response.read()
-            except BaseException:
-                response.close()
-                raise
-        return response
-
     def _call(self, op: Operation[T], extra_headers: Mapping[str, str] | None = None) -> T:
-        request = self._build(self.http_client, op, extra_headers)
-        attempt = 1
-        while True:
-            try:
-                response = self._send(request)
-            except httpx.TransportError as exc:
-                outcome = self._after_transport_error(exc, request, attempt)
-            else:
-                if response.is_success:
-                    return self._parse_success(op, response, response.content)
-                outcome = self._retry_or_raise(op, response, response.content, attempt)
-            _sleep(outcome.delay)
-            attempt += 1
+        (result,) = self._run(op, extra_headers)
+        return result
 
     def _stream(
-        self, op: Operation[ChatCompletionChunk], extra_headers: Mapping[str, str] | None
-    ) -> Iterator[ChatCompletionChunk]:
-        request = self._build(self.http_client, op, extra_headers)
-        attempt = 1
+        self, op: Operation[T], extra_headers: Mapping[str, str] | None = None
+    ) -> Iterator[T]:
+        return self._run(op, extra_headers)
+
+    def _download(
+        self, op: Operation[Any], sink: BinaryIO, extra_headers: Mapping[str, str] | None = None
+    ) -> int:
+        """Write the body to ``sink`` as it arrives; the number of bytes written."""
+        (written,) = self._run(op, extra_headers, sink)
+        return int(written)
+
+    def _run(
+        self,
+        op: Operation[T],
+        extra_headers: Mapping[str, str] | None = None,
+        sink: BinaryIO | None = None,
+    ) -> Iterator[T]:
+        """The one sync driver: send, feed the exchange, wait and resend when it says so."""
+        request, exchange = self._prepare(op, extra_headers, sink)
         while True:
             try:
-                response = self._send(request, stream=True)
-            except httpx.TransportError as exc:
-                outcome = self._after_transport_error(exc, request, attempt)
-            else:
+                response = self.http_client.send(request, stream=True)
                 try:
-                    if not response.is_success:
-                        outcome = self._retry_or_raise(op, response, response.read(), attempt)
-                    elif not self._is_event_stream(response):
-                        self._parse_success(
-                            op, response, response.read()
-                        )  # raises: not an event stream
-                        return
-                    else:
-                        parser = self._stream_parser(op, response)
-                        try:
-                            for data in response.iter_bytes():
-                                yield from parser.feed(data)
-                                if parser.done:
-                                    return
-                        except httpx.TransportError as exc:
-                            if parser.chunks_received:
-                                raise parser.interrupted(exc) from exc
-                            outcome = self._after_transport_error(exc, request, attempt)
-                        else:
-                            parser.finish()
-                            return
+                    exchange.start(response.status_code, response.headers)
+                    body = response.iter_raw() if _undecoded(response) else response.iter_bytes()
+                    for data in body:
+                        yield from exchange.feed(data)
+                        if exchange.complete:
+                            _drain(response, body)
+                            break
+                    yield from exchange.end()
                 finally:
                     response.close()
-            _sleep(outcome.delay)
-            attempt += 1
+            except httpx.TransportError as exc:
+                exchange.failed(exc)
+            if exchange.retry_delay is None:
+                return
+            _sleep(exchange.retry_delay)
+
+
+def _undecoded(response: httpx.Response) -> bool:
+    """Whether the body can be read as sent, skipping httpx's decoder layer (a cost per
+    streamed event): no content coding, and not already read (a mock's response is)."""
+    return "content-encoding" not in response.headers and not response.is_stream_consumed
+
+
+def _drain(response: httpx.Response, body: Iterator[bytes]) -> None:
+    """Read the end of a finished stream's body (a few bytes), so its connection is reused.
+
+    A server slow to end the body gets ``DRAIN_TIMEOUT``: then the socket is shut down (the
+    connection is closed with the response, never reused) rather than the caller waiting.
+    """
+    stream = response.extensions.get("network_stream")
+    sock = stream.get_extra_info("socket") if stream is not None else None
+    lock = threading.Lock()
+    reading = [True]
+
+    def give_up() -> None:
+        with lock, contextlib.suppress(OSError):
+            if reading[0] and sock is not None:
+                sock.shutdown(socket.SHUT_RDWR)
+
+    timer = threading.Timer(DRAIN_TIMEOUT, give_up) if isinstance(sock, socket.socket) else None
+    if timer is not None:
+        timer.daemon = True
+        timer.start()
+    try:
+        received = 0
+        for data in body:
+            received += len(data)
+            if received > ops.TRAILER_LIMIT:
+                break  # not the end of a body: the connection is closed with the response
+    except httpx.TransportError as exc:
+        logger.debug("the end of a finished stream could not be read: %r", exc)
+    finally:
+        with lock:
+            reading[0] = False
+        if timer is not None:
+            timer.cancel()
 
 
 class AsyncCompactifAIClient(_BaseClient[httpx.AsyncClient]):
@@ -520,15 +429,25 @@ class AsyncCompactifAIClient(_BaseClient[httpx.AsyncClient]):
     def http_client(self) -> httpx.AsyncClient:
         if self._http is None:
             self._http = httpx.AsyncClient(
-                timeout=self.timeout, limits=DEFAULT_LIMITS, transport=_default_async_transport()
+                timeout=self.timeout,
+                limits=self.limits,
+                transport=_default_async_transport(self.limits),
             )
+            # A client nobody holds any more (no caller, no stream) closes its own pool, in
+            # the loop that opened it (its connections belong to that loop).
+            try:
+                loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+            except RuntimeError:
+                loop = None
+            self._closer = weakref.finalize(self, _aclose_in_loop, self._http, loop)
         return self._http
 
     async def aclose(self) -> None:
         """Close the connection pool, unless the caller passed it in."""
         if self._owns_http and self._http is not None:
-            await self._http.aclose()
-            self._http = None
+            self._closer.detach()
+            http, self._http = self._http, None
+            await http.aclose()
 
     close = aclose
 
@@ -611,132 +530,84 @@ class AsyncCompactifAIClient(_BaseClient[httpx.AsyncClient]):
             )
         )
 
-    async def _send(self, request: httpx.Request, stream: bool = False) -> httpx.Response:
-        http = self.http_client
-        if not self._direct(http):
-            return await http.send(request, stream=stream)
-        response = self._direct_response(
-            http,
-            request,
-            await http._transport.handle_async_request(request),
-        )
-        if not stream:
-            try:
-                await response.aread()
-            except BaseException:
-                await response.aclose()
-                raise
-        return response
-
     async def _call(self, op: Operation[T], extra_headers: Mapping[str, str] | None = None) -> T:
-        http = self.http_client
-        transport = http._transport
-        if type(transport) is _aiohttp_transport and self._direct(http) and not transport.mocked():
-            return await self._call_aiohttp(http, transport, op, extra_headers)
-        request = self._build(http, op, extra_headers)
-        attempt = 1
-        while True:
-            try:
-                response = await self._send(request)
-            except httpx.TransportError as exc:
-                outcome = self._after_transport_error(exc, request, attempt)
-            else:
-                if response.is_success:
-                    return self._parse_success(op, response, response.content)
-                outcome = self._retry_or_raise(op, response, response.content, attempt)
-            await _async_sleep(outcome.delay)
-            attempt += 1
+        (result,) = [item async for item in self._run(op, extra_headers)]
+        return result
 
-    async def _call_aiohttp(
+    def _stream(
+        self, op: Operation[T], extra_headers: Mapping[str, str] | None = None
+    ) -> AsyncIterator[T]:
+        return self._run(op, extra_headers)
+
+    async def _download(
+        self, op: Operation[Any], sink: BinaryIO, extra_headers: Mapping[str, str] | None = None
+    ) -> int:
+        """Write the body to ``sink`` as it arrives; the number of bytes written."""
+        (written,) = [item async for item in self._run(op, extra_headers, sink)]
+        return int(written)
+
+    async def _run(
         self,
-        http: httpx.AsyncClient,
-        transport: AiohttpTransport,
         op: Operation[T],
-        extra_headers: Mapping[str, str] | None,
-    ) -> T:
-        """``_call`` on our aiohttp pool without httpx request and response objects.
-
-        A plain success (JSON, not compressed, no cookie, httpx's log line off) is parsed straight
-        from aiohttp's answer; anything else becomes an httpx response and takes the usual path.
-        """
-        ours = self._headers(op.stream, extra_headers)
-        if op.body is not None:
-            ours["content-type"] = "application/json"
-        headers = self._pool_headers(http) + list(ours.items())
-        url = self.base_url + op.path
-        attempt = 1
+        extra_headers: Mapping[str, str] | None = None,
+        sink: BinaryIO | None = None,
+    ) -> AsyncIterator[T]:
+        """The one async driver: send, feed the exchange, wait and resend when it says so."""
+        request, exchange = self._prepare(op, extra_headers, sink)
         while True:
             try:
-                status, found, raw, content = await transport.fetch(
-                    op.method, url, headers, op.body, self._timeout_extension
-                )
-            except httpx.TransportError as exc:
-                request = httpx.Request(op.method, url, headers=headers, content=op.body)
-                outcome = self._after_transport_error(exc, request, attempt)
-            else:
-                if (
-                    200 <= status < 300
-                    and "set-cookie" not in found
-                    and "content-encoding" not in found
-                    and not _httpx_logger.isEnabledFor(logging.INFO)
-                ):
-                    request_id = found.get("x-request-id") or ours["x-request-id"]
-                    logger.debug(
-                        "%s %s -> %d (request id %s)", op.method, op.path, status, request_id
-                    )
-                    ops.check_content_type(
-                        found.get("content-type", ""),
-                        stream=op.stream,
-                        status_code=status,
-                        request_id=request_id,
-                        content=content,
-                    )
-                    return op.parse(content, request_id)
-                request = httpx.Request(op.method, url, headers=headers, content=op.body)
-                response = self._direct_response(
-                    http, request, httpx.Response(status, headers=raw, content=content)
-                )
-                if response.is_success:
-                    return self._parse_success(op, response, response.content)
-                outcome = self._retry_or_raise(op, response, response.content, attempt)
-            await _async_sleep(outcome.delay)
-            attempt += 1
-
-    async def _stream(
-        self, op: Operation[ChatCompletionChunk], extra_headers: Mapping[str, str] | None
-    ) -> AsyncIterator[ChatCompletionChunk]:
-        request = self._build(self.http_client, op, extra_headers)
-        attempt = 1
-        while True:
-            try:
-                response = await self._send(request, stream=True)
-            except httpx.TransportError as exc:
-                outcome = self._after_transport_error(exc, request, attempt)
-            else:
+                response = await self.http_client.send(request, stream=True)
                 try:
-                    if not response.is_success:
-                        outcome = self._retry_or_raise(
-                            op, response, await response.aread(), attempt
-                        )
-                    elif not self._is_event_stream(response):
-                        self._parse_success(op, response, await response.aread())  # raises
-                        return
-                    else:
-                        parser = self._stream_parser(op, response)
-                        try:
-                            async for data in response.aiter_bytes():
-                                for chunk in parser.feed(data):
-                                    yield chunk
-                                if parser.done:
-                                    return
-                        except httpx.TransportError as exc:
-                            if parser.chunks_received:
-                                raise parser.interrupted(exc) from exc
-                            outcome = self._after_transport_error(exc, request, attempt)
-                        else:
-                            parser.finish()
-                            return
+                    exchange.start(response.status_code, response.headers)
+                    body = response.aiter_raw() if _undecoded(response) else response.aiter_bytes()
+                    async for data in body:
+                        for item in exchange.feed(data):
+                            yield item
+                        if exchange.complete:
+                            await _adrain(body)
+                            break
+                    for item in exchange.end():
+                        yield item
                 finally:
                     await response.aclose()
-            await _async_sleep(outcome.delay)
-            attempt += 1
+            except httpx.TransportError as exc:
+                exchange.failed(exc)
+            if exchange.retry_delay is None:
+                return
+            await _async_sleep(exchange.retry_delay)
+
+
+# Pool closings started by finalizers: the event loop holds tasks only weakly.
+_closing: set[asyncio.Task[None]] = set()
+
+
+def _aclose_in_loop(http: httpx.AsyncClient, loop: asyncio.AbstractEventLoop | None) -> None:
+    """Close the pool of a collected async client as a task of its own loop, if it still runs
+    (a finalizer may run in any thread, at any point). With the loop gone, its sockets are
+    closed with the garbage, as httpx does for an unclosed client."""
+    if loop is None or loop.is_closed():
+        return
+
+    def start() -> None:
+        task = loop.create_task(http.aclose(), name="compactifai: close an unused pool")
+        _closing.add(task)
+        task.add_done_callback(_closing.discard)
+
+    with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+        loop.call_soon_threadsafe(start)
+
+
+async def _adrain(body: AsyncIterator[bytes]) -> None:
+    """``_drain`` for the async driver: the end of the body, within ``DRAIN_TIMEOUT``."""
+
+    async def read() -> None:
+        received = 0
+        async for data in body:
+            received += len(data)
+            if received > ops.TRAILER_LIMIT:
+                return
+
+    try:
+        await asyncio.wait_for(read(), DRAIN_TIMEOUT)
+    except (httpx.TransportError, asyncio.TimeoutError) as exc:
+        logger.debug("the end of a finished stream could not be read: %r", exc)

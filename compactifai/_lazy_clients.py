@@ -4,6 +4,13 @@ Both integrations hold one of these per model object: the sync client is created
 and shared by every call; async clients are created per event loop, because pooled connections
 belong to the loop that opened them (a second ``asyncio.run`` on the same model must not reuse
 dead connections). A caller's own httpx client is used as given and never closed by us.
+
+Who closes what: each pool is owned by exactly one client, and a client's pool is closed by
+``close``/``aclose``, or when the client itself is garbage (``_client``) -- never when the
+model is: a stream returned by a model keeps its client, so a model dropped mid-stream (a new
+model per web request) cannot pull the pool from under the stream. Async pools still open
+when their loop ends are closed by one task per loop (``_LoopEnd``), held strongly here
+until it has run, which first lets the loop's other cancelled tasks (streams) finish.
 """
 
 from __future__ import annotations
@@ -20,6 +27,50 @@ from compactifai._client import AsyncCompactifAIClient, CompactifAIClient
 
 __all__ = ["LazyClients", "attached_clients"]
 
+# How long the end of a loop waits for its other cancelled tasks before closing the pools.
+LOOP_END_GRACE = 1.0
+
+
+class _LoopEnd:
+    """Closes the async clients of one event loop that are still open when the loop ends.
+
+    ``asyncio.run`` (and ``asyncio.Runner``, pytest-asyncio) cancel the tasks left at the
+    end; this one's cancellation is the signal. The clients are held weakly (a client nobody
+    uses closes its own pool); the task is held strongly by ``_loop_ends`` until it is done,
+    because the event loop itself keeps only weak references to tasks.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.clients: weakref.WeakSet[AsyncCompactifAIClient] = weakref.WeakSet()
+        self.task = loop.create_task(self._wait(), name="compactifai: close pools at loop end")
+
+    async def _wait(self) -> None:
+        try:
+            await asyncio.get_running_loop().create_future()
+        except asyncio.CancelledError:
+            # Let the streams cancelled with us close their own responses first.
+            others = asyncio.all_tasks() - {asyncio.current_task()}
+            if others:
+                await asyncio.wait(others, timeout=LOOP_END_GRACE)
+            for client in list(self.clients):
+                await client.aclose()
+            raise
+
+
+_loop_ends: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopEnd] = (
+    weakref.WeakKeyDictionary()
+)
+_loop_ends_lock = threading.Lock()
+
+
+def _close_at_loop_end(loop: asyncio.AbstractEventLoop, client: AsyncCompactifAIClient) -> None:
+    with _loop_ends_lock:
+        end = _loop_ends.get(loop)
+        if end is None or end.task.done():
+            end = _loop_ends[loop] = _LoopEnd(loop)
+            end.task.add_done_callback(lambda _: _loop_ends.pop(loop, None))
+    end.clients.add(client)
+
 
 class LazyClients:
     """A sync client and a per-event-loop async client, each created on first use."""
@@ -30,8 +81,6 @@ class LazyClients:
         http_client: httpx.Client | None = None,
         http_async_client: httpx.AsyncClient | None = None,
     ) -> None:
-        # The settings are copied, not read back from the owner: holding no reference to it
-        # lets close_when_collected's finalizer fire.
         self._client_args = dict(client_args)
         self._http_client = http_client
         self._http_async_client = http_async_client
@@ -39,7 +88,6 @@ class LazyClients:
         self._sync: CompactifAIClient | None = None
         self._async: AsyncCompactifAIClient | None = None
         self._async_loop: asyncio.AbstractEventLoop | None = None
-        self._closer: asyncio.Task[None] | None = None
 
     @property
     def has_sync_client(self) -> bool:
@@ -75,16 +123,8 @@ class LazyClients:
                 )
                 self._async, self._async_loop = client, loop
                 if loop is not None and self._http_async_client is None:
-                    # The pool's connections die with their loop: close them while it still
-                    # runs. asyncio.run (and asyncio.Runner) cancel the tasks left at the end.
-                    self._closer = loop.create_task(
-                        _close_when_cancelled(client), name="compactifai: close pool at loop end"
-                    )
+                    _close_at_loop_end(loop, client)
         return client
-
-    def close_when_collected(self, owner: object) -> None:
-        """Close the sync pool when ``owner`` is garbage-collected (a model nobody closed)."""
-        weakref.finalize(owner, self.close)
 
     def close(self) -> None:
         """Close the sync connection pool (not a caller's ``http_client``)."""
@@ -100,15 +140,6 @@ class LazyClients:
         client = self._async
         if client is not None and self._async_loop in (None, asyncio.get_running_loop()):
             await client.aclose()
-            if self._closer is not None:
-                self._closer.cancel()
-
-
-async def _close_when_cancelled(client: AsyncCompactifAIClient) -> None:
-    try:
-        await asyncio.get_running_loop().create_future()
-    finally:
-        await client.aclose()
 
 
 class _HoldsClients(Protocol):
@@ -118,14 +149,15 @@ class _HoldsClients(Protocol):
 def attached_clients(
     owner: _HoldsClients, lock: threading.Lock, create: Callable[[], LazyClients]
 ) -> LazyClients:
-    """``owner``'s clients: created once (under ``lock``) on first use, from its settings then,
-    and closed when ``owner`` is garbage-collected."""
+    """``owner``'s clients: created once (under ``lock``) on first use, from its settings then.
+
+    Their pools close with the clients (see the module docstring), not with ``owner``.
+    """
     clients = owner._lazy_clients
     if clients is None:
         with lock:
             clients = owner._lazy_clients
             if clients is None:
                 clients = create()
-                clients.close_when_collected(owner)
                 owner._lazy_clients = clients
     return clients

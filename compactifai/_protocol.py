@@ -8,19 +8,21 @@ from __future__ import annotations
 
 import email.utils
 import json
+import logging
 import random
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, BinaryIO, Generic, Protocol, TypeVar
 from urllib.parse import quote
 
 import pydantic
 import pydantic_core
 
 from compactifai._churn import not_found_message
-from compactifai._sse import SSEDecoder
+from compactifai._sse import ServerSentEvent, SSEDecoder, SSELineTooLong
 from compactifai.errors import (
     APIConnectionError,
     APIResponseValidationError,
@@ -47,6 +49,8 @@ from compactifai.types import (
 T = TypeVar("T")
 M = TypeVar("M", bound=APIResponse)
 
+logger = logging.getLogger("compactifai")
+
 RETRYABLE_STATUS_CODES = frozenset({408, 409, 429})
 USAGE_NOT_OFFERED = (
     "This server does not offer usage statistics (POST /usage/completions answered 404; the "
@@ -54,9 +58,17 @@ USAGE_NOT_OFFERED = (
 )
 
 
+FileField = tuple[str, "BinaryIO | bytes", str]  # (file name, content, content type)
+
+
 @dataclass(frozen=True)
 class Operation(Generic[T]):
-    """One API call, fully described before anything is sent."""
+    """One API call, fully described before anything is sent.
+
+    ``body`` is JSON; ``files`` and ``form`` make a multipart upload instead (encoded by httpx;
+    a file object is rewound when a retry sends it again); ``params`` is the query string;
+    ``raw`` hands the body to ``parse`` as bytes whatever its content type.
+    """
 
     method: str
     path: str
@@ -64,6 +76,10 @@ class Operation(Generic[T]):
     body: bytes | None = None
     stream: bool = False
     not_found_message: str | None = None
+    params: Mapping[str, str | int] | None = None
+    files: Mapping[str, FileField] | None = None
+    form: Mapping[str, str] | None = None
+    raw: bool = False
 
 
 # ---------------------------------------------------------------------------- validation
@@ -117,6 +133,30 @@ def _encode(request_model: type[pydantic.BaseModel], params: Mapping[str, Any]) 
                 name, f"{type(value).__name__} is not JSON-serializable"
             ) from None
     return request.model_dump_json(exclude_none=True, by_alias=True).encode()
+
+
+# An HTTP header name is an RFC 9110 token; a value may not break the header line it is in.
+_HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_LINE_BREAKING = re.compile(r"[\r\n\0]")
+
+
+def check_headers(headers: Mapping[str, str], field: str) -> None:
+    """Refuse a header that would change the request's framing (CR, LF or NUL: header
+    injection and request smuggling) or that no server accepts, before anything is sent."""
+    for name, value in headers.items():
+        if not isinstance(name, str) or not _HEADER_NAME.fullmatch(name):
+            raise RequestValidationError(
+                f"{field}[{name!r}]",
+                "is not a valid HTTP header name (a token: no spaces, ':', CR, LF or NUL)",
+            )
+        if not isinstance(value, str):
+            raise RequestValidationError(
+                f"{field}[{name!r}]", f"a header value must be a str (got {type(value).__name__})"
+            )
+        if _LINE_BREAKING.search(value):
+            raise RequestValidationError(
+                f"{field}[{name!r}]", "a header value may not contain CR, LF or NUL characters"
+            )
 
 
 # ---------------------------------------------------------------------------- parsing
@@ -277,12 +317,21 @@ class RetryPolicy:
         return None if attempt > self.max_retries else self.backoff(attempt)
 
 
-# ---------------------------------------------------------------------------- outcomes
+# ---------------------------------------------------------------------------- one call's attempts
+
+# A non-success body is read for its message, never kept whole.
+ERROR_BODY_LIMIT = 1024 * 1024
+# A JSON answer (or a raw body read whole) larger than this is refused, not buffered.
+RESPONSE_BODY_LIMIT = 256 * 1024 * 1024
+# Bytes after a stream's [DONE] that are read (so the connection can be reused) before giving up.
+TRAILER_LIMIT = 64 * 1024
 
 
-@dataclass(frozen=True)
-class Retry:
-    delay: float
+def _transport_error_is_retryable(exc: Exception) -> bool:
+    import httpx
+
+    # Errors of our own making (a malformed URL, a header h11 refuses) are not worth a retry.
+    return not isinstance(exc, (httpx.UnsupportedProtocol, httpx.LocalProtocolError))
 
 
 def connection_error(exc: Exception, request_id: str | None, attempts: int) -> APIConnectionError:
@@ -311,6 +360,214 @@ def check_content_type(
         )
 
 
+class _Body(Protocol):
+    """What one response body becomes: fed the bytes as they arrive, asked for the result at the end."""
+
+    @property
+    def started(self) -> bool:
+        """Something was delivered to the caller: a retry would repeat it."""
+
+    @property
+    def complete(self) -> bool:
+        """The answer is whole before the body ends (a stream's [DONE])."""
+
+    def feed(self, data: bytes) -> list[Any]: ...
+
+    def end(self) -> list[Any]: ...
+
+    def interrupted(self, exc: Exception, attempts: int) -> CompactifAIError: ...
+
+
+class _Collected:
+    """A whole body in memory (JSON answers and error bodies); parts are joined once, at the end.
+
+    Past ``limit`` bytes, ``too_large`` gives the error to raise; without it (an error body,
+    read only for its message) the rest is not read: the body counts as complete, truncated,
+    and its connection is closed rather than reused.
+    """
+
+    started: bool = False
+    complete: bool = False
+
+    def __init__(
+        self,
+        finish: Callable[[bytes], list[Any]],
+        limit: int | None = None,
+        too_large: Callable[[bytes], CompactifAIError] | None = None,
+    ) -> None:
+        self._parts: list[bytes] = []
+        self._size = 0
+        self._limit = RESPONSE_BODY_LIMIT if limit is None else limit
+        self._finish = finish
+        self._too_large = too_large
+
+    def feed(self, data: bytes) -> list[Any]:
+        self._parts.append(data)
+        self._size += len(data)
+        if self._size > self._limit:
+            if self._too_large is not None:
+                raise self._too_large(self._parts[0])
+            self.complete = True
+        return []
+
+    def end(self) -> list[Any]:
+        return self._finish(b"".join(self._parts)[: self._limit])
+
+    def interrupted(self, exc: Exception, attempts: int) -> CompactifAIError:  # pragma: no cover
+        raise AssertionError("a collected body delivers nothing before its end")
+
+
+class _Download:
+    """A body written to the caller's binary sink as it arrives."""
+
+    complete: bool = False
+
+    def __init__(self, sink: BinaryIO, request_id: str | None) -> None:
+        self._sink = sink
+        self._request_id = request_id
+        self.written = 0
+
+    @property
+    def started(self) -> bool:
+        return self.written > 0
+
+    def feed(self, data: bytes) -> list[int]:
+        self._sink.write(data)
+        self.written += len(data)
+        return []
+
+    def end(self) -> list[int]:
+        return [self.written]
+
+    def interrupted(self, exc: Exception, attempts: int) -> CompactifAIError:
+        return APIConnectionError(
+            f"The download broke after {self.written} bytes ({type(exc).__name__}: {exc})",
+            request_id=self._request_id,
+            attempts=attempts,
+        )
+
+
+class Exchange(Generic[T]):
+    """One call from its first send to its result or typed error, without I/O.
+
+    The driver sends the request and reports what happens: ``start`` with a response's status
+    and headers, ``feed`` with each piece of its body (passing on the items returned), ``end``
+    when the body ends (or ``complete`` turns true: a stream's ``[DONE]``), or ``failed`` with a
+    transport error. Every decision is made here, once for both drivers: a typed error is
+    raised, or ``retry_delay`` says to send again after that many seconds (None: finished).
+    A retry happens only before anything reached the caller (a stream's first chunk, a
+    download's first byte), and at most ``max_retries`` times.
+    """
+
+    def __init__(
+        self,
+        op: Operation[T],
+        policy: RetryPolicy,
+        request_id: str | None,
+        sink: BinaryIO | None = None,
+        url_path: str | None = None,
+    ) -> None:
+        self.op = op
+        self.url_path = url_path or op.path
+        self.policy = policy
+        self.request_id = request_id
+        self.attempt = 1
+        self.retry_delay: float | None = None
+        self._sink = sink
+        self._body: _Body = _Collected(self._unexpected)
+
+    @property
+    def complete(self) -> bool:
+        return self._body.complete
+
+    def start(self, status_code: int, headers: Mapping[str, str]) -> None:
+        """A response head arrived: choose how to read its body."""
+        self.retry_delay = None
+        request_id = headers.get("x-request-id") or self.request_id
+        op = self.op
+        logger.debug(
+            "%s %s -> %d (request id %s)", op.method, self.url_path, status_code, request_id
+        )
+        if not 200 <= status_code < 300:
+            self._body = _Collected(
+                lambda content: self._status(status_code, headers, content, request_id),
+                limit=ERROR_BODY_LIMIT,
+            )
+            return
+        content_type = headers.get("content-type", "")
+        if self._sink is not None:
+            self._body = _Download(self._sink, request_id)
+        elif op.stream and "text/event-stream" in content_type:
+            self._body = ChunkStreamParser(op.parse, request_id)  # type: ignore[arg-type]
+        else:
+
+            def parse(content: bytes) -> list[T]:
+                if not op.raw:
+                    check_content_type(
+                        content_type,
+                        stream=op.stream,
+                        status_code=status_code,
+                        request_id=request_id,
+                        content=content,
+                    )
+                return [op.parse(content, request_id)]
+
+            def too_large(start: bytes) -> CompactifAIError:
+                return APIResponseValidationError(
+                    f"The response body is larger than {RESPONSE_BODY_LIMIT} bytes",
+                    status_code=status_code,
+                    request_id=request_id,
+                    body=_excerpt(start),
+                )
+
+            self._body = _Collected(parse, too_large=too_large)
+
+    def feed(self, data: bytes) -> list[T]:
+        return self._body.feed(data)  # type: ignore[no-any-return]
+
+    def end(self) -> list[T]:
+        return self._body.end()  # type: ignore[no-any-return]
+
+    def failed(self, exc: Exception) -> None:
+        """The transport failed (connecting, sending or reading): retry or raise its typed error."""
+        if self._body.started:
+            raise self._body.interrupted(exc, self.attempt) from exc
+        delay = None
+        if _transport_error_is_retryable(exc):
+            delay = self.policy.delay_after_connection_error(self.attempt)
+        if delay is None:
+            raise connection_error(exc, self.request_id, self.attempt) from exc
+        self._retry(delay, type(exc).__name__)
+
+    def _status(
+        self, status_code: int, headers: Mapping[str, str], content: bytes, request_id: str | None
+    ) -> list[T]:
+        delay = self.policy.delay_after_status(self.attempt, status_code, headers)
+        if delay is None:
+            raise status_error_from_response(
+                status_code,
+                content,
+                request_id,
+                attempts=self.attempt,
+                not_found_message=self.op.not_found_message,
+            )
+        self._retry(delay, f"answered {status_code}")
+        return []
+
+    def _retry(self, delay: float, why: str) -> None:
+        logger.info(
+            "%s %s %s; retrying in %.2fs (attempt %d, request id %s)",
+            self.op.method, self.url_path, why, delay, self.attempt, self.request_id,
+        )  # fmt: skip
+        self.retry_delay = delay
+        self.attempt += 1
+        self._body = _Collected(self._unexpected)
+
+    @staticmethod
+    def _unexpected(content: bytes) -> list[Any]:  # pragma: no cover - start() always comes first
+        raise AssertionError("a body ended before its response started")
+
+
 class ChunkStreamParser:
     """Turns the bytes of a chat completion event stream into typed chunks."""
 
@@ -322,7 +579,17 @@ class ChunkStreamParser:
         self.request_id = request_id
         self.done = False
         self.chunks_received = 0
+        self._trailing = 0
         self._pending_error: CompactifAIError | None = None
+
+    @property
+    def started(self) -> bool:
+        return self.chunks_received > 0
+
+    @property
+    def complete(self) -> bool:
+        """The server said [DONE] and what it sent after is small enough to read to its end."""
+        return self.done and self._trailing <= TRAILER_LIMIT
 
     def feed(self, data: bytes) -> list[ChatCompletionChunk]:
         """The chunks ``data`` completes; an error in the stream is raised after the chunks before it."""
@@ -330,8 +597,9 @@ class ChunkStreamParser:
             raise self._pending_error
         chunks: list[ChatCompletionChunk] = []
         if self.done:
+            self._trailing += len(data)
             return chunks
-        for event in self._decoder.feed(data):
+        for event in self._events(data):
             payload = event.data.strip()
             if payload == "[DONE]":
                 self.done = True
@@ -348,19 +616,26 @@ class ChunkStreamParser:
         self.chunks_received += len(chunks)
         return chunks
 
+    def _events(self, data: bytes) -> list[ServerSentEvent]:
+        try:
+            return self._decoder.feed(data)
+        except SSELineTooLong as exc:
+            raise APIResponseValidationError(
+                f"The event stream is not readable: {exc}",
+                status_code=200,
+                request_id=self.request_id,
+                body=_excerpt(data),
+            ) from None
+
     def _chunk(self, payload: str) -> ChatCompletionChunk:
         raw = payload.encode()
-        if payload.startswith("{") and '"error"' in payload[:20]:
-            try:
-                body = json.loads(payload)
-            except ValueError:
-                body = None
-            if isinstance(body, dict) and "error" in body and "choices" not in body:
-                error = body["error"]
-                code = error.get("code") if isinstance(error, dict) else None
-                status = code if isinstance(code, int) and code >= 400 else 500
-                raise status_error_from_response(status, raw, self.request_id)
+        if '"error"' in payload:  # an error member, or vLLM's "object": "error"
+            _raise_stream_error(payload, raw, self.request_id)
         return self._parse(raw, self.request_id)
+
+    def end(self) -> list[ChatCompletionChunk]:
+        self.finish()
+        return []
 
     def finish(self) -> None:
         """The connection ended: raise unless the server said ``[DONE]``."""
@@ -378,7 +653,7 @@ class ChunkStreamParser:
             chunks_received=self.chunks_received,
         )
 
-    def interrupted(self, exc: Exception) -> CompactifAIError:
+    def interrupted(self, exc: Exception, attempts: int = 1) -> CompactifAIError:
         """The error to raise when the connection broke while reading the stream."""
         return IncompleteStreamError(
             f"The stream broke before the server's [DONE] marker ({type(exc).__name__}: {exc})",
@@ -387,14 +662,34 @@ class ChunkStreamParser:
         )
 
 
+def _raise_stream_error(payload: str, raw: bytes, request_id: str | None) -> None:
+    """Raise the typed error an event carries: an ``error`` member at its top level (OpenAI,
+    vLLM's mid-stream errors) or vLLM's own ``{"object": "error", "message", "code"}``."""
+    try:
+        body = json.loads(payload)
+    except ValueError:
+        return  # not JSON: the chunk parser reports it
+    if not isinstance(body, dict):
+        return
+    error = body.get("error")
+    if error is None and body.get("object") != "error":
+        return
+    code = error.get("code") if isinstance(error, dict) else body.get("code")
+    if isinstance(code, str) and code.isascii() and code.isdigit():
+        code = int(code)
+    status = code if isinstance(code, int) and 400 <= code <= 599 else 500
+    raise status_error_from_response(status, raw, request_id)
+
+
 __all__ = [
     "USAGE_NOT_OFFERED",
     "APIStatusError",
     "ChunkStreamParser",
+    "Exchange",
     "Operation",
-    "Retry",
     "RetryPolicy",
     "check_content_type",
+    "check_headers",
     "connection_error",
     "create_chat_completion",
     "create_completion",

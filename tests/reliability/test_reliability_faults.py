@@ -22,7 +22,8 @@ from compactifai import (
     PermissionDeniedError,
 )
 from compactifai.emulator import Emulator
-from tests.reliability.surfaces import SURFACES, Surface
+from tests.reliability.surfaces import MODEL, SURFACES, Surface
+from tests.transport.servers import CountingProxy
 
 CHAT_PATH = "/v1/chat/completions"
 surfaces = pytest.mark.parametrize("surface", SURFACES, ids=[s.name for s in SURFACES])
@@ -257,51 +258,62 @@ async def test_cancelling_an_async_call_stops_it_promptly(surface: Surface, emu:
     assert time.monotonic() - started < 1
 
 
-def _pool_connections(client: object) -> list[object]:
-    pool = client.http_client._transport._pool  # type: ignore[attr-defined]
-    return list(pool.connections)
-
-
 async def test_cancelled_async_call_releases_its_connection(emu: Emulator) -> None:
     from compactifai import AsyncCompactifAIClient
 
     emu.inject_fault("delay", seconds=5, path=CHAT_PATH)
-    async with AsyncCompactifAIClient(base_url=emu.base_url, api_key=emu.api_key) as client:
-        task = asyncio.ensure_future(
-            client.create_chat_completion(model="m", messages=[{"role": "user", "content": "hi"}])
-        )
-        await asyncio.sleep(0.2)
-        assert len(_pool_connections(client)) == 1
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
-        # httpcore drops the connection of a cancelled request rather than reusing it mid-response.
-        assert all(c.is_idle() or c.is_closed() for c in _pool_connections(client))  # type: ignore[attr-defined]
+    messages = [{"role": "user", "content": "hi"}]
+    with CountingProxy(emu.base_url) as proxy:
+        async with AsyncCompactifAIClient(base_url=proxy.url, api_key=emu.api_key) as client:
+            task = asyncio.ensure_future(
+                client.create_chat_completion(model=MODEL, messages=messages)
+            )
+            await asyncio.sleep(0.2)
+            assert proxy.open_now == 1
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            # The cancelled exchange's connection is closed, never reused mid-response.
+            assert proxy.wait_open(0) == 0
+            for _ in range(2):
+                assert (await client.create_chat_completion(model=MODEL, messages=messages)).choices
+        assert proxy.opened == 2  # the two later calls shared one connection
+
+
+def _abandoned_stream_params() -> dict[str, object]:
+    return {
+        "model": MODEL,
+        "messages": [{"role": "user", "content": "Tell me about compression"}],
+        "max_tokens": 200,
+    }
 
 
 def test_abandoned_sync_stream_closes_its_response(emu: Emulator) -> None:
     from compactifai import CompactifAIClient
 
-    with CompactifAIClient(base_url=emu.base_url, api_key=emu.api_key) as client:
-        stream = client.stream_chat_completion(
-            model="cai-mistral-small-3-1-slim",
-            messages=[{"role": "user", "content": "Tell me about compression"}],
-            max_tokens=200,
-        )
+    with (
+        CountingProxy(emu.base_url) as proxy,
+        CompactifAIClient(base_url=proxy.url, api_key=emu.api_key) as client,
+    ):
+        emu.inject_fault("stall_stream", after_chunks=2, seconds=3, path=CHAT_PATH)
+        stream = client.stream_chat_completion(**_abandoned_stream_params())
         next(iter(stream))
         stream.close()  # type: ignore[attr-defined]
-        assert all(c.is_idle() or c.is_closed() for c in _pool_connections(client))  # type: ignore[attr-defined]
+        assert proxy.wait_open(0) == 0  # closed, not returned to the pool half-read
+        assert client.create_chat_completion(
+            model=MODEL, messages=[{"role": "user", "content": "x"}]
+        )
 
 
 async def test_abandoned_async_stream_closes_its_response(emu: Emulator) -> None:
     from compactifai import AsyncCompactifAIClient
 
-    async with AsyncCompactifAIClient(base_url=emu.base_url, api_key=emu.api_key) as client:
-        stream = client.stream_chat_completion(
-            model="cai-mistral-small-3-1-slim",
-            messages=[{"role": "user", "content": "Tell me about compression"}],
-            max_tokens=200,
-        )
-        await stream.__anext__()
-        await stream.aclose()  # type: ignore[attr-defined]
-        assert all(c.is_idle() or c.is_closed() for c in _pool_connections(client))  # type: ignore[attr-defined]
+    with CountingProxy(emu.base_url) as proxy:
+        async with AsyncCompactifAIClient(base_url=proxy.url, api_key=emu.api_key) as client:
+            emu.inject_fault("stall_stream", after_chunks=2, seconds=3, path=CHAT_PATH)
+            stream = client.stream_chat_completion(**_abandoned_stream_params())
+            await stream.__anext__()
+            await stream.aclose()  # type: ignore[attr-defined]
+            assert await asyncio.to_thread(proxy.wait_open, 0) == 0
+            messages = [{"role": "user", "content": "x"}]
+            assert await client.create_chat_completion(model=MODEL, messages=messages)

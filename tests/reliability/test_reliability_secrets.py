@@ -12,6 +12,7 @@ import pytest
 
 from compactifai import AsyncCompactifAIClient, AuthenticationError, CompactifAIClient
 from compactifai.emulator import Emulator
+from tests.reliability.surfaces import MODEL
 
 SECRET = "sk-cai-SECRET-0123456789abcdef"
 ROOT = Path(__file__).resolve().parents[2]
@@ -97,8 +98,8 @@ def test_debug_logs_of_every_layer_never_contain_the_key(
     with caplog.at_level(logging.DEBUG):
         with CompactifAIClient(base_url=emulator.base_url, api_key=SECRET) as client:
             client.list_models()
-        ChatCompactifAI(base_url=emulator.base_url, api_key=SECRET).invoke("hello")
-        CompactifAI(base_url=emulator.base_url, api_key=SECRET).chat(
+        ChatCompactifAI(model=MODEL, base_url=emulator.base_url, api_key=SECRET).invoke("hello")
+        CompactifAI(model=MODEL, base_url=emulator.base_url, api_key=SECRET).chat(
             [ChatMessage(role="user", content="hello")]
         )
     assert any(r.name.startswith(("httpx", "httpcore", "compactifai")) for r in caplog.records)

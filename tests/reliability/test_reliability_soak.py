@@ -23,6 +23,7 @@ import pytest
 
 from compactifai import AsyncCompactifAIClient, CompactifAIError
 from tests.reliability.surfaces import MODEL
+from tests.transport.servers import CountingProxy
 
 pytestmark = pytest.mark.soak
 
@@ -85,7 +86,9 @@ async def test_soak_random_faults_every_call_ends_correctly(
         for fault in FAULTS:
             (await control.post(f"{root}/_emulator/faults", json=fault)).raise_for_status()
 
-    client = AsyncCompactifAIClient(base_url=base_url, api_key=key, max_retries=2)
+    # The plain client goes through a proxy that counts its connections on the wire.
+    proxy = CountingProxy(base_url)
+    client = AsyncCompactifAIClient(base_url=proxy.url, api_key=key, max_retries=2)
     from llama_index.core.llms import ChatMessage
 
     from langchain_compactifai import ChatCompactifAI
@@ -145,9 +148,7 @@ async def test_soak_random_faults_every_call_ends_correctly(
                 wrong.append(f"untyped {type(exc).__name__}: {exc}")
                 return
             finally:
-                pool = client._http._transport._pool if client._http is not None else None  # type: ignore[attr-defined]
-                if pool is not None:
-                    peak_connections = max(peak_connections, len(pool.connections))
+                peak_connections = max(peak_connections, proxy.open_now)
             if text == expected[prompt]:
                 outcomes["ok"] += 1
             else:
@@ -175,6 +176,7 @@ async def test_soak_random_faults_every_call_ends_correctly(
     await client.aclose()
     await chat.aclose()
     await llm.aclose()
+    proxy.close()
 
     assert wrong == [], wrong[:5]
     assert sum(outcomes.values()) == TOTAL_CALLS

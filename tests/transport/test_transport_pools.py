@@ -1,9 +1,9 @@
-"""The clients' own connection pools: the aiohttp-backed async pool and the plain httpx one.
+"""The clients' own connection pools: the aiohttp-backed async pool and httpx's own.
 
 ``AsyncCompactifAIClient`` sends through aiohttp when it is installed (httpcore's pool degrades
 badly under concurrency) and through httpx's own pool otherwise; both must behave the same.
-Pools the client creates also skip ``httpx.Client.send`` (see ``_BaseClient._direct``): these
-tests run the real exchanges against the emulator, on both backends and the sync client.
+The sync client uses httpx's own pool. These tests run real exchanges against the emulator
+and scripted loopback servers, and count connections on the server side.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import socket
 import ssl
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -34,8 +33,8 @@ from compactifai import (
     RetryPolicy,
 )
 from compactifai._aiohttp import AiohttpTransport
-from compactifai._sync_http import SocketTransport
 from compactifai.emulator import Emulator
+from tests.transport.servers import CountingProxy, RawServer, chunked_response, http_response
 
 pytestmark = pytest.mark.emulator
 
@@ -82,36 +81,34 @@ def _closed_port() -> int:
 
 
 async def test_backend_selects_the_transport(backend: str) -> None:
-    client = AsyncCompactifAIClient(api_key="k")
-    transport = client.http_client._transport
-    expected = AiohttpTransport if backend == "aiohttp" else httpx.AsyncHTTPTransport
-    assert type(transport) is expected
-    await client.aclose()
+    transport = client_module._default_async_transport(client_module.DEFAULT_LIMITS)
+    if backend == "aiohttp":
+        assert isinstance(transport, AiohttpTransport)
+        await transport.aclose()
+    else:
+        assert transport is None  # httpx's own pool
 
 
 async def test_without_aiohttp_the_httpx_pool_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(client_module, "ASYNC_BACKEND", "aiohttp")
     monkeypatch.setitem(sys.modules, "compactifai._aiohttp", None)  # import fails
-    client = AsyncCompactifAIClient(api_key="k")
-    assert type(client.http_client._transport) is httpx.AsyncHTTPTransport
-    await client.aclose()
+    assert client_module._default_async_transport(client_module.DEFAULT_LIMITS) is None
 
 
 async def test_a_callers_client_is_used_as_given(backend: str) -> None:
     theirs = httpx.AsyncClient()
     client = AsyncCompactifAIClient(api_key="k", http_client=theirs)
     assert client.http_client is theirs
-    assert not client._direct(theirs)
+    await client.aclose()
+    assert not theirs.is_closed
     await theirs.aclose()
 
 
-def test_environment_proxies_take_the_ordinary_path(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_environment_proxies_use_httpx_own_transport(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
     monkeypatch.delenv("NO_PROXY", raising=False)
     monkeypatch.delenv("no_proxy", raising=False)
-    client = CompactifAIClient(api_key="k")
-    assert not client._direct(client.http_client)
-    client.close()
+    assert client_module._default_async_transport(client_module.DEFAULT_LIMITS) is None
 
 
 # ---------------------------------------------------------------------------- exchanges
@@ -194,7 +191,6 @@ async def test_cookies_set_by_the_caller_are_sent(
 
 def test_sync_pool_exchanges(emu: Emulator) -> None:
     with CompactifAIClient(base_url=emu.base_url, api_key=emu.api_key) as client:
-        assert client._direct(client.http_client)
         reply = client.create_chat_completion(model=MODEL, messages=MESSAGES)
         assert reply.request_id == emu.requests[-1].headers["x-request-id"]
         chunks = list(client.stream_chat_completion(model=MODEL, messages=MESSAGES, max_tokens=5))
@@ -207,134 +203,22 @@ def test_sync_pool_exchanges(emu: Emulator) -> None:
 # ---------------------------------------------------------------------------- odd servers
 
 
-async def _one_shot_server(response: bytes) -> tuple[asyncio.AbstractServer, str]:
-    """A server that answers every request with the given raw HTTP response."""
-
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        head = await reader.readuntil(b"\r\n\r\n")
-        length = next(
-            (
-                int(line.split(b":")[1])
-                for line in head.split(b"\r\n")
-                if line.lower().startswith(b"content-length:")
-            ),
-            0,
-        )
-        await reader.readexactly(length)
-        writer.write(response)
-        await writer.drain()
-        writer.close()
-
-    server = await asyncio.start_server(handle, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    return server, f"http://127.0.0.1:{port}/v1"
-
-
-def _http_response(body: bytes, *headers: str) -> bytes:
-    head = ["HTTP/1.1 200 OK", "content-type: application/json", *headers]
-    head.append(f"content-length: {len(body)}")
-    return ("\r\n".join(head) + "\r\n\r\n").encode() + body
-
-
 COMPLETION: dict[str, Any] = {
     "id": "c1",
     "model": MODEL,
     "choices": [{"index": 0, "message": {"role": "assistant", "content": "zipped"}}],
 }
+BODY = json.dumps(COMPLETION).encode()
 
 
 async def test_compressed_and_cookie_setting_responses(backend: str) -> None:
-    body = gzip.compress(json.dumps(COMPLETION).encode())
-    raw = _http_response(body, "content-encoding: gzip", "set-cookie: route=z; Path=/")
-    server, url = await _one_shot_server(raw)
-    async with server:
-        async with AsyncCompactifAIClient(base_url=url, api_key="k") as client:
+    body = gzip.compress(BODY)
+    raw = http_response(body, "content-encoding: gzip", "set-cookie: route=z; Path=/")
+    with RawServer([raw]) as server:
+        async with AsyncCompactifAIClient(base_url=server.url, api_key="k") as client:
             reply = await client.create_chat_completion(model=MODEL, messages=MESSAGES)
             assert reply.choices[0].message.content == "zipped"
             assert client.http_client.cookies.get("route") == "z"
-            assert not client._direct(client.http_client)  # cookies: the ordinary path now
-
-
-# ---------------------------------------------------------------------------- the sync socket pool
-
-
-@pytest.fixture(params=["socket", "httpx"])
-def sync_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    monkeypatch.setattr(client_module, "SYNC_BACKEND", request.param)
-    return str(request.param)
-
-
-class RawServer:
-    """A loopback server that answers each request with the next scripted raw response.
-
-    Each script entry is the bytes to send back, or None to close the connection without
-    answering; ``close_after`` closes the connection after answering.
-    """
-
-    def __init__(
-        self,
-        script: list[bytes | None],
-        close_after: bool = False,
-        tls: ssl.SSLContext | None = None,
-    ) -> None:
-        self.script = list(script)
-        self.close_after = close_after
-        self.tls = tls
-        self.connections = 0
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        scheme = "https" if tls is not None else "http"
-        self.url = f"{scheme}://127.0.0.1:{self.sock.getsockname()[1]}/v1"
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
-
-    def _serve(self) -> None:
-        while self.script:
-            try:
-                conn, _ = self.sock.accept()
-                if self.tls is not None:
-                    conn = self.tls.wrap_socket(conn, server_side=True)
-            except OSError:
-                return
-            self.connections += 1
-            with conn, conn.makefile("rb") as reader:  # both: the fd closes with the last
-                while self.script:
-                    head = b""
-                    while not head.endswith(b"\r\n\r\n"):
-                        line = reader.readline()
-                        if not line:
-                            break
-                        head += line
-                    if not head:
-                        break
-                    length = next(
-                        (
-                            int(line.split(b":")[1])
-                            for line in head.split(b"\r\n")
-                            if line.lower().startswith(b"content-length:")
-                        ),
-                        0,
-                    )
-                    reader.read(length)
-                    answer = self.script.pop(0)
-                    if answer is None:
-                        break
-                    conn.sendall(answer)
-                    if self.close_after:
-                        break
-
-    def close(self) -> None:
-        self.sock.close()
-
-
-def _chunked(body: bytes, *headers: str, sizes: int = 7) -> bytes:
-    head = ["HTTP/1.1 200 OK", "content-type: application/json", "transfer-encoding: chunked"]
-    out = ("\r\n".join([*head, *headers]) + "\r\n\r\n").encode()
-    for start in range(0, len(body), sizes):
-        part = body[start : start + sizes]
-        out += f"{len(part):x};ext=1\r\n".encode() + part + b"\r\n"
-    return out + b"0\r\nx-trailer: y\r\n\r\n"
 
 
 def _sync_call(url: str, **kwargs: Any) -> Any:
@@ -343,78 +227,43 @@ def _sync_call(url: str, **kwargs: Any) -> Any:
         return client.create_chat_completion(model=MODEL, messages=MESSAGES)
 
 
-BODY = json.dumps(COMPLETION).encode()
-
-
-def test_sync_backend_selects_the_transport(sync_backend: str) -> None:
-    from compactifai._sync_http import SocketTransport
-
-    client = CompactifAIClient(api_key="k")
-    expected = SocketTransport if sync_backend == "socket" else httpx.HTTPTransport
-    assert type(client.http_client._transport) is expected
-    client.close()
-
-
 @pytest.mark.parametrize(
     "answer",
     [
-        _http_response(BODY),
-        _chunked(BODY),
-        _http_response(gzip.compress(BODY), "content-encoding: gzip"),
-        b"HTTP/1.1 100 Continue\r\n\r\n" + _http_response(BODY),
+        http_response(BODY),
+        chunked_response(BODY),
+        http_response(gzip.compress(BODY), "content-encoding: gzip"),
+        b"HTTP/1.1 100 Continue\r\n\r\n" + http_response(BODY),
         # No length, no chunks: the body ends with the connection.
         b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n" + BODY,
     ],
     ids=["content-length", "chunked", "gzip", "100-continue", "close-delimited"],
 )
-def test_sync_body_framings(sync_backend: str, answer: bytes) -> None:
-    server = RawServer([answer], close_after=b"connection: close" in answer)
-    try:
+def test_sync_body_framings(answer: bytes) -> None:
+    with RawServer([answer], close_after=b"connection: close" in answer) as server:
         reply = _sync_call(server.url)
-    finally:
-        server.close()
     assert reply.choices[0].message.content == "zipped"
-
-
-def test_sync_keep_alive_reuse_and_a_stale_connection(sync_backend: str) -> None:
-    # Two answers on one connection, then the server closes it on the next request unanswered
-    # (a keep-alive race): the call goes out again on a fresh connection. The socket pool does
-    # that itself, without using up one of the client's retries (httpcore needs the retry).
-    server = RawServer([_http_response(BODY), _http_response(BODY), None, _http_response(BODY)])
-    policy = RetryPolicy(max_retries=0) if sync_backend == "socket" else NO_WAIT
-    try:
-        with CompactifAIClient(base_url=server.url, api_key="k", retry_policy=policy) as client:
-            for _ in range(3):
-                reply = client.create_chat_completion(model=MODEL, messages=MESSAGES)
-                assert reply.choices[0].message.content == "zipped"
-    finally:
-        server.close()
-    assert server.connections == 2
 
 
 @pytest.mark.parametrize(
     "answer",
-    [_http_response(BODY)[:-10], _chunked(BODY)[:40], b"HTTP/1.1 200 OK\r\ncontent-le"],
+    [http_response(BODY)[:-10], chunked_response(BODY)[:40], b"HTTP/1.1 200 OK\r\ncontent-le"],
     ids=["short-body", "short-chunks", "short-head"],
 )
-def test_sync_truncated_answers_are_connection_errors(sync_backend: str, answer: bytes) -> None:
-    server = RawServer([answer], close_after=True)
-    try:
-        with pytest.raises(APIConnectionError) as info:
-            _sync_call(server.url, retry_policy=RetryPolicy(max_retries=0))
-    finally:
-        server.close()
+def test_sync_truncated_answers_are_connection_errors(answer: bytes) -> None:
+    with RawServer([answer], close_after=True) as server, pytest.raises(APIConnectionError) as info:
+        _sync_call(server.url, retry_policy=RetryPolicy(max_retries=0))
     assert not isinstance(info.value, APITimeoutError)
 
 
-def test_sync_connection_refused(sync_backend: str) -> None:
+def test_sync_connection_refused() -> None:
     with pytest.raises(APIConnectionError) as info:
         _sync_call(f"http://127.0.0.1:{_closed_port()}/v1")
     assert not isinstance(info.value, APITimeoutError)
     assert info.value.attempts == 3
 
 
-def test_sync_read_timeout(sync_backend: str, emu: Emulator) -> None:
+def test_sync_read_timeout(emu: Emulator) -> None:
     emu.inject_fault("delay", seconds=3, path=CHAT_PATH)
     with CompactifAIClient(
         base_url=emu.base_url, api_key=emu.api_key, timeout=0.3, max_retries=0
@@ -425,8 +274,11 @@ def test_sync_read_timeout(sync_backend: str, emu: Emulator) -> None:
     assert time.monotonic() - started < 2
 
 
-def test_sync_stream_dropped_and_abandoned(sync_backend: str, emu: Emulator) -> None:
-    with CompactifAIClient(base_url=emu.base_url, api_key=emu.api_key) as client:
+def test_sync_stream_dropped_and_abandoned(emu: Emulator) -> None:
+    with (
+        CountingProxy(emu.base_url) as proxy,
+        CompactifAIClient(base_url=proxy.url, api_key=emu.api_key) as client,
+    ):
         emu.inject_fault("drop_stream", after_chunks=3, path=CHAT_PATH)
         received: list[Any] = []
 
@@ -437,13 +289,62 @@ def test_sync_stream_dropped_and_abandoned(sync_backend: str, emu: Emulator) -> 
         with pytest.raises(IncompleteStreamError):
             consume()
         assert received
+        emu.inject_fault("stall_stream", after_chunks=2, seconds=3, path=CHAT_PATH)
         stream = client.stream_chat_completion(model=MODEL, messages=MESSAGES, max_tokens=200)
         next(iter(stream))
         stream.close()  # type: ignore[attr-defined]
-        pool = client.http_client._transport._pool  # type: ignore[attr-defined]
-        assert all(c.is_idle() or c.is_closed() for c in pool.connections)
+        assert proxy.wait_open(0) == 0  # neither broken connection went back to the pool
         # The pool still works after both.
         assert client.create_chat_completion(model=MODEL, messages=MESSAGES).choices
+
+
+# ---------------------------------------------------------------------------- at most 1 + max_retries sends
+
+
+def _stale_then_answer() -> list[Any]:
+    """Two answers on one kept-alive connection, then the server reads the third request and
+    closes without answering (a keep-alive race), then answers on a new connection."""
+    return [http_response(BODY), http_response(BODY), None, http_response(BODY)]
+
+
+@pytest.mark.parametrize("retries", [0, 2])
+def test_sync_post_on_a_stale_connection_is_sent_once_per_attempt(retries: int) -> None:
+    policy = RetryPolicy(max_retries=retries, initial_delay=0.0, max_delay=0.0)
+    with (
+        RawServer(_stale_then_answer()) as server,
+        CompactifAIClient(base_url=server.url, api_key="k", retry_policy=policy) as client,
+    ):
+        for _ in range(2):
+            client.create_chat_completion(model=MODEL, messages=MESSAGES)
+        if retries == 0:
+            with pytest.raises(APIConnectionError):
+                client.create_chat_completion(model=MODEL, messages=MESSAGES)
+            assert len(server.requests) == 3  # exactly once: the transport never re-sends a POST
+        else:
+            client.create_chat_completion(model=MODEL, messages=MESSAGES)
+            assert len(server.requests) == 4  # the lost one, then one retry by the policy
+            assert server.connections == 2
+
+
+@pytest.mark.parametrize("retries", [0, 2])
+async def test_async_post_on_a_stale_connection_is_sent_once_per_attempt(
+    backend: str, retries: int
+) -> None:
+    policy = RetryPolicy(max_retries=retries, initial_delay=0.0, max_delay=0.0)
+    with RawServer(_stale_then_answer()) as server:
+        async with AsyncCompactifAIClient(
+            base_url=server.url, api_key="k", retry_policy=policy
+        ) as client:
+            for _ in range(2):
+                await client.create_chat_completion(model=MODEL, messages=MESSAGES)
+            if retries == 0:
+                with pytest.raises(APIConnectionError):
+                    await client.create_chat_completion(model=MODEL, messages=MESSAGES)
+                assert len(server.requests) == 3
+            else:
+                await client.create_chat_completion(model=MODEL, messages=MESSAGES)
+                assert len(server.requests) == 4
+                assert server.connections == 2
 
 
 # ---------------------------------------------------------------------------- mocks still see requests
@@ -465,26 +366,42 @@ def test_sync_requests_reach_a_patched_httpx_transport(emu: Emulator) -> None:
         reply = _sync_call(emu.base_url)
     assert reply.choices[0].message.content == "zipped"
     assert len(seen) == 1
-    with CompactifAIClient(base_url=emu.base_url, api_key=emu.api_key) as client:
-        reply = client.create_chat_completion(model=MODEL, messages=MESSAGES)
-    assert reply.choices[0].message.content != "zipped"  # unpatched again: the socket pool
 
 
-async def test_async_requests_reach_a_patched_httpx_transport(emu: Emulator, backend: str) -> None:
+async def test_async_requests_reach_a_patched_client_send(emu: Emulator, backend: str) -> None:
     seen: list[httpx.Request] = []
 
-    async def handle(self: httpx.AsyncHTTPTransport, request: httpx.Request) -> httpx.Response:
+    async def send(
+        self: httpx.AsyncClient, request: httpx.Request, **kwargs: Any
+    ) -> httpx.Response:
         seen.append(request)
         return _mock_answer(request)
 
     async with AsyncCompactifAIClient(base_url=emu.base_url, api_key=emu.api_key) as client:
         with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(httpx.AsyncHTTPTransport, "handle_async_request", handle)
+            patch.setattr(httpx.AsyncClient, "send", send)
             reply = await client.create_chat_completion(model=MODEL, messages=MESSAGES)
         assert reply.choices[0].message.content == "zipped"
         assert len(seen) == 1
         reply = await client.create_chat_completion(model=MODEL, messages=MESSAGES)
         assert reply.choices[0].message.content != "zipped"
+
+
+async def test_vcrpy_records_and_replays_async_calls(
+    emu: Emulator, backend: str, tmp_path: Any
+) -> None:
+    import vcr
+
+    cassette = str(tmp_path / "call.yaml")
+    with vcr.use_cassette(cassette, record_mode="all", filter_headers=["authorization"]):
+        async with AsyncCompactifAIClient(base_url=emu.base_url, api_key=emu.api_key) as client:
+            recorded = await client.create_chat_completion(model=MODEL, messages=MESSAGES)
+    served = len(emu.requests)
+    with vcr.use_cassette(cassette, record_mode="none", match_on=["method", "path"]):
+        async with AsyncCompactifAIClient(base_url=emu.base_url, api_key=emu.api_key) as client:
+            replayed = await client.create_chat_completion(model=MODEL, messages=MESSAGES)
+    assert replayed.choices[0].message.content == recorded.choices[0].message.content
+    assert len(emu.requests) == served  # the replay never reached the server
 
 
 # ---------------------------------------------------------------------------- TLS
@@ -508,54 +425,47 @@ def tls(tmp_path_factory: pytest.TempPathFactory) -> tuple[ssl.SSLContext, ssl.S
 LIMITS = httpx.Limits(max_connections=8, max_keepalive_connections=8)
 
 
-def test_socket_pool_over_tls(tls: tuple[ssl.SSLContext, ssl.SSLContext]) -> None:
-    server_context, client_context = tls
-    server = RawServer([_http_response(BODY), _chunked(BODY)], tls=server_context)
-    try:
-        with httpx.Client(transport=SocketTransport(LIMITS, verify=client_context)) as http:
-            for _ in range(2):  # the second request reuses the TLS connection
-                assert (
-                    http.post(server.url + "/chat/completions", content=b"{}").json() == COMPLETION
-                )
-    finally:
-        server.close()
-    assert server.connections == 1
-    untrusting = SocketTransport(LIMITS, verify=ssl.create_default_context())
-    server = RawServer([_http_response(BODY)], tls=server_context)
-    try:
-        with httpx.Client(transport=untrusting) as http, pytest.raises(httpx.ConnectError):
-            http.get(server.url)
-    finally:
-        server.close()
-
-
 async def test_aiohttp_pool_over_tls(tls: tuple[ssl.SSLContext, ssl.SSLContext]) -> None:
     server_context, client_context = tls
-    server = RawServer([_http_response(BODY)], tls=server_context)
-    try:
+    with RawServer([http_response(BODY), chunked_response(BODY)], tls=server_context) as server:
         transport = AiohttpTransport(LIMITS, verify=client_context)
         async with httpx.AsyncClient(transport=transport) as http:
-            response = await http.post(server.url + "/chat/completions", content=b"{}")
-            assert response.json() == COMPLETION
-    finally:
-        server.close()
+            for _ in range(2):  # the second request reuses the TLS connection
+                response = await http.post(server.url + "/chat/completions", content=b"{}")
+                assert response.json() == COMPLETION
+    assert server.connections == 1
+    with RawServer([http_response(BODY)], tls=server_context) as server:
+        untrusting = AiohttpTransport(LIMITS, verify=ssl.create_default_context())
+        async with httpx.AsyncClient(transport=untrusting) as http:
+            with pytest.raises(httpx.ConnectError):
+                await http.get(server.url)
 
 
 def _sse_answer() -> bytes:
     chunk = {"id": "c1", "model": MODEL, "choices": [{"index": 0, "delta": {"content": "hi"}}]}
     events = f"data: {json.dumps(chunk)}\n\n".encode() * 3 + b"data: [DONE]\n\n"
-    return _chunked(events, "content-type: text/event-stream", sizes=40)
+    return chunked_response(events, "content-type: text/event-stream", sizes=40)
 
 
-def test_sync_streams_reuse_their_connection(sync_backend: str) -> None:
-    # The reader stops at [DONE]; the end of the chunked body is already there: the socket pool
-    # reads it and keeps the connection (httpx's pool closes it).
-    server = RawServer([_sse_answer(), _sse_answer()])
-    try:
-        with CompactifAIClient(base_url=server.url, api_key="k") as client:
+def test_sync_streams_reuse_their_connection() -> None:
+    # The reader stops at [DONE]; the end of the chunked body (and its trailer) is read too,
+    # so the connection goes back to the pool.
+    with (
+        RawServer([_sse_answer(), _sse_answer()]) as server,
+        CompactifAIClient(base_url=server.url, api_key="k") as client,
+    ):
+        for _ in range(2):
+            chunks = list(client.stream_chat_completion(model=MODEL, messages=MESSAGES))
+            assert "".join(c.choices[0].delta.content or "" for c in chunks) == "hihihi"
+    assert server.connections == 1
+
+
+async def test_async_streams_reuse_their_connection(backend: str) -> None:
+    with RawServer([_sse_answer(), _sse_answer()]) as server:
+        async with AsyncCompactifAIClient(base_url=server.url, api_key="k") as client:
             for _ in range(2):
-                chunks = list(client.stream_chat_completion(model=MODEL, messages=MESSAGES))
+                chunks = [
+                    c async for c in client.stream_chat_completion(model=MODEL, messages=MESSAGES)
+                ]
                 assert "".join(c.choices[0].delta.content or "" for c in chunks) == "hihihi"
-    finally:
-        server.close()
-    assert server.connections == (1 if sync_backend == "socket" else 2)
+    assert server.connections == 1

@@ -85,3 +85,39 @@ def test_chunk_parser_rebuilds_the_text_and_stops_at_done(
     parser.finish()
     assert parser.done
     assert "".join(c.choices[0].delta.content or "" for c in chunks) == "".join(deltas)
+
+
+@settings(max_examples=200, deadline=None)
+@given(event_streams(), st.lists(st.integers(0, 10_000), max_size=12))
+def test_a_leading_byte_order_mark_is_dropped_wherever_the_stream_is_split(
+    stream: tuple[str, list[ServerSentEvent]], cuts: list[int]
+) -> None:
+    text, expected = stream
+    decoder = SSEDecoder()
+    raw = "\ufeff".encode() + text.encode()
+    events = [e for piece in split_anywhere(raw, cuts) for e in decoder.feed(piece)]
+    events += decoder.flush()
+    assert events == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=12), st.sampled_from(["\n", "\r\n", "\r"]))
+def test_retry_is_read_only_from_ascii_digits_and_never_raises(value: str, newline: str) -> None:
+    value = value.replace("\r", "").replace("\n", "")
+    decoder = SSEDecoder()
+    events = decoder.feed(f"retry: {value}{newline}data: x{newline}{newline}".encode())
+    assert [e.data for e in events] == ["x"]
+    expected = int(value) if value.isascii() and value.isdigit() else None
+    assert events[0].retry == expected
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.integers(1, 64 * 1024), st.sampled_from(["\n", "\r\n", "\r"]))
+def test_a_one_mebibyte_line_in_any_piece_size_is_read(piece: int, newline: str) -> None:
+    data = "x" * (1024 * 1024)
+    raw = f"data: {data}{newline}{newline}".encode()
+    decoder = SSEDecoder()
+    events = [
+        e for start in range(0, len(raw), piece) for e in decoder.feed(raw[start : start + piece])
+    ]
+    assert [len(e.data) for e in events] == [len(data)]
