@@ -23,6 +23,7 @@ from compactifai import (
 )
 from compactifai.catalog import DEFAULT_CHAT_MODEL, KNOWN_MODELS, input_kinds, model_info
 from compactifai.chat import StreamAccumulator, chat_body
+from compactifai.emulator.catalog import load_catalog
 from compactifai.types import ChatCompletion, ChatCompletionChunk, Model, ModelList
 
 RETIRED = (
@@ -33,20 +34,8 @@ RETIRED = (
     "llama-4-scout",
     "deepseek-r1-0528",
 )
-TODAY = (
-    "hypernova-60b",
-    "carina-60b",
-    "cai-mistral-small-3-1-slim",
-    "mistral-small-3-1",
-    "gpt-oss-120b",
-    "glm-5-1",
-    "cai-glm-5-1",
-    "glm-5-2",
-    "quasar-438b",
-    "qwen-3-6-27b",
-    "nemotron-3-nano-omni",
-    "cai-whisper-large-v3-turbo-slim",
-)
+# Today's ids as the emulator's bundled "current" catalog lists them: two sources that agree.
+TODAY = tuple(model.id for model in load_catalog("current").models)
 MODELS_BODY = {
     "object": "list",
     "data": [
@@ -90,6 +79,7 @@ MESSAGES = [{"role": "user", "content": "Hi"}]
 
 def test_the_default_model_is_served_today_and_no_retired_model_is_known() -> None:
     assert DEFAULT_CHAT_MODEL == "hypernova-60b"
+    assert len(TODAY) == 12
     assert set(KNOWN_MODELS) == set(TODAY)
     assert not set(RETIRED) & set(KNOWN_MODELS)
 
