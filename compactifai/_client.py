@@ -20,8 +20,10 @@ import weakref
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime
+from os import PathLike
+from pathlib import Path
 from types import TracebackType
-from typing import Any, BinaryIO, Generic, TypeVar
+from typing import Any, BinaryIO, Generic, TypeVar, Union, overload
 from urllib.parse import urlsplit
 
 import httpx
@@ -38,7 +40,16 @@ from compactifai._defaults import (
 from compactifai._protocol import Exchange, Operation, RetryPolicy
 from compactifai._version import __version__
 from compactifai.errors import BadRequestError, MissingAPIKeyError, RequestValidationError
-from compactifai.types import ChatCompletion, ChatCompletionChunk, Completion, Model, UsageReport
+from compactifai.types import (
+    Batch,
+    BatchList,
+    ChatCompletion,
+    ChatCompletionChunk,
+    Completion,
+    FileObject,
+    Model,
+    UsageReport,
+)
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -85,6 +96,49 @@ def _default_async_transport(limits: httpx.Limits) -> httpx.AsyncBaseTransport |
     except ImportError:
         return None
     return AiohttpTransport(limits)
+
+
+# ---------------------------------------------------------------------------- files (I/O helpers)
+
+FileInput = Union[str, "PathLike[str]", bytes, BinaryIO]
+
+
+@contextlib.contextmanager
+def _upload_source(file: FileInput, filename: str | None) -> Iterator[tuple[str, BinaryIO | bytes]]:
+    """(file name, content) for a multipart upload; a path is opened here and closed after."""
+    if isinstance(file, (bytes, bytearray)):
+        yield filename or "input.jsonl", bytes(file)
+    elif isinstance(file, (str, PathLike)):
+        path = Path(file)
+        with path.open("rb") as handle:
+            yield filename or path.name, handle
+    elif hasattr(file, "read"):
+        yield filename or Path(str(getattr(file, "name", "input.jsonl"))).name, file
+    else:
+        raise RequestValidationError(
+            "file", f"expected a path, bytes or a binary file object (got {type(file).__name__})"
+        )
+
+
+@contextlib.contextmanager
+def _download_sink(destination: str | PathLike[str] | BinaryIO) -> Iterator[BinaryIO]:
+    """A writable binary sink; a path is written beside itself and renamed once complete,
+    so an interrupted download never leaves a truncated file under the final name."""
+    if not isinstance(destination, (str, PathLike)):
+        yield destination
+        return
+    path = Path(destination)
+    partial = path.with_name(path.name + ".part")
+    try:
+        with partial.open("wb") as handle:
+            yield handle
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def _next_cursor(page: BatchList) -> str | None:
+    return page.last_id if page.has_more and page.last_id and page.data else None
 
 
 HttpClientT = TypeVar("HttpClientT", httpx.Client, httpx.AsyncClient)
@@ -333,6 +387,57 @@ class CompactifAIClient(_BaseClient[httpx.Client]):
             )
         )
 
+    # ------------------------------------------------------------------ files and batches
+
+    def upload_file(
+        self, file: FileInput, purpose: str = "batch", *, filename: str | None = None
+    ) -> FileObject:
+        """Upload a file (a path, bytes or a binary file object), e.g. a batch's JSONL input."""
+        with _upload_source(file, filename) as (name, content):
+            return self._call(ops.upload_file(name, content, purpose))
+
+    @overload
+    def download_file(self, file_id: str) -> bytes: ...
+    @overload
+    def download_file(self, file_id: str, destination: str | PathLike[str] | BinaryIO) -> int: ...
+    def download_file(
+        self, file_id: str, destination: str | PathLike[str] | BinaryIO | None = None
+    ) -> bytes | int:
+        """A file's content as bytes, or streamed to ``destination`` (returns bytes written)."""
+        op = ops.download_file(file_id)
+        if destination is None:
+            return self._call(op)
+        with _download_sink(destination) as sink:
+            return self._download(op, sink)
+
+    def create_batch(
+        self,
+        input_file_id: str,
+        endpoint: str = "/v1/chat/completions",
+        metadata: Mapping[str, str] | None = None,
+    ) -> Batch:
+        return self._call(ops.create_batch(input_file_id, endpoint, metadata))
+
+    def retrieve_batch(self, batch_id: str) -> Batch:
+        return self._call(ops.retrieve_batch(batch_id))
+
+    def cancel_batch(self, batch_id: str) -> Batch:
+        return self._call(ops.cancel_batch(batch_id))
+
+    def list_batches(self, after: str | None = None, limit: int = 20) -> BatchList:
+        """One page of batches; ``iter_batches`` walks all of them."""
+        return self._call(ops.list_batches(after, limit))
+
+    def iter_batches(self, limit: int = 100) -> Iterator[Batch]:
+        """Every batch, fetching pages of ``limit`` as the iteration goes."""
+        after: str | None = None
+        while True:
+            page = self.list_batches(after, limit)
+            yield from page.data
+            after = _next_cursor(page)
+            if after is None:
+                return
+
     def _call(self, op: Operation[T], extra_headers: Mapping[str, str] | None = None) -> T:
         (result,) = self._run(op, extra_headers)
         return result
@@ -529,6 +634,60 @@ class AsyncCompactifAIClient(_BaseClient[httpx.AsyncClient]):
                 start_time, end_time, window_size, window_timezone, group_by, filter_group_by
             )
         )
+
+    # ------------------------------------------------------------------ files and batches
+
+    async def upload_file(
+        self, file: FileInput, purpose: str = "batch", *, filename: str | None = None
+    ) -> FileObject:
+        """Upload a file (a path, bytes or a binary file object), e.g. a batch's JSONL input."""
+        with _upload_source(file, filename) as (name, content):
+            return await self._call(ops.upload_file(name, content, purpose))
+
+    @overload
+    async def download_file(self, file_id: str) -> bytes: ...
+    @overload
+    async def download_file(
+        self, file_id: str, destination: str | PathLike[str] | BinaryIO
+    ) -> int: ...
+    async def download_file(
+        self, file_id: str, destination: str | PathLike[str] | BinaryIO | None = None
+    ) -> bytes | int:
+        """A file's content as bytes, or streamed to ``destination`` (returns bytes written)."""
+        op = ops.download_file(file_id)
+        if destination is None:
+            return await self._call(op)
+        with _download_sink(destination) as sink:
+            return await self._download(op, sink)
+
+    async def create_batch(
+        self,
+        input_file_id: str,
+        endpoint: str = "/v1/chat/completions",
+        metadata: Mapping[str, str] | None = None,
+    ) -> Batch:
+        return await self._call(ops.create_batch(input_file_id, endpoint, metadata))
+
+    async def retrieve_batch(self, batch_id: str) -> Batch:
+        return await self._call(ops.retrieve_batch(batch_id))
+
+    async def cancel_batch(self, batch_id: str) -> Batch:
+        return await self._call(ops.cancel_batch(batch_id))
+
+    async def list_batches(self, after: str | None = None, limit: int = 20) -> BatchList:
+        """One page of batches; ``iter_batches`` walks all of them."""
+        return await self._call(ops.list_batches(after, limit))
+
+    async def iter_batches(self, limit: int = 100) -> AsyncIterator[Batch]:
+        """Every batch, fetching pages of ``limit`` as the iteration goes."""
+        after: str | None = None
+        while True:
+            page = await self.list_batches(after, limit)
+            for batch in page.data:
+                yield batch
+            after = _next_cursor(page)
+            if after is None:
+                return
 
     async def _call(self, op: Operation[T], extra_headers: Mapping[str, str] | None = None) -> T:
         (result,) = [item async for item in self._run(op, extra_headers)]

@@ -698,3 +698,90 @@ __all__ = [
     "retrieve_model",
     "stream_chat_completion",
 ]
+
+
+# ---------------------------------------------------------------------------- files and batches
+
+from compactifai.types import Batch, BatchCreateRequest, BatchList, FileObject  # noqa: E402
+
+FILE_NOT_FOUND = "File not found (GET /v1/files/{id}/content answered 404)"
+BATCH_NOT_FOUND = "Batch not found"
+MAX_BATCH_LIST_LIMIT = 100
+
+
+def _path_id(name: str, value: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise RequestValidationError(name, "a non-empty id is required")
+    return quote(value, safe="")
+
+
+def upload_file(
+    filename: str, content: BinaryIO | bytes, purpose: str = "batch"
+) -> Operation[FileObject]:
+    """``POST /files`` (multipart): ``content`` is sent as the part named ``file``."""
+    if not isinstance(purpose, str) or not purpose:
+        raise RequestValidationError("purpose", "a non-empty purpose is required, e.g. 'batch'")
+    if not filename or "/" in filename or "\\" in filename:
+        raise RequestValidationError("filename", f"a bare file name is required (got {filename!r})")
+    return Operation(
+        "POST",
+        "/files",
+        _parser(FileObject),
+        files={"file": (filename, content, "application/jsonl")},
+        form={"purpose": purpose},
+    )
+
+
+def _raw_bytes(content: bytes, request_id: str | None) -> bytes:
+    return content
+
+
+def download_file(file_id: str) -> Operation[bytes]:
+    """``GET /files/{id}/content``: the raw bytes (drivers can also stream them to a sink)."""
+    path = f"/files/{_path_id('file_id', file_id)}/content"
+    return Operation("GET", path, _raw_bytes, raw=True, not_found_message=FILE_NOT_FOUND)
+
+
+def create_batch(
+    input_file_id: str,
+    endpoint: str = "/v1/chat/completions",
+    metadata: Mapping[str, str] | None = None,
+    completion_window: str = "24h",
+) -> Operation[Batch]:
+    params = {
+        "input_file_id": input_file_id,
+        "endpoint": endpoint,
+        "completion_window": completion_window,
+        "metadata": dict(metadata) if metadata is not None else None,
+    }
+    return Operation("POST", "/batches", _parser(Batch), _encode(BatchCreateRequest, params))
+
+
+def retrieve_batch(batch_id: str) -> Operation[Batch]:
+    path = f"/batches/{_path_id('batch_id', batch_id)}"
+    return Operation("GET", path, _parser(Batch), not_found_message=BATCH_NOT_FOUND)
+
+
+def cancel_batch(batch_id: str) -> Operation[Batch]:
+    path = f"/batches/{_path_id('batch_id', batch_id)}/cancel"
+    return Operation("POST", path, _parser(Batch), not_found_message=BATCH_NOT_FOUND)
+
+
+def list_batches(after: str | None = None, limit: int = 20) -> Operation[BatchList]:
+    """One page of ``GET /batches``; pass the page's ``last_id`` as ``after`` for the next."""
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 100:
+        raise RequestValidationError("limit", f"must be an integer from 1 to 100 (got {limit!r})")
+    params: dict[str, str | int] = {"limit": limit}
+    if after is not None:
+        params["after"] = after
+    return Operation("GET", "/batches", _parser(BatchList), params=params)
+
+
+__all__ += [
+    "cancel_batch",
+    "create_batch",
+    "download_file",
+    "list_batches",
+    "retrieve_batch",
+    "upload_file",
+]

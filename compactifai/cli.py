@@ -17,6 +17,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from compactifai.commands import batch as _batch
 from compactifai.commands import chat as _chat
 from compactifai.commands import demo as _demo
 from compactifai.commands import emulator as _emulator
@@ -42,6 +43,7 @@ COMMANDS: dict[str, Command] = {
     "usage": Command(_usage.HELP, _usage.add_arguments, _usage.run, _usage.EXAMPLE),
     "demo": Command(_demo.HELP, _demo.add_arguments, _demo.run, _demo.EXAMPLE),
     "compare": Command(_compare.HELP, _compare.add_arguments, _compare.run, _compare.EXAMPLE),
+    "batch": Command(_batch.HELP, _batch.add_arguments, _batch.run, _batch.EXAMPLE),
 }
 
 

@@ -493,3 +493,165 @@ class UsageReport(APIResponse):
     start_time: datetime | None = None
     end_time: datetime | None = None
     window_size: str | None = None
+
+
+# ---------------------------------------------------------------------------- files and batches
+# Shapes of the vendor's OpenAPI (``FileObject``, ``Batch``, ``BatchList``); the JSONL lines
+# follow OpenAI's batch format, which the service says it accepts (service-2026.md section 5).
+
+BatchStatus = Literal[
+    "validating",
+    "failed",
+    "in_progress",
+    "finalizing",
+    "completed",
+    "expired",
+    "cancelling",
+    "cancelled",
+]
+BATCH_TERMINAL_STATUSES: frozenset[str] = frozenset({"failed", "completed", "expired", "cancelled"})
+BatchEndpoint = Literal[
+    "/v1/chat/completions", "/v1/completions", "/v1/responses", "/v1/embeddings"
+]
+
+
+class FileObject(APIResponse):
+    """An uploaded file (``POST /v1/files`` answers 200 with this)."""
+
+    id: str
+    object: str = "file"
+    bytes: int
+    created_at: int
+    filename: str
+    purpose: str
+    owner_id: str | None = None
+    s3_uri: dict[str, Any] | str | None = None
+    status: str | None = None
+    ttl: int | None = None
+    updated_at: int | None = None
+
+
+class BatchRequestCounts(APIObject):
+    total: int = 0
+    completed: int = 0
+    failed: int = 0
+
+
+class BatchUsage(APIObject):
+    input_tokens: int = 0
+    input_tokens_details: dict[str, Any] | None = None
+    output_tokens: int = 0
+    output_tokens_details: dict[str, Any] | None = None
+    total_tokens: int = 0
+
+
+class BatchErrorItem(APIObject):
+    """A problem with the batch or one of its input lines (``line`` is 1-based)."""
+
+    code: str | None = None
+    line: int | None = None
+    message: str | None = None
+    param: str | None = None
+
+
+class BatchErrors(APIObject):
+    object: str = "list"
+    data: list[BatchErrorItem] = Field(default_factory=list)
+
+
+class Batch(APIResponse):
+    """A batch job. ``status`` is one of :data:`BatchStatus`; unknown future words pass through."""
+
+    id: str
+    object: str = "batch"
+    endpoint: str
+    input_file_id: str
+    completion_window: str
+    status: str
+    created_at: int
+    model: str | None = None
+    output_file_id: str | None = None
+    error_file_id: str | None = None
+    errors: BatchErrors | None = None
+    request_counts: BatchRequestCounts | None = None
+    usage: BatchUsage | None = None
+    metadata: dict[str, str] | None = None
+    in_progress_at: int | None = None
+    finalizing_at: int | None = None
+    completed_at: int | None = None
+    failed_at: int | None = None
+    expired_at: int | None = None
+    expires_at: int | None = None
+    cancelling_at: int | None = None
+    cancelled_at: int | None = None
+
+    @property
+    def is_done(self) -> bool:
+        """Whether the job reached a status it will not leave (completed, failed, expired, cancelled)."""
+        return self.status in BATCH_TERMINAL_STATUSES
+
+
+class BatchList(APIResponse):
+    object: str = "list"
+    data: list[Batch]
+    has_more: bool = False
+    first_id: str | None = None
+    last_id: str | None = None
+
+
+class BatchCreateRequest(_RequestModel):
+    input_file_id: Annotated[str, Field(min_length=1)]
+    endpoint: BatchEndpoint = "/v1/chat/completions"
+    completion_window: Literal["24h"] = "24h"
+    metadata: dict[str, str] | None = None
+
+
+class BatchRequestLine(_RequestModel):
+    """One line of a batch input file."""
+
+    custom_id: Annotated[str, Field(min_length=1)]
+    method: Literal["POST"] = "POST"
+    url: BatchEndpoint = "/v1/chat/completions"
+    body: dict[str, Any]
+
+
+class BatchLineResponse(BaseModel):
+    # Not an APIObject: its ``request_id`` is a field of the line, not the HTTP response's.
+    model_config = ConfigDict(extra="allow", defer_build=True)
+
+    status_code: int
+    request_id: str | None = None
+    body: Any = None
+
+
+class BatchLineError(APIObject):
+    code: str | None = None
+    message: str | None = None
+
+
+class BatchResultLine(APIObject):
+    """One line of a batch output or error file."""
+
+    id: str | None = None
+    custom_id: str
+    response: BatchLineResponse | None = None
+    error: BatchLineError | None = None
+
+
+__all__ += [
+    "BATCH_TERMINAL_STATUSES",
+    "Batch",
+    "BatchCreateRequest",
+    "BatchEndpoint",
+    "BatchErrorItem",
+    "BatchErrors",
+    "BatchLineError",
+    "BatchLineResponse",
+    "BatchList",
+    "BatchRequestCounts",
+    "BatchRequestLine",
+    "BatchResultLine",
+    "BatchStatus",
+    "BatchUsage",
+    "FileObject",
+]

@@ -35,6 +35,7 @@ from compactifai.chat import (
     tool_choice_param,
 )
 from compactifai.types import ReasoningEffort
+from langchain_compactifai._batch_api import BatchAPIMixin, take_batch_result
 from langchain_compactifai._connection import CompactifAIConnection, langsmith_params
 from langchain_compactifai._errors import langchain_errors
 from langchain_compactifai._messages import (
@@ -51,7 +52,7 @@ _NOT_BODY = frozenset(
 )
 
 
-class ChatCompactifAI(CompactifAIConnection, BaseChatModel):
+class ChatCompactifAI(CompactifAIConnection, BatchAPIMixin, BaseChatModel):
     """CompactifAI chat models (compressed "slim" LLMs) for LangChain.
 
     A drop-in for ``ChatOpenAI``: sync and async invoke/stream/batch, token usage, tool
@@ -125,6 +126,11 @@ class ChatCompactifAI(CompactifAIConnection, BaseChatModel):
         (so ``ai_msg.content_blocks`` starts with a ``reasoning`` block; in a stream, the
         reasoning chunks come before the answer's); ``ai_msg.text`` is the answer alone.
         It is never sent back to the server in later turns.
+
+    Batch API (one job for a whole ``batch``; results in hours rather than seconds):
+        ``ChatCompactifAI(use_batch_api=True).batch(inputs)``; or ``batch_api_submit(inputs)``
+        -> id, later ``batch_api_retrieve(id)`` (also ``batch_api_status``/``batch_api_cancel``
+        and async twins).
 
     Token usage:
         ``ai_msg.usage_metadata`` -> ``{"input_tokens": ..., "output_tokens": ..., "total_tokens": ...}``
@@ -270,6 +276,8 @@ class ChatCompactifAI(CompactifAIConnection, BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         params = self._request_params(messages, stop, kwargs)
+        if (from_batch_api := take_batch_result(params)) is not None:
+            return from_batch_api
         with langchain_errors():
             completion = self.client.create_chat_completion(**params)
         return chat_result_from_completion(completion)
@@ -282,6 +290,8 @@ class ChatCompactifAI(CompactifAIConnection, BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         params = self._request_params(messages, stop, kwargs)
+        if (from_batch_api := take_batch_result(params)) is not None:
+            return from_batch_api
         with langchain_errors():
             completion = await self.async_client.create_chat_completion(**params)
         return chat_result_from_completion(completion)

@@ -40,6 +40,7 @@ from compactifai.chat import (
     tool_choice_param,
 )
 from compactifai.types import ReasoningEffort
+from llama_index_compactifai._batch_api import BatchChatMixin
 from llama_index_compactifai._messages import (
     chat_response_from_completion,
     chat_stream_item,
@@ -59,7 +60,7 @@ __all__ = ["CompactifAI"]
 dispatcher = get_dispatcher(__name__)
 
 
-class CompactifAI(ClientHolder, FunctionCallingLLM):
+class CompactifAI(ClientHolder, BatchChatMixin, FunctionCallingLLM):
     """CompactifAI's compressed ("slim") chat models for LlamaIndex.
 
     Every method (``complete``, ``chat``, their streaming and async twins, and the
@@ -78,6 +79,8 @@ class CompactifAI(ClientHolder, FunctionCallingLLM):
             print(Settings.llm.complete("What is tensor-network compression?"))
             for item in Settings.llm.stream_chat([ChatMessage(role="user", content="Hi")]):
                 print(item.delta, end="")
+
+    ``batch_chat(conversations)`` sends many conversations as one Batch API job.
 
     ``api_key`` defaults to ``COMPACTIFAI_API_KEY`` and ``base_url`` to ``COMPACTIFAI_BASE_URL``
     (else ``https://api.compactif.ai/v1``). The key is a secret: never serialized (``to_dict``,

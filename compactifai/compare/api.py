@@ -160,8 +160,12 @@ async def acompare_prompts(
     timeout: float = 60.0,
     max_retries: int = 2,
     check_catalog: bool = True,
+    batch: bool = False,
 ) -> ComparisonReport:
-    """Send the same prompts to several models and compare them (see :func:`compare_prompts`)."""
+    """Send the same prompts to several models and compare them (see :func:`compare_prompts`).
+
+    ``batch=True``: one Batch API job per model instead of streamed requests.
+    """
     if prompts is None:
         from compactifai.compare.workloads import default_prompts_path
 
@@ -176,6 +180,13 @@ async def acompare_prompts(
             m: prompt_subject(api, m, max_tokens=max_tokens, temperature=temperature)
             for m in chosen
         }
+        if batch:
+            from compactifai.compare._batch import batch_subjects
+
+            subjects = await batch_subjects(
+                api, chosen, items, max_tokens=max_tokens, temperature=temperature,
+                on_progress=on_progress,
+            )  # fmt: skip
         return await _run(
             "prompts",
             items,

@@ -96,6 +96,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=[],
         help="price per million input and output tokens, for cost estimates (repeatable)",
     )
+    parser.add_argument(
+        "--batch",
+        action="store_true",
+        help="send each model's prompts as one Batch API job (large prompt sets; no latency)",
+    )
     parser.add_argument("--system", metavar="TEXT", default=None, help="system message")
     parser.add_argument(
         "--max-tokens", type=int, default=None, metavar="N", help="output limit per answer"
@@ -216,6 +221,7 @@ def _compare(args: argparse.Namespace, err: Console) -> int:
                     api_key=api_key,
                     base_url=base_url,
                     timeout=args.timeout,
+                    batch=args.batch,
                 )
             )
         except PairingError as exc:

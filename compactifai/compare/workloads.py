@@ -37,7 +37,9 @@ __all__ = [
     "default_prompts_path",
     "describe_exception",
     "load_prompts",
+    "prompt_answer",
     "prompt_items",
+    "prompt_params",
     "prompt_subject",
     "run_matrix",
     "work_items",
@@ -262,6 +264,42 @@ def prompt_items(
     return out
 
 
+def prompt_params(
+    prompt: PromptItem,
+    model: str,
+    max_tokens: int | None = None,
+    temperature: float | None = 0.0,
+    extra: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The chat completion body for one prompt on ``model`` (streamed or sent in a batch)."""
+    params: dict[str, Any] = {
+        "model": model,
+        "messages": [dict(m) for m in prompt.messages],
+        **(extra or {}),
+    }
+    if temperature is not None:
+        params["temperature"] = temperature
+    limit = prompt.max_tokens if prompt.max_tokens is not None else max_tokens
+    if limit is not None:
+        params["max_tokens"] = limit
+    if prompt.response_format is not None:
+        params["response_format"] = dict(prompt.response_format)
+    return params
+
+
+def prompt_answer(prompt: PromptItem, text: str, tool_calls: list[dict[str, Any]]) -> Any:
+    """What the report compares: parsed JSON for JSON prompts, tool calls, else the text."""
+    if prompt.response_format is not None:
+        try:
+            value = json.loads(text)
+        except ValueError:
+            return text
+        return value if isinstance(value, (dict, list)) else text
+    if tool_calls and not text:
+        return tool_calls
+    return text
+
+
 def prompt_subject(
     client: AsyncCompactifAIClient,
     model: str,
@@ -275,19 +313,8 @@ def prompt_subject(
 
     async def run(item: WorkItem, meter: Meter) -> Any:
         prompt: PromptItem = item.input
-        params: dict[str, Any] = {
-            "model": model,
-            "messages": [dict(m) for m in prompt.messages],
-            "stream_options": {"include_usage": True},
-            **(extra or {}),
-        }
-        if temperature is not None:
-            params["temperature"] = temperature
-        limit = prompt.max_tokens if prompt.max_tokens is not None else max_tokens
-        if limit is not None:
-            params["max_tokens"] = limit
-        if prompt.response_format is not None:
-            params["response_format"] = dict(prompt.response_format)
+        params = prompt_params(prompt, model, max_tokens, temperature, extra)
+        params["stream_options"] = {"include_usage": True}
         acc = StreamAccumulator()
         async for chunk in client.stream_chat_completion(**params):
             added = acc.add(chunk)
@@ -295,15 +322,8 @@ def prompt_subject(
                 meter.first_token()
         if acc.usage is not None:
             meter.add_usage(acc.usage.prompt_tokens, acc.usage.completion_tokens)
-        if prompt.response_format is not None:
-            try:
-                value = json.loads(acc.text)
-            except ValueError:
-                return acc.text
-            return value if isinstance(value, (dict, list)) else acc.text
-        if acc.tool_calls and not acc.text:
-            return [{"name": c.name, "arguments": c.args or c.arguments} for c in acc.tool_calls]
-        return acc.text
+        calls = [{"name": c.name, "arguments": c.args or c.arguments} for c in acc.tool_calls]
+        return prompt_answer(prompt, acc.text, calls)
 
     return run
 

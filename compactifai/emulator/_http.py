@@ -169,6 +169,11 @@ class StreamResponse(Response):
 # --------------------------------------------------------------------------------------------
 
 
+# Routes whose bodies may be larger than ``max_body_bytes``: path -> their own limit (the file
+# upload of ``batches``: batch input files of up to 200 MB).
+LARGER_BODIES: dict[str, int] = {}
+
+
 class ServiceMiddleware:
     """What the service's gateway does around every route.
 
@@ -188,6 +193,7 @@ class ServiceMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
+        limit = max(self.max_body_bytes, LARGER_BODIES.get(scope["path"], 0))
         rid = ""
         declared: int | None = None
         for name, value in scope["headers"]:
@@ -216,8 +222,8 @@ class ServiceMiddleware:
 
         if declared is not None:
             # The server holds the body to its Content-Length: the header is the whole check.
-            if declared > self.max_body_bytes:
-                await self._too_large(declared, scope, receive, send_with_headers)
+            if declared > limit:
+                await self._too_large(declared, limit, scope, receive, send_with_headers)
                 return
             await self.app(scope, receive, send_with_headers)
             return
@@ -227,9 +233,9 @@ class ServiceMiddleware:
             await self.app(scope, receive, send_with_headers)
             return
         # A chunked body has no declared size: read it here, bounded, and replay it.
-        body, size = await self._read_body(receive)
+        body, size = await self._read_body(receive, limit)
         if body is None:
-            await self._too_large(size, scope, receive, send_with_headers)
+            await self._too_large(size, limit, scope, receive, send_with_headers)
             return
         replayed = False
 
@@ -242,7 +248,7 @@ class ServiceMiddleware:
 
         await self.app(scope, replay, send_with_headers)
 
-    async def _read_body(self, receive: Receive) -> tuple[bytes | None, int]:
+    async def _read_body(self, receive: Receive, limit: int) -> tuple[bytes | None, int]:
         """The whole body, or ``(None, bytes seen)`` once it passes the limit."""
         parts: list[bytes] = []
         size = 0
@@ -252,16 +258,18 @@ class ServiceMiddleware:
                 return b"".join(parts), size
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_body_bytes:
+            if size > limit:
                 return None, size
             parts.append(chunk)
             if not message.get("more_body", False):
                 return b"".join(parts), size
 
-    async def _too_large(self, size: int, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _too_large(
+        self, size: int, limit: int, scope: Scope, receive: Receive, send: Send
+    ) -> None:
         message = (
             f"Request body too large ({size} bytes or more): this server accepts at most "
-            f"{self.max_body_bytes} bytes."
+            f"{limit} bytes."
         )
         response = ApiError(413, message).response()
         # Close the connection: the rest of the body is never read.

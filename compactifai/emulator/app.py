@@ -384,4 +384,7 @@ def create_app(
         exception_handlers={HTTPException: _http_exception},
     )
     app.state.emulator = state
+    from .batches import install_batches  # files and batches live in their own module
+
+    install_batches(app)
     return app

@@ -45,6 +45,12 @@ EXPECTED: dict[str, list[str]] = {
         "final answer: ",
     ],
     "testing_offline": ["4 passed"],
+    "batch_eval": [
+        "submitting 1,000 prompts as one batch job",
+        "requests",  # progress lines
+        "answers: 1,000 of 1,000",
+        "last: What is 39 plus 24? -> ",
+    ],
 }
 
 
@@ -59,6 +65,7 @@ def _env(tmp: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("COMPACTIFAI_")}
     env["CASSETTE_DIR"] = str(tmp / "cassettes")
     env["PYTHONUNBUFFERED"] = "1"
+    env["COMPACTIFAI_EMULATOR_BATCH_PACE"] = "0.05"  # batch jobs change status quickly
     return env
 
 
