@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import ipaddress
 import logging
-import os
 import platform
 import socket
 import threading
@@ -19,6 +18,7 @@ import urllib.request
 import uuid
 import weakref
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime
 from os import PathLike
 from pathlib import Path
@@ -28,11 +28,18 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from compactifai import _churn
 from compactifai import _protocol as ops
-from compactifai._defaults import DEFAULT_BASE_URL, DEFAULT_TIMEOUT
+from compactifai._defaults import (
+    DEFAULT_BASE_URL,
+    DEFAULT_TIMEOUT,
+    env_api_key,
+    env_base_url,
+    env_setting,
+)
 from compactifai._protocol import Exchange, Operation, RetryPolicy
 from compactifai._version import __version__
-from compactifai.errors import MissingAPIKeyError, RequestValidationError
+from compactifai.errors import BadRequestError, MissingAPIKeyError, RequestValidationError
 from compactifai.types import (
     Batch,
     BatchList,
@@ -69,7 +76,7 @@ _sleep = time.sleep
 _async_sleep = asyncio.sleep
 
 # "aiohttp" (when installed) or "httpx": what the default async client sends through.
-ASYNC_BACKEND = os.environ.get("COMPACTIFAI_ASYNC_BACKEND", "aiohttp")
+ASYNC_BACKEND = env_setting("COMPACTIFAI_ASYNC_BACKEND", "aiohttp")
 
 
 def _environment_proxies() -> bool:
@@ -197,13 +204,11 @@ class _BaseClient(Generic[HttpClientT]):
         retry_policy: RetryPolicy | None = None,
         limits: httpx.Limits = DEFAULT_LIMITS,
     ) -> None:
-        key = _secret_value(api_key) or os.environ.get("COMPACTIFAI_API_KEY") or None
+        key = _secret_value(api_key) or env_api_key()
         if key is not None and ops._LINE_BREAKING.search(key):
             raise RequestValidationError("api_key", "may not contain CR, LF or NUL characters")
         self._api_key = _Secret(key) if key else None
-        self.base_url = (
-            base_url or os.environ.get("COMPACTIFAI_BASE_URL") or DEFAULT_BASE_URL
-        ).rstrip("/")
+        self.base_url = (base_url or env_base_url() or DEFAULT_BASE_URL).rstrip("/")
         self.timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
         self.retry_policy = retry_policy or RetryPolicy(max_retries=max_retries)
         ops.check_headers(default_headers or {}, "default_headers")
@@ -290,7 +295,7 @@ class CompactifAIClient(_BaseClient[httpx.Client]):
 
     >>> with CompactifAIClient() as client:  # reads COMPACTIFAI_API_KEY
     ...     reply = client.create_chat_completion(
-    ...         model="cai-llama-3-1-8b-slim", messages=[{"role": "user", "content": "Hi"}]
+    ...         model="hypernova-60b", messages=[{"role": "user", "content": "Hi"}]
     ...     )
     """
 
@@ -333,18 +338,39 @@ class CompactifAIClient(_BaseClient[httpx.Client]):
     def create_chat_completion(
         self, *, extra_headers: Mapping[str, str] | None = None, **params: Any
     ) -> ChatCompletion:
-        return self._call(ops.create_chat_completion(params), extra_headers)
+        with self._naming_missing_model(params):
+            return self._call(ops.create_chat_completion(params), extra_headers)
 
     def stream_chat_completion(
         self, *, extra_headers: Mapping[str, str] | None = None, **params: Any
     ) -> Iterator[ChatCompletionChunk]:
         """Validate now; return an iterator that sends the request when first advanced."""
-        return self._stream(ops.stream_chat_completion(params), extra_headers)
+        op = ops.stream_chat_completion(params)
+        return self._stream_naming_missing_model(self._stream(op, extra_headers), params)
 
     def create_completion(
         self, *, extra_headers: Mapping[str, str] | None = None, **params: Any
     ) -> Completion:
-        return self._call(ops.create_completion(params), extra_headers)
+        with self._naming_missing_model(params):
+            return self._call(ops.create_completion(params), extra_headers)
+
+    @contextmanager
+    def _naming_missing_model(self, params: Mapping[str, Any]) -> Iterator[None]:
+        """A 400 for a withdrawn model becomes a ModelNotFoundError listing the served ones."""
+        try:
+            yield
+        except BadRequestError as exc:
+            _churn.raise_if_missing_model(exc, params.get("model"), self._served_ids)
+            raise
+
+    def _served_ids(self) -> list[str]:
+        return [model.id for model in self.list_models()]
+
+    def _stream_naming_missing_model(
+        self, chunks: Iterator[ChatCompletionChunk], params: Mapping[str, Any]
+    ) -> Iterator[ChatCompletionChunk]:
+        with self._naming_missing_model(params):
+            yield from chunks
 
     def get_usage(
         self,
@@ -550,18 +576,49 @@ class AsyncCompactifAIClient(_BaseClient[httpx.AsyncClient]):
     async def create_chat_completion(
         self, *, extra_headers: Mapping[str, str] | None = None, **params: Any
     ) -> ChatCompletion:
-        return await self._call(ops.create_chat_completion(params), extra_headers)
+        async with self._naming_missing_model(params):
+            return await self._call(ops.create_chat_completion(params), extra_headers)
 
     def stream_chat_completion(
         self, *, extra_headers: Mapping[str, str] | None = None, **params: Any
     ) -> AsyncIterator[ChatCompletionChunk]:
         """Validate now; return an async iterator that sends the request when first advanced."""
-        return self._stream(ops.stream_chat_completion(params), extra_headers)
+        op = ops.stream_chat_completion(params)
+        return self._stream_naming_missing_model(self._stream(op, extra_headers), params)
 
     async def create_completion(
         self, *, extra_headers: Mapping[str, str] | None = None, **params: Any
     ) -> Completion:
-        return await self._call(ops.create_completion(params), extra_headers)
+        async with self._naming_missing_model(params):
+            return await self._call(ops.create_completion(params), extra_headers)
+
+    @asynccontextmanager
+    async def _naming_missing_model(self, params: Mapping[str, Any]) -> AsyncIterator[None]:
+        """A 400 for a withdrawn model becomes a ModelNotFoundError listing the served ones."""
+        try:
+            yield
+        except BadRequestError as exc:
+            model = params.get("model")
+            served = await _churn.served_ids(exc, model, self.list_models)
+            _churn.raise_if_missing_model(exc, model, lambda: served)
+            raise
+
+    async def _stream_naming_missing_model(
+        self, chunks: AsyncIterator[ChatCompletionChunk], params: Mapping[str, Any]
+    ) -> AsyncIterator[ChatCompletionChunk]:
+        # The server refuses a model before the first chunk: only that wait is watched.
+        try:
+            async with self._naming_missing_model(params):
+                first = await anext(chunks, None)
+            if first is None:
+                return
+            yield first
+            async for chunk in chunks:
+                yield chunk
+        finally:
+            close = getattr(chunks, "aclose", None)
+            if close is not None:
+                await close()
 
     async def get_usage(
         self,

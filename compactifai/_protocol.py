@@ -21,6 +21,7 @@ from urllib.parse import quote
 import pydantic
 import pydantic_core
 
+from compactifai._churn import not_found_message
 from compactifai._sse import ServerSentEvent, SSEDecoder, SSELineTooLong
 from compactifai.errors import (
     APIConnectionError,
@@ -199,7 +200,12 @@ def list_models() -> Operation[list[Model]]:
 def retrieve_model(model_id: str) -> Operation[Model]:
     if not model_id or not isinstance(model_id, str):
         raise RequestValidationError("model_id", "a non-empty model id is required")
-    return Operation("GET", f"/models/{quote(model_id, safe='')}", _parser(Model))
+    return Operation(
+        "GET",
+        f"/models/{quote(model_id, safe='')}",
+        _parser(Model),
+        not_found_message=not_found_message(model_id),
+    )
 
 
 def create_chat_completion(params: Mapping[str, Any]) -> Operation[ChatCompletion]:

@@ -1,10 +1,12 @@
 """What is known about CompactifAI's models, as a fallback to the live catalog.
 
-The live ``GET /models`` list is the truth: models come and go (several ``cai-llama-*-slim``
-models were retired in 2026). This table only supplies facts the API does not publish,
-such as context windows (taken from the upstream open models) and tool-calling support,
-and pairs each slim model with the original it was compressed from. Unknown models get
-safe defaults.
+The live ``GET /models`` list is the truth: models come and go without notice (the
+``cai-llama-*-slim`` models and ``deepseek-r1-0528`` were retired in 2026). This table
+describes the catalog as served in late 2026 (``service-2026.md`` section 1.1): owner,
+parameters, the original each slim model was compressed from, reasoning levels and
+tool/image/audio support, plus context windows taken from the upstream open models (the API
+publishes none). A flag the vendor leaves open is ``None``: the server decides. A model the
+table does not know gets ``None`` everywhere, never a refusal made up on the client.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ __all__ = [
     "DEFAULT_CHAT_MODEL",
     "DEFAULT_CONTEXT_WINDOW",
     "KNOWN_MODELS",
+    "REASONING_EFFORTS",
     "ModelInfo",
     "counterpart",
     "input_kinds",
@@ -23,58 +26,117 @@ __all__ = [
     "model_info",
 ]
 
-DEFAULT_CHAT_MODEL = "cai-llama-3-1-8b-slim"
+# The flagship slim model today (compressed from gpt-oss-120b; a reasoning model with tools).
+DEFAULT_CHAT_MODEL = "hypernova-60b"
 # For a model this table does not know: small enough that prompt packing never overflows.
 DEFAULT_CONTEXT_WINDOW = 8192
 SLIM_OWNER = "multiverse_computing"
+# The ``reasoning_effort`` words the API's schema takes (a model implements some of them).
+REASONING_EFFORTS = ("none", "low", "medium", "high", "xhigh", "max")
 
 
 @dataclass(frozen=True)
 class ModelInfo:
+    """Known facts about one model; ``None`` means not published (the server decides)."""
+
     id: str
     owned_by: str | None = None
     parameters_number: str | None = None
     context_window: int = DEFAULT_CONTEXT_WINDOW
-    supports_function_calling: bool = True
-    supports_image: bool = False
+    supports_function_calling: bool | None = None
+    supports_image: bool | None = None
     original: str | None = None  # for a slim model, the model it was compressed from
-    # Audio input (input_audio parts): no model in the catalog takes it today.
-    # There is no flag for files (``file`` parts): the server decides which it reads.
-    supports_audio: bool = False
+    # Audio input (input_audio parts). There is no flag for files (``file`` parts): the
+    # server decides which it reads.
+    supports_audio: bool | None = None
+    # Whether it answers with a reasoning trace, and the reasoning_effort levels it implements.
+    reasoning: bool | None = None
+    reasoning_efforts: tuple[str, ...] | None = None
+    supports_chat_completion: bool | None = True
+    supports_responses: bool | None = None
 
     @property
     def is_slim(self) -> bool:
         return self.original is not None or is_slim(self.id, self.owned_by)
 
 
+_GPT_OSS_EFFORTS = ("low", "medium", "high")
+
 KNOWN_MODELS: dict[str, ModelInfo] = {
     info.id: info
     for info in (
-        ModelInfo("deepseek-r1-0528", "deepseek-ai", "685B", 131_072, True),
-        ModelInfo("llama-4-scout", "meta", "108B", 131_072, True, supports_image=True),
         ModelInfo(
-            "cai-llama-4-scout-slim", SLIM_OWNER, "51.8B", 131_072, True, True, "llama-4-scout"
+            "hypernova-60b",
+            SLIM_OWNER,
+            "60B",
+            131_072,
+            supports_function_calling=True,
+            supports_image=False,
+            original="gpt-oss-120b",
+            supports_audio=False,
+            reasoning=True,
+            reasoning_efforts=_GPT_OSS_EFFORTS,
+            supports_responses=True,
         ),
-        ModelInfo("llama-3-1-8b", "meta", "8B", 131_072, True),
-        ModelInfo(
-            "cai-llama-3-1-8b-slim", SLIM_OWNER, "3.28B", 131_072, True, False, "llama-3-1-8b"
-        ),
-        ModelInfo("llama-3-3-70b", "meta", "70B", 131_072, True),
-        ModelInfo(
-            "cai-llama-3-3-70b-slim", SLIM_OWNER, "28B", 131_072, True, False, "llama-3-3-70b"
-        ),
-        ModelInfo("mistral-small-3-1", "mistralai", "24B", 131_072, True, supports_image=True),
+        ModelInfo("carina-60b", SLIM_OWNER, "60B"),
         ModelInfo(
             "cai-mistral-small-3-1-slim",
             SLIM_OWNER,
             "12B",
             131_072,
-            True,
-            True,
-            "mistral-small-3-1",
+            original="mistral-small-3-1",
+            supports_audio=False,
+            reasoning=False,
+            reasoning_efforts=(),
         ),
-        ModelInfo("gpt-oss-120b", "openai", "120B", 131_072, True),
-        ModelInfo("hypernova-60b", SLIM_OWNER, "60B", 131_072, True, False, "gpt-oss-120b"),
+        ModelInfo(
+            "mistral-small-3-1",
+            "mistralai",
+            "24B",
+            131_072,
+            supports_image=True,
+            supports_audio=False,
+            reasoning=False,
+            reasoning_efforts=(),
+        ),
+        ModelInfo(
+            "gpt-oss-120b",
+            "openai",
+            "117B",
+            131_072,
+            supports_function_calling=True,
+            supports_image=False,
+            supports_audio=False,
+            reasoning=True,
+            reasoning_efforts=_GPT_OSS_EFFORTS,
+            supports_responses=True,
+        ),
+        ModelInfo(
+            "glm-5-1",
+            "zai-org",
+            None,
+            131_072,
+            supports_function_calling=True,
+            supports_responses=True,
+        ),
+        ModelInfo("cai-glm-5-1", SLIM_OWNER),
+        ModelInfo("glm-5-2", "zai-org", None, 131_072, supports_function_calling=True),
+        ModelInfo("quasar-438b", None, "438B", 131_072, supports_function_calling=True),
+        ModelInfo("qwen-3-6-27b", SLIM_OWNER, "27B"),
+        ModelInfo("nemotron-3-nano-omni", "nvidia", "30B", supports_image=True),
+        ModelInfo(
+            "cai-whisper-large-v3-turbo-slim",
+            SLIM_OWNER,
+            None,
+            supports_function_calling=False,
+            supports_image=False,
+            original="whisper-large-v3-turbo",
+            supports_audio=True,
+            reasoning=False,
+            reasoning_efforts=(),
+            supports_chat_completion=False,
+            supports_responses=False,
+        ),
     )
 }
 
@@ -88,22 +150,20 @@ def is_slim(model_id: str, owned_by: str | None = None) -> bool:
 
 
 def model_info(model_id: str) -> ModelInfo:
-    """Known facts about ``model_id``, or safe defaults for a model this table does not know."""
+    """Known facts about ``model_id``, or ``None`` flags for a model this table does not know."""
     known = KNOWN_MODELS.get(model_id)
     if known is not None:
         return known
-    return ModelInfo(model_id, original=_original_from_id(model_id))
+    return ModelInfo(model_id, original=_original_from_id(model_id), supports_chat_completion=None)
 
 
 def input_kinds(model_id: str) -> dict[str, bool]:
     """Which non-text inputs to send ``model_id`` (``images``, ``audio``), for message mapping.
 
-    A model the catalog does not know gets everything: the server decides.
+    Only what the table knows a model cannot read is refused; anything else is the server's call.
     """
-    known = KNOWN_MODELS.get(model_id)
-    if known is None:
-        return {"images": True, "audio": True}
-    return {"images": known.supports_image, "audio": known.supports_audio}
+    info = model_info(model_id)
+    return {"images": info.supports_image is not False, "audio": info.supports_audio is not False}
 
 
 def _original_from_id(model_id: str) -> str | None:

@@ -14,20 +14,33 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from compactifai.errors import RequestValidationError
-from compactifai.types import ChatCompletion, ChatCompletionChunk, ToolCallDelta, Usage
+from compactifai.types import (
+    ChatCompletion,
+    ChatCompletionChunk,
+    ChoiceDelta,
+    ToolCallDelta,
+    Usage,
+)
 
 __all__ = [
     "AUDIO_FORMATS",
     "ParsedToolCall",
     "StreamAccumulator",
+    "StreamMetadata",
+    "assistant_message",
     "audio_format",
+    "chat_body",
+    "completion_body",
     "file_part",
     "function_tool",
     "image_url_part",
     "input_audio_part",
     "json_schema_response_format",
     "parse_tool_arguments",
-    "tool_choice_param",
+    "reasoning_settings",
+    "refuse_unreadable",
+    "settings_body",
+    "tool_calls_of",
     "usage_dict",
 ]
 
@@ -119,15 +132,168 @@ def parse_tool_arguments(arguments: str | None) -> tuple[dict[str, Any] | None, 
     return value, None
 
 
-def usage_dict(usage: Usage | None) -> dict[str, int] | None:
-    """OpenAI-style usage as a plain dict (what LlamaIndex's token counter reads)."""
+def usage_dict(usage: Usage | None) -> dict[str, Any] | None:
+    """OpenAI-style usage as a plain dict (what LlamaIndex's token counter reads).
+
+    ``reasoning_tokens`` is added when the server counted them.
+    """
     if usage is None:
         return None
-    return {
+    counts: dict[str, Any] = {
         "prompt_tokens": usage.prompt_tokens,
         "completion_tokens": usage.completion_tokens,
-        "total_tokens": usage.total_tokens or usage.prompt_tokens + usage.completion_tokens,
+        "total_tokens": usage.total,
     }
+    if usage.reasoning_tokens is not None:
+        counts["reasoning_tokens"] = usage.reasoning_tokens
+    return counts
+
+
+# ---------------------------------------------------------------------------- request bodies
+
+# A framework setting's name -> the body field it is sent as (the schema deprecates max_tokens).
+_BODY_NAMES = {"max_tokens": "max_completion_tokens"}
+
+
+def _set(body: dict[str, Any], name: str, value: Any) -> None:
+    sent_as = _BODY_NAMES.get(name)
+    if sent_as is None:
+        body[name] = value
+        return
+    # Checked here, so that an error names the field the caller wrote.
+    if value is not None and (
+        not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 150_000
+    ):
+        raise RequestValidationError(name, f"must be an integer from 1 to 150000 (got {value!r})")
+    body[sent_as] = value
+
+
+def settings_body(
+    model: str,
+    settings: Iterable[tuple[str, Any]] = (),
+    extra: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The body fields a framework object sends with every chat request.
+
+    ``settings`` are its sampling and reasoning fields (``temperature``, ``max_tokens``,
+    ``reasoning_effort``...); unset ones (None, ``[]``) are left out, ``max_tokens`` is sent as
+    ``max_completion_tokens`` (an explicit ``max_completion_tokens`` wins). ``extra`` is the
+    object's free-form body fields (LangChain's ``model_kwargs``, LlamaIndex's
+    ``additional_kwargs``), sent as given.
+    """
+    body: dict[str, Any] = {"model": model}
+    explicit_max = False
+    for name, value in settings:
+        if value is None or value == []:
+            continue
+        if name == "max_completion_tokens":
+            explicit_max = True
+        elif name == "max_tokens" and explicit_max:
+            continue
+        _set(body, name, value)
+    if extra:
+        body.update(extra)
+    return body
+
+
+def chat_body(
+    model: str,
+    messages: list[dict[str, Any]],
+    settings: Iterable[tuple[str, Any]] = (),
+    extra: Mapping[str, Any] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    stream: bool = False,
+    stream_usage: bool = True,
+) -> dict[str, Any]:
+    """The ``POST /chat/completions`` body of one call, the same for both integrations.
+
+    The object's settings and extras (see :func:`settings_body`), then the call's
+    ``overrides`` (a call-time ``max_tokens`` is sent as ``max_completion_tokens`` too), then
+    the messages. A stream asks for token usage (``stream_options.include_usage``) unless
+    ``stream_usage`` is off or the caller set ``stream_options`` itself. The body is validated
+    (with field paths) when the client sends it.
+    """
+    body = settings_body(model, settings, extra)
+    for name, value in (overrides or {}).items():
+        _set(body, name, value)
+    body["messages"] = messages
+    if stream and stream_usage:
+        body.setdefault("stream_options", {"include_usage": True})
+    return body
+
+
+def completion_body(
+    model: str,
+    prompt: str | list[str] | None,
+    settings: Iterable[tuple[str, Any]] = (),
+    extra: Mapping[str, Any] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The ``POST /completions`` body of one call (``max_tokens`` keeps its name there).
+
+    ``prompt=None`` gives the object's own fields (what LangChain reports as its params).
+    """
+    body: dict[str, Any] = {"model": model}
+    body.update((name, value) for name, value in settings if value is not None and value != [])
+    if extra:
+        body.update(extra)
+    if overrides:
+        body.update(overrides)
+    if prompt is not None:
+        body["prompt"] = prompt
+    return body
+
+
+def reasoning_settings(
+    effort: str | None, enabled: bool | None
+) -> tuple[tuple[str, Any], tuple[str, Any]]:
+    """The reasoning fields of a framework object, as :func:`settings_body` takes them."""
+    return (("reasoning_effort", effort), ("reasoning_enabled", enabled))
+
+
+def assistant_message(
+    text: str | None,
+    tool_calls: Iterable[tuple[str | None, str | None, str | Mapping[str, Any] | None]] = (),
+    name: str | None = None,
+) -> dict[str, Any]:
+    """An assistant message of the history: its text and its ``(id, name, arguments)`` calls.
+
+    Arguments already JSON stay as they are; a mapping is serialised. A reasoning trace is
+    never part of it: the schema has no field for it.
+    """
+    calls = [
+        {
+            "id": call_id or "",
+            "type": "function",
+            "function": {
+                "name": call_name or "",
+                "arguments": arguments
+                if isinstance(arguments, str)
+                else json.dumps(dict(arguments or {})),
+            },
+        }
+        for call_id, call_name, arguments in tool_calls
+    ]
+    message: dict[str, Any] = {"role": "assistant", "content": (text or None) if calls else text}
+    if calls:
+        message["tool_calls"] = calls
+    if name:
+        message["name"] = name
+    return message
+
+
+def refuse_unreadable(kind: str, readable: bool, field: str = "messages[user].content") -> None:
+    """Refuse, before sending, an image or audio input the catalog says the model cannot read."""
+    if not readable:
+        raise RequestValidationError(
+            field,
+            f"this model does not accept {kind} inputs (per compactifai.catalog; pick a model "
+            f"whose capabilities include {kind})",
+        )
+
+
+# ---------------------------------------------------------------------------- responses
 
 
 @dataclass
@@ -158,51 +324,93 @@ class _ToolCallParts:
     name: str = ""
     arguments: list[str] = field(default_factory=list)
 
+    def joined(self) -> str:
+        if len(self.arguments) > 1:
+            self.arguments[:] = ["".join(self.arguments)]
+        return self.arguments[0] if self.arguments else ""
 
-@dataclass
-class StreamAccumulator:
-    """Everything a stream has said so far: text, tool calls, finish reason, usage, ids.
+
+class StreamMetadata:
+    """What a stream says about itself: ids, model, finish reason, usage.
 
     Reads both framings the service may use: OpenAI's (a first ``role`` delta, a final
     ``finish_reason`` chunk, a usage-only chunk with ``choices: []``) and the reference
-    page's minimal one (content deltas only).
+    page's minimal one (content deltas only). For callers that map each delta themselves
+    (LangChain): nothing of the answer is kept.
     """
 
-    text: str = ""
-    reasoning: str = ""
-    finish_reason: str | None = None
-    usage: Usage | None = None
-    id: str | None = None
-    model: str | None = None
-    request_id: str | None = None
-    chunks: int = 0
-    _tool_calls: dict[int, _ToolCallParts] = field(default_factory=dict)
+    __slots__ = ("chunks", "finish_reason", "id", "model", "request_id", "usage")
+
+    def __init__(self) -> None:
+        self.finish_reason: str | None = None
+        self.usage: Usage | None = None
+        self.id: str | None = None
+        self.model: str | None = None
+        self.request_id: str | None = None
+        self.chunks = 0
+
+    def note(self, chunk: ChatCompletionChunk) -> ChoiceDelta | None:
+        """Fold ``chunk``'s metadata in; return its (first choice's) delta, if any."""
+        self.chunks += 1
+        if self.id is None:
+            self.id = chunk.id or None
+            self.model = chunk.model or None
+            self.request_id = chunk.request_id
+        if chunk.usage is not None:
+            self.usage = chunk.usage
+        if not chunk.choices:
+            return None
+        choice = chunk.choices[0]
+        if choice.finish_reason:
+            self.finish_reason = choice.finish_reason
+        return choice.delta
+
+
+class StreamAccumulator(StreamMetadata):
+    """Everything a stream has said so far: text, reasoning, tool calls and the metadata.
+
+    Pieces are kept in lists and joined when read (and the join kept), so folding a chunk
+    costs the same on a long answer as on a short one; tool-call arguments are parsed when
+    read, once per change (:attr:`tool_calls`), or never (:attr:`tool_call_parts`).
+    """
+
+    __slots__ = ("_parsed", "_reasoning", "_text", "_tool_calls")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._text: list[str] = []
+        self._reasoning: list[str] = []
+        self._tool_calls: dict[int, _ToolCallParts] = {}
+        self._parsed: list[ParsedToolCall] | None = None
 
     def add(self, chunk: ChatCompletionChunk) -> str:
         """Fold ``chunk`` in and return the text it added."""
-        self.chunks += 1
-        self.id = self.id or chunk.id or None
-        self.model = self.model or chunk.model or None
-        self.request_id = self.request_id or chunk.request_id
-        if chunk.usage is not None:
-            self.usage = chunk.usage
-        delta_text = ""
-        for choice in chunk.choices[:1]:
-            delta = choice.delta
-            if delta.content:
-                delta_text = delta.content
-                self.text += delta_text
-            if delta.reasoning_content:
-                self.reasoning += delta.reasoning_content
-            if delta.tool_calls:
-                self.add_tool_call_deltas(delta.tool_calls)
-            if choice.finish_reason:
-                self.finish_reason = choice.finish_reason
-        return delta_text
+        delta = self.note(chunk)
+        if delta is None:
+            return ""
+        if delta.reasoning:
+            self._reasoning.append(delta.reasoning)
+        if delta.tool_calls:
+            self.add_tool_call_deltas(delta.tool_calls)
+        if delta.content:
+            self._text.append(delta.content)
+            return delta.content
+        return ""
+
+    @property
+    def text(self) -> str:
+        return _joined(self._text)
+
+    @property
+    def reasoning(self) -> str:
+        return _joined(self._reasoning)
 
     def add_tool_call_deltas(self, deltas: Iterable[ToolCallDelta]) -> None:
+        self._parsed = None
         for delta in deltas:
-            parts = self._tool_calls.setdefault(delta.index, _ToolCallParts())
+            parts = self._tool_calls.get(delta.index)
+            if parts is None:
+                parts = self._tool_calls[delta.index] = _ToolCallParts()
             if delta.id:
                 parts.id = delta.id
             if delta.function is not None:
@@ -212,11 +420,25 @@ class StreamAccumulator:
                     parts.arguments.append(delta.function.arguments)
 
     @property
+    def tool_call_parts(self) -> list[tuple[str, str, str]]:
+        """``(id, name, arguments so far)`` of each call, unparsed (cheap mid-stream)."""
+        return [(p.id, p.name, p.joined()) for _, p in sorted(self._tool_calls.items())]
+
+    @property
     def tool_calls(self) -> list[ParsedToolCall]:
-        return [
-            ParsedToolCall.from_parts(parts.id, parts.name, "".join(parts.arguments))
-            for _, parts in sorted(self._tool_calls.items())
-        ]
+        """The calls with their arguments parsed (once, until another delta arrives)."""
+        if self._parsed is None:
+            self._parsed = [
+                ParsedToolCall.from_parts(call_id, name, arguments)
+                for call_id, name, arguments in self.tool_call_parts
+            ]
+        return self._parsed
+
+
+def _joined(pieces: list[str]) -> str:
+    if len(pieces) > 1:
+        pieces[:] = ["".join(pieces)]
+    return pieces[0] if pieces else ""
 
 
 def image_url_part(

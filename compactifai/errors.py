@@ -23,6 +23,7 @@ __all__ = [
     "IncompleteStreamError",
     "InternalServerError",
     "MissingAPIKeyError",
+    "ModelNotFoundError",
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
@@ -229,3 +230,23 @@ def status_error_from_response(
     return cls(
         message, status_code=status_code, request_id=request_id, body=body, attempts=attempts
     )
+
+
+class ModelNotFoundError(BadRequestError):
+    """400: the request named a model this server does not serve (now: models are withdrawn
+    without notice). ``model`` is the id sent, ``available`` the ids served now (or None when
+    they could not be learned); ``message`` stays the server's own, ``str()`` says it all."""
+
+    def __init__(
+        self,
+        text: str,
+        *,
+        server_message: str,
+        model: str,
+        available: list[str] | None,
+        **status: Any,
+    ) -> None:
+        super().__init__(text, **status)
+        self.message = server_message
+        self.model = model
+        self.available = available

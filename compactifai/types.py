@@ -2,7 +2,9 @@
 
 Request models follow the vendor's OpenAPI schema and validate before anything is sent.
 Response models accept extra fields, since vLLM and the gateway add some (``stop_reason``,
-``reasoning_content``, ``prompt_logprobs``...), and keep them reachable as attributes.
+``prompt_logprobs``...), and keep them reachable as attributes. A reasoning model's trace
+arrives as ``reasoning`` (vLLM since late 2025) or ``reasoning_content`` (older vLLM): both are
+read into one attribute, ``reasoning``.
 """
 
 # No `from __future__ import annotations`: pydantic would compile every annotation string
@@ -11,7 +13,7 @@ Response models accept extra fields, since vLLM and the gateway add some (``stop
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
 __all__ = [
     "APIObject",
@@ -42,8 +44,10 @@ __all__ = [
     "InputAudioPart",
     "JSONSchemaFormat",
     "Model",
+    "ModelCapabilities",
     "ModelList",
     "NamedToolChoice",
+    "ReasoningEffort",
     "RefusalPart",
     "ResponseFormat",
     "StreamOptions",
@@ -261,6 +265,10 @@ class StreamOptions(_RequestModel):
     include_usage: bool | None = None
 
 
+# The schema's words; a model implements some of them and the server names those it refuses.
+ReasoningEffort = Literal["none", "low", "medium", "high", "xhigh", "max"]
+
+
 # ---------------------------------------------------------------------------- requests
 
 
@@ -284,7 +292,7 @@ class ChatCompletionRequest(_RequestModel):
     tools: list[ToolDefinition] | None = None
     tool_choice: ToolChoice | None = None
     ignore_eos: bool | None = None
-    reasoning_effort: str | None = None
+    reasoning_effort: ReasoningEffort | None = None
     reasoning_enabled: bool | None = None
 
 
@@ -329,12 +337,39 @@ class UsageRequest(_RequestModel):
 # ---------------------------------------------------------------------------- responses
 
 
+class ModelCapabilities(APIObject):
+    """What ``GET /models`` says a model can do; ``None`` where the server did not say.
+
+    Flags the service adds later are kept as attributes (extra fields).
+    """
+
+    supports_function_calling: bool | None = None
+    supports_image: bool | None = None
+    supports_audio: bool | None = None
+    # The vendor spells the key without the s; the s-spelling is read too.
+    supports_chat_completion: bool | None = Field(
+        default=None,
+        validation_alias=AliasChoices("support_chat_completion", "supports_chat_completion"),
+    )
+    supports_responses: bool | None = None
+
+
 class Model(APIResponse):
     id: str
     object: str = "model"
     created: int | None = None
     owned_by: str | None = None
     parameters_number: str | None = None
+    """As the service writes it: a string with a B suffix (``"60B"``, ``"3.28B"``)."""
+    capabilities: ModelCapabilities | None = None
+
+    @field_validator("parameters_number", mode="before")
+    @classmethod
+    def _number_as_text(cls, value: Any) -> Any:
+        # Some servers (and third-party clients) write a bare number.
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return f"{value:g}"
+        return value
 
 
 class ModelList(APIResponse):
@@ -349,13 +384,29 @@ class Usage(APIObject):
     prompt_tokens_details: dict[str, Any] | None = None
     completion_tokens_details: dict[str, Any] | None = None
 
+    @property
+    def reasoning_tokens(self) -> int | None:
+        """Tokens spent reasoning (part of ``completion_tokens``), when the server counts them."""
+        value = (self.completion_tokens_details or {}).get("reasoning_tokens")
+        return value if isinstance(value, int) else None
+
+    @property
+    def total(self) -> int:
+        """``total_tokens``, or the sum of both counts when the server left it out (0)."""
+        return self.total_tokens or self.prompt_tokens + self.completion_tokens
+
+
+# vLLM renamed reasoning_content to reasoning (late 2025); the first one present wins.
+_REASONING_KEYS = AliasChoices("reasoning", "reasoning_content")
+
 
 class ChatCompletionMessage(APIObject):
     role: str = "assistant"
     content: str | None = None
     tool_calls: list[ToolCall] | None = None
     refusal: str | None = None
-    reasoning_content: str | None = None
+    reasoning: str | None = Field(default=None, validation_alias=_REASONING_KEYS)
+    """The reasoning trace, from ``reasoning`` or (older vLLM) ``reasoning_content``."""
 
 
 class Choice(APIObject):
@@ -391,7 +442,8 @@ class ChoiceDelta(APIObject):
     role: str | None = None
     content: str | None = None
     tool_calls: list[ToolCallDelta] | None = None
-    reasoning_content: str | None = None
+    reasoning: str | None = Field(default=None, validation_alias=_REASONING_KEYS)
+    """Reasoning text of this delta, from ``reasoning`` or ``reasoning_content``."""
     refusal: str | None = None
 
 

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import importlib
-import threading
 import warnings
-from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from langchain_core.language_models import LangSmithParams
-from langchain_core.utils import from_env, secret_from_env
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -20,13 +17,18 @@ from pydantic import (
     model_validator,
 )
 
-from compactifai._defaults import DEFAULT_TIMEOUT
+from compactifai._defaults import (
+    API_KEY_ENV,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEOUT,
+    env_base_url,
+)
+from compactifai._holder import ClientHolder, api_key_from_env
 from langchain_compactifai._messages import PROVIDER
 
 if TYPE_CHECKING:
     import httpx
 
-    from compactifai import AsyncCompactifAIClient, CompactifAIClient
     from compactifai._lazy_clients import LazyClients
 
     HttpxClient = httpx.Client
@@ -50,29 +52,23 @@ else:
     HttpxAsyncClient = _httpx_instance("AsyncClient")
     HttpxTimeout = _httpx_instance("Timeout")
 
-__all__ = ["CompactifAIConnection", "body_params", "langsmith_params"]
-
-# Guards the lazy creation of clients; creation is rare, so one lock for all objects is enough
-# (and keeps model objects deep-copyable).
-_CLIENT_LOCK = threading.Lock()
+__all__ = ["CompactifAIConnection", "langsmith_params"]
 
 
-class CompactifAIConnection(BaseModel):
+class CompactifAIConnection(ClientHolder, BaseModel):
     """Fields that say where and how to reach the API; one client pair per model object."""
 
     # defer_build: the models' validators are built when the first one is created, not at import
     # (building them was most of what importing langchain_compactifai added to langchain_core).
     model_config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=True, defer_build=True)
 
-    api_key: SecretStr | None = Field(
-        default_factory=secret_from_env("COMPACTIFAI_API_KEY", default=None)
-    )
+    api_key: SecretStr | None = Field(default_factory=api_key_from_env)
     """API key; read from ``COMPACTIFAI_API_KEY`` when not given."""
-    base_url: str | None = Field(default_factory=from_env("COMPACTIFAI_BASE_URL", default=None))
+    base_url: str | None = Field(default_factory=env_base_url)
     """API base URL; ``COMPACTIFAI_BASE_URL`` or ``https://api.compactif.ai/v1``."""
     timeout: float | HttpxTimeout | None = DEFAULT_TIMEOUT
     """Request timeout in seconds (or an ``httpx.Timeout``); ``None`` waits forever."""
-    max_retries: int = 2
+    max_retries: int = Field(default=DEFAULT_MAX_RETRIES, ge=0)
     """Retries of connection failures, 429 and 5xx answers (with backoff)."""
     default_headers: dict[str, str] | None = None
     """Headers sent with every request."""
@@ -112,39 +108,23 @@ class CompactifAIConnection(BaseModel):
             model_kwargs[name] = value
         return {**{k: v for k, v in values.items() if k in known}, "model_kwargs": model_kwargs}
 
-    def _client_args(self) -> dict[str, Any]:
-        return {
-            "api_key": self.api_key.get_secret_value() if self.api_key is not None else None,
-            "base_url": self.base_url,
-            "timeout": self.timeout,
-            "max_retries": self.max_retries,
-            "default_headers": self.default_headers,
-        }
+    @property
+    def lc_secrets(self) -> dict[str, str]:
+        return {"api_key": API_KEY_ENV}
+
+    @classmethod
+    def is_lc_serializable(cls) -> bool:
+        """Chains holding this model serialize with ``dumpd`` (the key as a secret reference)."""
+        return True
 
     @property
-    def _clients(self) -> LazyClients:
-        from compactifai._lazy_clients import LazyClients, attached_clients
-
-        return attached_clients(
-            self,
-            _CLIENT_LOCK,
-            lambda: LazyClients(self._client_args(), self.http_client, self.http_async_client),
-        )
+    def _default_params(self) -> dict[str, Any]:
+        """Body fields set on this object (None and empty values left out)."""
+        raise NotImplementedError
 
     @property
-    def client(self) -> CompactifAIClient:
-        """The sync transport client, created on first use and reused by every call."""
-        return self._clients.sync
-
-    @property
-    def async_client(self) -> AsyncCompactifAIClient:
-        """The async transport client for the running event loop, created on first use there.
-
-        Connections belong to the loop that opened them, so each loop gets its own client
-        (``asyncio.run`` twice on one model works); calls in one loop share one client.
-        A caller's ``http_async_client`` is always used as given.
-        """
-        return self._clients.for_running_loop
+    def _identifying_params(self) -> dict[str, Any]:
+        return self._default_params
 
     def get_num_tokens(self, text: str) -> int:
         """Approximate token count (about four characters a token).
@@ -152,36 +132,6 @@ class CompactifAIConnection(BaseModel):
         The API publishes no tokenizer; exact counts come back as usage on every response.
         """
         return -(-len(text) // 4)
-
-    def __deepcopy__(self, memo: dict[int, Any] | None = None) -> Any:
-        """A copy that shares the caller's httpx clients and opens its own transport lazily."""
-        memo = {} if memo is None else memo
-        for shared in (self.http_client, self.http_async_client, self._lazy_clients):
-            if shared is not None:
-                memo[id(shared)] = shared
-        clone = super().__deepcopy__(memo)
-        clone._lazy_clients = None
-        return clone
-
-    def close(self) -> None:
-        """Close the sync connection pool this object opened (not a caller's ``http_client``)."""
-        if self._lazy_clients is not None:
-            self._lazy_clients.close()
-
-    async def aclose(self) -> None:
-        """Close both connection pools this object opened."""
-        if self._lazy_clients is not None:
-            await self._lazy_clients.aclose()
-
-
-def body_params(
-    model: str, fields: Iterable[tuple[str, Any]], model_kwargs: Mapping[str, Any]
-) -> dict[str, Any]:
-    """Request body fields: the model, each field that is set (not None, not ``[]``), extras."""
-    params: dict[str, Any] = {"model": model}
-    params.update((name, value) for name, value in fields if value is not None and value != [])
-    params.update(model_kwargs)
-    return params
 
 
 def langsmith_params(

@@ -33,6 +33,7 @@ __all__ = [
     "CompactifAIContextOverflowError",
     "CompactifAIIncompleteStreamError",
     "CompactifAIInvalidRequestError",
+    "CompactifAIModelNotFoundError",
     "CompactifAINotFoundError",
     "CompactifAIPermissionDeniedError",
     "CompactifAIRateLimitError",
@@ -57,6 +58,13 @@ class CompactifAINotFoundError(compactifai.NotFoundError, ModelNotFoundError):
 
 class CompactifAIInvalidRequestError(compactifai.BadRequestError, ModelInvalidRequestError):
     """400/422: the server rejected the request."""
+
+
+class CompactifAIModelNotFoundError(
+    compactifai.ModelNotFoundError, ModelNotFoundError, ModelInvalidRequestError
+):
+    """400: the request named a model the server does not serve (withdrawn); ``.model`` and
+    ``.available`` (the ids served now) say what to use instead."""
 
 
 class CompactifAIContextOverflowError(compactifai.BadRequestError, ContextOverflowError):
@@ -90,6 +98,7 @@ _CONTEXT_OVERFLOW = re.compile(
 
 # Most specific first: APITimeoutError is an APIConnectionError.
 _TRANSLATIONS: tuple[tuple[type[compactifai.CompactifAIError], type[Exception]], ...] = (
+    (compactifai.ModelNotFoundError, CompactifAIModelNotFoundError),
     (compactifai.AuthenticationError, CompactifAIAuthenticationError),
     (compactifai.PermissionDeniedError, CompactifAIPermissionDeniedError),
     (compactifai.NotFoundError, CompactifAINotFoundError),
@@ -105,7 +114,9 @@ def _translated(error: compactifai.CompactifAIError) -> Exception | None:
     if isinstance(error, ModelError):
         return None  # already translated
     target: type[Exception] | None = None
-    if isinstance(error, compactifai.BadRequestError):
+    if isinstance(error, compactifai.BadRequestError) and not isinstance(
+        error, compactifai.ModelNotFoundError
+    ):
         target = (
             CompactifAIContextOverflowError
             if _CONTEXT_OVERFLOW.search(error.message)

@@ -7,7 +7,6 @@ LangChain messages. The chat model composes these.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -26,10 +25,12 @@ from langchain_core.messages.tool import invalid_tool_call, tool_call, tool_call
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
 from compactifai.chat import (
-    StreamAccumulator,
+    StreamMetadata,
+    assistant_message,
     file_part,
     image_url_part,
     input_audio_part,
+    refuse_unreadable,
     tool_calls_of,
     usage_dict,
 )
@@ -142,28 +143,12 @@ def message_to_api(
 
 
 def _assistant_to_api(message: AIMessage) -> dict[str, Any]:
+    """Text and tool calls; reasoning (``additional_kwargs``, ``reasoning`` blocks) stays home."""
     content = _text_content(message.content, "assistant", skip=_ASSISTANT_SKIPPED_BLOCKS)
-    result: dict[str, Any] = {"role": "assistant", "content": content}
-    if message.tool_calls or message.invalid_tool_calls:
-        result["tool_calls"] = [
-            {
-                "id": call["id"],
-                "type": "function",
-                "function": {"name": call["name"], "arguments": json.dumps(call["args"])},
-            }
-            for call in message.tool_calls
-        ] + [
-            {
-                "id": call["id"],
-                "type": "function",
-                "function": {"name": call["name"], "arguments": call["args"] or ""},
-            }
-            for call in message.invalid_tool_calls
-        ]
-        result["content"] = content or None
-    if message.name:
-        result["name"] = message.name
-    return result
+    calls = [(call["id"], call["name"], call["args"]) for call in message.tool_calls] + [
+        (call["id"], call["name"], call["args"] or "") for call in message.invalid_tool_calls
+    ]
+    return assistant_message(content, calls, message.name)
 
 
 def _text_content(
@@ -208,18 +193,12 @@ def _user_content(
             texts.append(block["text"])
             parts.append({"type": "text", "text": block["text"]})
         elif kind in ("image_url", "image"):
-            if not images:
-                raise RequestValidationError(
-                    "messages[user].content", "this model does not accept image inputs"
-                )
+            refuse_unreadable("image", images)
             parts.append(_image_part(block))
         elif kind == "file":
             parts.append(_file_part(block))
         elif kind in ("input_audio", "audio"):
-            if not audio:
-                raise RequestValidationError(
-                    "messages[user].content", "this model does not accept audio inputs"
-                )
+            refuse_unreadable("audio", audio)
             parts.append(_audio_part(block))
         else:
             raise RequestValidationError(
@@ -337,12 +316,12 @@ def usage_metadata_from_usage(usage: Usage) -> UsageMetadata:
     metadata: UsageMetadata = {  # type: ignore[typeddict-item]  # NotRequired keys, set below
         "input_tokens": input_tokens,
         "output_tokens": output_tokens,
-        "total_tokens": usage.total_tokens or input_tokens + output_tokens,
+        "total_tokens": usage.total,
     }
     cached = (usage.prompt_tokens_details or {}).get("cached_tokens")
     if cached is not None:
         metadata["input_token_details"] = InputTokenDetails(cache_read=cached)
-    reasoning = (usage.completion_tokens_details or {}).get("reasoning_tokens")
+    reasoning = usage.reasoning_tokens
     if reasoning is not None:
         metadata["output_token_details"] = OutputTokenDetails(reasoning=reasoning)
     return metadata
@@ -374,8 +353,9 @@ def chat_result_from_completion(completion: ChatCompletion) -> ChatResult:
     api_message = choice.message if choice is not None else None
     additional_kwargs: dict[str, Any] = {}
     if api_message is not None:
-        if api_message.reasoning_content:
-            additional_kwargs["reasoning_content"] = api_message.reasoning_content
+        if api_message.reasoning:
+            # Where langchain-core looks for it: content_blocks then start with a reasoning block.
+            additional_kwargs["reasoning_content"] = api_message.reasoning
         if api_message.refusal:
             additional_kwargs["refusal"] = api_message.refusal
     tool_calls = []
@@ -409,37 +389,50 @@ def chat_result_from_completion(completion: ChatCompletion) -> ChatResult:
 class StreamMapper:
     """Turns API stream chunks into LangChain chunks; shared by the sync and async streams.
 
-    Each chunk with content, tool-call or reasoning deltas becomes an ``AIMessageChunk``.
-    ``final()`` gives the closing chunk (``chunk_position="last"``): the only one carrying
-    usage, model name, finish reason and ids, whichever framing the server used (with or
-    without a role delta, a finish chunk or a usage-only chunk).
+    Each chunk with content, tool-call or reasoning deltas becomes an ``AIMessageChunk`` as
+    it comes (the server sends a reasoning model's trace before its answer); core merges
+    them, so only the stream's metadata is kept here. ``final()`` gives the closing chunk
+    (``chunk_position="last"``): the only one carrying usage, model name, finish reason and
+    ids, whichever framing the server used (with or without a role delta, a finish chunk or a
+    usage-only chunk).
     """
 
-    __slots__ = ("_acc",)
+    __slots__ = ("_kind", "_runs", "_stream", "_tool_offset")
 
     def __init__(self) -> None:
-        self._acc = StreamAccumulator()
+        self._stream = StreamMetadata()
+        # With output_version="v1", core numbers content blocks by runs of one type (reasoning,
+        # text, tool calls) and keeps an index a block already has: tool-call chunks are
+        # numbered after the runs before them, so the calls never merge into the reasoning
+        # or text block.
+        self._kind = ""
+        self._runs = 0
+        self._tool_offset = 0
 
     def map(self, chunk: ChatCompletionChunk) -> ChatGenerationChunk | None:
-        text = self._acc.add(chunk)
-        if not chunk.choices:
+        delta = self._stream.note(chunk)
+        if delta is None or not (delta.content or delta.tool_calls or delta.reasoning):
             return None
-        delta = chunk.choices[0].delta
-        if not (text or delta.tool_calls or delta.reasoning_content):
-            return None
-        additional_kwargs = (
-            {"reasoning_content": delta.reasoning_content} if delta.reasoning_content else {}
-        )
+        for kind, present in (
+            ("reasoning", delta.reasoning),
+            ("text", delta.content),
+            ("tool_call", delta.tool_calls),
+        ):
+            if present and kind != self._kind:
+                self._kind = kind
+                self._runs += 1
+                if kind == "tool_call":
+                    self._tool_offset = self._runs - 1
         return ChatGenerationChunk(
             message=AIMessageChunk(
-                content=text,
-                additional_kwargs=additional_kwargs,
+                content=delta.content or "",
+                additional_kwargs={"reasoning_content": delta.reasoning} if delta.reasoning else {},
                 tool_call_chunks=[
                     tool_call_chunk(
                         name=call.function.name if call.function else None,
                         args=call.function.arguments if call.function else None,
                         id=call.id,
-                        index=call.index,
+                        index=call.index + self._tool_offset,
                     )
                     for call in delta.tool_calls or ()
                 ],
@@ -448,13 +441,13 @@ class StreamMapper:
         )
 
     def final(self) -> ChatGenerationChunk:
-        acc = self._acc
+        stream = self._stream
         return ChatGenerationChunk(
             message=AIMessageChunk(
                 content="",
-                usage_metadata=usage_metadata_from_usage(acc.usage) if acc.usage else None,
+                usage_metadata=usage_metadata_from_usage(stream.usage) if stream.usage else None,
                 response_metadata=_response_metadata(
-                    acc.model, acc.finish_reason, acc.id, acc.request_id
+                    stream.model, stream.finish_reason, stream.id, stream.request_id
                 ),
                 chunk_position="last",
             )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from operator import itemgetter
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import LangSmithParams, LanguageModelInput
@@ -26,13 +26,17 @@ from langchain_core.utils.pydantic import is_basemodel_subclass
 from pydantic import Field, field_validator
 
 from compactifai.catalog import DEFAULT_CHAT_MODEL, input_kinds, model_info
-from compactifai.chat import function_tool, json_schema_response_format, tool_choice_param
-from langchain_compactifai._batch_api import BatchAPIMixin, take_batch_result
-from langchain_compactifai._connection import (
-    CompactifAIConnection,
-    body_params,
-    langsmith_params,
+from compactifai.chat import (
+    chat_body,
+    function_tool,
+    json_schema_response_format,
+    reasoning_settings,
+    settings_body,
+    tool_choice_param,
 )
+from compactifai.types import ReasoningEffort
+from langchain_compactifai._batch_api import BatchAPIMixin, take_batch_result
+from langchain_compactifai._connection import CompactifAIConnection, langsmith_params
 from langchain_compactifai._errors import langchain_errors
 from langchain_compactifai._messages import (
     StreamMapper,
@@ -59,7 +63,7 @@ class ChatCompactifAI(CompactifAIConnection, BatchAPIMixin, BaseChatModel):
         ``export COMPACTIFAI_API_KEY="..."``.
 
     Key init args (completion params):
-        model: model id, default ``cai-llama-3-1-8b-slim``.
+        model: model id, default ``hypernova-60b`` (a reasoning model).
         temperature, top_p, frequency_penalty: sampling.
         max_tokens / max_completion_tokens: output length limit.
         stop: stop sequences.
@@ -67,7 +71,10 @@ class ChatCompactifAI(CompactifAIConnection, BatchAPIMixin, BaseChatModel):
         user: end-user id.
         streaming: stream even on ``invoke`` (callbacks get tokens).
         stream_usage: ask for token usage on streams (default on).
-        model_kwargs: extra body fields, e.g. ``{"reasoning_effort": "low"}``.
+        reasoning_effort: ``none|low|medium|high|xhigh|max`` (a model implements some of them;
+            hypernova-60b and gpt-oss-120b: low, medium, high).
+        reasoning_enabled: switch reasoning on or off (hybrid-thinking models).
+        model_kwargs: extra body fields.
 
     Key init args (client params):
         api_key: ``COMPACTIFAI_API_KEY`` by default. base_url: ``COMPACTIFAI_BASE_URL``
@@ -79,7 +86,7 @@ class ChatCompactifAI(CompactifAIConnection, BatchAPIMixin, BaseChatModel):
 
             from langchain_compactifai import ChatCompactifAI
 
-            llm = ChatCompactifAI(model="cai-llama-3-1-8b-slim", temperature=0, max_tokens=256)
+            llm = ChatCompactifAI(model="hypernova-60b", temperature=0, max_tokens=256)
 
     Invoke:
         .. code-block:: python
@@ -114,6 +121,12 @@ class ChatCompactifAI(CompactifAIConnection, BatchAPIMixin, BaseChatModel):
             llm.with_structured_output(Joke).invoke("A joke about cats")  # Joke(...)
             # method="json_schema" (default) | "function_calling" | "json_mode"
 
+    Reasoning:
+        A reasoning model's trace is in ``ai_msg.additional_kwargs["reasoning_content"]``
+        (so ``ai_msg.content_blocks`` starts with a ``reasoning`` block; in a stream, the
+        reasoning chunks come before the answer's); ``ai_msg.text`` is the answer alone.
+        It is never sent back to the server in later turns.
+
     Batch API (one job for a whole ``batch``; results in hours rather than seconds):
         ``ChatCompactifAI(use_batch_api=True).batch(inputs)``; or ``batch_api_submit(inputs)``
         -> id, later ``batch_api_retrieve(id)`` (also ``batch_api_status``/``batch_api_cancel``
@@ -121,11 +134,12 @@ class ChatCompactifAI(CompactifAIConnection, BatchAPIMixin, BaseChatModel):
 
     Token usage:
         ``ai_msg.usage_metadata`` -> ``{"input_tokens": ..., "output_tokens": ..., "total_tokens": ...}``
-        (on invoke, and on exactly one chunk of a stream).
+        (on invoke, and on exactly one chunk of a stream), with
+        ``output_token_details["reasoning"]`` when the server counts reasoning tokens.
     """
 
     model_name: str = Field(default=DEFAULT_CHAT_MODEL, alias="model")
-    """Model id, e.g. ``cai-llama-3-1-8b-slim``."""
+    """Model id, e.g. ``hypernova-60b``; ``compactifai.catalog.DEFAULT_CHAT_MODEL`` by default."""
     temperature: float | None = None
     """Sampling temperature, 0 to 2."""
     max_tokens: int | None = Field(default=None, ge=1)
@@ -146,6 +160,11 @@ class ChatCompactifAI(CompactifAIConnection, BatchAPIMixin, BaseChatModel):
     """Request token usage on streams (``stream_options.include_usage``)."""
     user: str | None = None
     """End-user id, forwarded to the API."""
+    reasoning_effort: ReasoningEffort | None = None
+    """How hard a reasoning model thinks: ``none|low|medium|high|xhigh|max``. A model that
+    does not implement the level refuses the request (``BadRequestError`` naming its levels)."""
+    reasoning_enabled: bool | None = None
+    """Switch reasoning on or off, on models that support reasoning control."""
 
     @field_validator("n")
     @classmethod
@@ -159,52 +178,47 @@ class ChatCompactifAI(CompactifAIConnection, BatchAPIMixin, BaseChatModel):
         return "compactifai-chat"
 
     def _resolve_model_profile(self) -> ModelProfile | None:
-        """Capabilities from the model catalog (what agents consult to pick strategies)."""
+        """Capabilities from the model catalog (what agents consult to pick strategies).
+
+        A capability the catalog does not know for this model is left out: the server decides.
+        """
         info = model_info(self.model_name)
-        return {
+        profile: dict[str, Any] = {
             "max_input_tokens": info.context_window,
             "text_inputs": True,
             "text_outputs": True,
-            "image_inputs": info.supports_image,
-            "image_url_inputs": info.supports_image,
-            "audio_inputs": info.supports_audio,
-            "tool_calling": info.supports_function_calling,
-            "tool_choice": info.supports_function_calling,
-            "tool_call_streaming": info.supports_function_calling,
             "structured_output": True,
         }
+        flags = {
+            ("image_inputs", "image_url_inputs"): info.supports_image,
+            ("audio_inputs",): info.supports_audio,
+            ("tool_calling", "tool_choice", "tool_call_streaming"): info.supports_function_calling,
+            ("reasoning_output",): info.reasoning,
+        }
+        for keys, known in flags.items():
+            if known is not None:
+                profile.update(dict.fromkeys(keys, known))
+        if info.reasoning_efforts:
+            profile["reasoning_effort_levels"] = list(info.reasoning_efforts)
+        return cast("ModelProfile", profile)
 
-    @property
-    def lc_secrets(self) -> dict[str, str]:
-        return {"api_key": "COMPACTIFAI_API_KEY"}
-
-    @classmethod
-    def is_lc_serializable(cls) -> bool:
-        """Chains holding this model serialize with ``dumpd`` (the key as a secret reference)."""
-        return True
-
-    @property
-    def _default_params(self) -> dict[str, Any]:
-        """Body fields set on this object (None and empty values left out)."""
-        max_tokens = (
-            self.max_completion_tokens
-            if self.max_completion_tokens is not None
-            else self.max_tokens
-        )
-        fields = (
+    def _settings(self) -> tuple[tuple[str, Any], ...]:
+        return (
             ("temperature", self.temperature),
-            ("max_completion_tokens", max_tokens),
+            ("max_completion_tokens", self.max_completion_tokens),
+            ("max_tokens", self.max_tokens),
             ("top_p", self.top_p),
             ("stop", self.stop),
             ("frequency_penalty", self.frequency_penalty),
             ("n", self.n),
             ("user", self.user),
+            *reasoning_settings(self.reasoning_effort, self.reasoning_enabled),
         )
-        return body_params(self.model_name, fields, self.model_kwargs)
 
     @property
-    def _identifying_params(self) -> dict[str, Any]:
-        return self._default_params
+    def _default_params(self) -> dict[str, Any]:
+        """Body fields set on this object (None and empty values left out)."""
+        return settings_body(self.model_name, self._settings(), self.model_kwargs)
 
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
         return langsmith_params(
@@ -230,27 +244,27 @@ class ChatCompactifAI(CompactifAIConnection, BatchAPIMixin, BaseChatModel):
     # ------------------------------------------------------------------ request building
 
     def _request_params(
-        self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None,
+        kwargs: dict[str, Any],
+        *,
+        stream: bool = False,
     ) -> dict[str, Any]:
         """The API body for a call: this object's settings, then per-call overrides."""
-        params = self._default_params
-        for name, value in kwargs.items():
-            if name == "max_tokens":  # same meaning as the field: the preferred body name
-                params["max_completion_tokens"] = value
-            elif name not in _NOT_BODY:
-                params[name] = value
+        overrides = {k: v for k, v in kwargs.items() if k not in _NOT_BODY}
         if stop:
-            params["stop"] = stop
-        params["messages"] = messages_to_api(messages, **input_kinds(params["model"]))
-        return params
-
-    def _stream_params(
-        self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]
-    ) -> dict[str, Any]:
-        params = self._request_params(messages, stop, kwargs)
-        if kwargs.get("stream_usage", self.stream_usage):
-            params["stream_options"] = {"include_usage": True}
-        return params
+            overrides["stop"] = stop
+        model = overrides.get("model", self.model_name)
+        return chat_body(
+            self.model_name,
+            messages_to_api(messages, **input_kinds(model)),
+            self._settings(),
+            self.model_kwargs,
+            overrides,
+            stream=stream,
+            stream_usage=kwargs.get("stream_usage", self.stream_usage),
+        )
 
     # ------------------------------------------------------------------ calls
 
@@ -290,7 +304,7 @@ class ChatCompactifAI(CompactifAIConnection, BatchAPIMixin, BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        params = self._stream_params(messages, stop, kwargs)
+        params = self._request_params(messages, stop, kwargs, stream=True)
         mapper = StreamMapper()
         with langchain_errors():
             for api_chunk in self.client.stream_chat_completion(**params):
@@ -306,7 +320,7 @@ class ChatCompactifAI(CompactifAIConnection, BatchAPIMixin, BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
-        params = self._stream_params(messages, stop, kwargs)
+        params = self._request_params(messages, stop, kwargs, stream=True)
         mapper = StreamMapper()
         with langchain_errors():
             async for api_chunk in self.async_client.stream_chat_completion(**params):

@@ -11,11 +11,10 @@ from langchain_core.outputs import Generation, GenerationChunk, LLMResult
 from pydantic import Field
 
 from compactifai.catalog import DEFAULT_CHAT_MODEL
-from compactifai.chat import usage_dict
+from compactifai.chat import completion_body, usage_dict
 from compactifai.types import Completion
 from langchain_compactifai._connection import (
     CompactifAIConnection,
-    body_params,
     langsmith_params,
 )
 from langchain_compactifai._errors import langchain_errors
@@ -31,7 +30,9 @@ class CompactifAI(CompactifAIConnection, BaseLLM):
         ``export COMPACTIFAI_API_KEY="..."``.
 
     Key init args:
-        model: model id, default ``cai-llama-3-1-8b-slim``. max_tokens, temperature, top_p,
+        model: model id, default ``hypernova-60b`` (``compactifai.catalog.DEFAULT_CHAT_MODEL``,
+        the flagship served today; which models serve ``/completions`` is not published per
+        model, so the chat default is the best guess). max_tokens, temperature, top_p,
         stop, user; api_key, base_url, timeout, max_retries, default_headers, http_client,
         http_async_client, model_kwargs (as for ``ChatCompactifAI``).
 
@@ -73,28 +74,17 @@ class CompactifAI(CompactifAIConnection, BaseLLM):
         return "compactifai"
 
     @property
-    def lc_secrets(self) -> dict[str, str]:
-        return {"api_key": "COMPACTIFAI_API_KEY"}
-
-    @classmethod
-    def is_lc_serializable(cls) -> bool:
-        """Chains holding this model serialize with ``dumpd`` (the key as a secret reference)."""
-        return True
-
-    @property
     def _default_params(self) -> dict[str, Any]:
-        fields = (
+        return completion_body(self.model_name, None, self._settings(), self.model_kwargs)
+
+    def _settings(self) -> tuple[tuple[str, Any], ...]:
+        return (
             ("max_tokens", self.max_tokens),
             ("temperature", self.temperature),
             ("top_p", self.top_p),
             ("stop", self.stop),
             ("user", self.user),
         )
-        return body_params(self.model_name, fields, self.model_kwargs)
-
-    @property
-    def _identifying_params(self) -> dict[str, Any]:
-        return self._default_params
 
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
         return langsmith_params(
@@ -108,13 +98,16 @@ class CompactifAI(CompactifAIConnection, BaseLLM):
     def _request_params(
         self, prompts: list[str], stop: list[str] | None, kwargs: dict[str, Any]
     ) -> dict[str, Any]:
-        params = self._default_params
-        params.update(kwargs)
-        params.pop("stream", None)
+        overrides = {k: v for k, v in kwargs.items() if k != "stream"}
         if stop:
-            params["stop"] = stop
-        params["prompt"] = prompts[0] if len(prompts) == 1 else prompts
-        return params
+            overrides["stop"] = stop
+        return completion_body(
+            self.model_name,
+            prompts[0] if len(prompts) == 1 else prompts,
+            self._settings(),
+            self.model_kwargs,
+            overrides,
+        )
 
     def _generate(
         self,

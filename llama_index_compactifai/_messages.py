@@ -9,7 +9,6 @@ server's JSON (``usage`` included) so that ``TokenCountingHandler`` reads real c
 from __future__ import annotations
 
 import base64
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -32,9 +31,11 @@ from llama_index.core.llms.utils import parse_partial_json
 from compactifai.chat import (
     ParsedToolCall,
     StreamAccumulator,
+    assistant_message,
     file_part,
     image_url_part,
     input_audio_part,
+    refuse_unreadable,
     tool_calls_of,
     usage_dict,
 )
@@ -133,14 +134,12 @@ def _user_content(message: ChatMessage, *, images: bool, audio: bool) -> str | l
         if isinstance(block, TextBlock):
             parts.append({"type": "text", "text": block.text})
         elif isinstance(block, ImageBlock):
-            if not images:
-                raise _unsupported(block, "user", "no images for this model")
+            refuse_unreadable("image", images)
             parts.append(_image_part(block))
         elif isinstance(block, DocumentBlock):
             parts.append(_document_part(block))
         elif isinstance(block, AudioBlock):
-            if not audio:
-                raise _unsupported(block, "user", "no audio for this model")
+            refuse_unreadable("audio", audio)
             parts.append(_audio_part(block))
         elif not isinstance(block, (CachePoint, ThinkingBlock)):
             raise _unsupported(block, "user", "text, images, documents (PDF...) and audio")
@@ -216,48 +215,27 @@ def _unsupported(block: Any, role: str, accepted: str) -> RequestValidationError
 
 
 def _assistant_to_api(message: ChatMessage) -> dict[str, Any]:
+    """Text and tool calls; a ``ThinkingBlock`` (reasoning) is never sent back."""
     texts: list[str] = []
-    tool_calls: list[dict[str, Any]] = []
+    calls: list[tuple[str | None, str, Any]] = []
     for block in message.blocks:
         if isinstance(block, TextBlock):
             texts.append(block.text)
         elif isinstance(block, ToolCallBlock):
-            tool_calls.append(_api_tool_call(block))
+            calls.append((block.tool_call_id, block.tool_name, block.tool_kwargs))
         elif not isinstance(block, (CachePoint, ThinkingBlock)):
             raise _unsupported(block, "assistant", "text and tool calls")
-    if not tool_calls and message.additional_kwargs.get("tool_calls"):
+    if not calls and message.additional_kwargs.get("tool_calls"):
         # Older integrations (and hand-written histories) keep calls in additional_kwargs.
-        tool_calls = [_legacy_tool_call(call) for call in message.additional_kwargs["tool_calls"]]
-    text = "\n".join(texts)
-    result: dict[str, Any] = {"role": "assistant", "content": text or None if tool_calls else text}
-    if tool_calls:
-        result["tool_calls"] = tool_calls
-    return result
+        calls = [_legacy_tool_call(call) for call in message.additional_kwargs["tool_calls"]]
+    return assistant_message("\n".join(texts), calls)
 
 
-def _api_tool_call(block: ToolCallBlock) -> dict[str, Any]:
-    arguments = block.tool_kwargs
-    if not isinstance(arguments, str):
-        arguments = json.dumps(arguments)
-    return {
-        "id": block.tool_call_id or "",
-        "type": "function",
-        "function": {"name": block.tool_name, "arguments": arguments},
-    }
-
-
-def _legacy_tool_call(call: Any) -> dict[str, Any]:
+def _legacy_tool_call(call: Any) -> tuple[str | None, str, Any]:
     if not isinstance(call, Mapping):
         call = call.model_dump() if hasattr(call, "model_dump") else dict(call)
     function = call.get("function") or {}
-    arguments = function.get("arguments")
-    if not isinstance(arguments, str):
-        arguments = json.dumps(arguments or {})
-    return {
-        "id": call.get("id") or "",
-        "type": "function",
-        "function": {"name": function.get("name", ""), "arguments": arguments},
-    }
+    return call.get("id"), function.get("name", ""), function.get("arguments")
 
 
 # ---------------------------------------------------------------------------- API -> LlamaIndex
@@ -268,34 +246,32 @@ def _token_counts(usage: Usage | None) -> dict[str, Any]:
     return usage_dict(usage) or {}
 
 
-def _tool_call_blocks(calls: Sequence[ParsedToolCall]) -> list[ToolCallBlock]:
-    return [
-        ToolCallBlock(
-            tool_call_id=call.id,
-            tool_name=call.name,
-            # Unparseable (or, mid-stream, partial) arguments stay a string.
-            tool_kwargs=call.args if call.args is not None else call.arguments,
-        )
-        for call in calls
-    ]
+# (id, name, arguments): parsed arguments once a call is complete, the JSON text so far before.
+_Call = tuple[str, str, "dict[str, Any] | str"]
 
 
-def _assistant_message(
-    text: str, calls: Sequence[ParsedToolCall], reasoning: str | None = None
-) -> ChatMessage:
+def _parsed(calls: Sequence[ParsedToolCall]) -> list[_Call]:
+    # Unparseable arguments stay a string.
+    return [(c.id, c.name, c.args if c.args is not None else c.arguments) for c in calls]
+
+
+def _assistant_message(text: str, calls: Sequence[_Call], reasoning: str | None) -> ChatMessage:
+    """Blocks as llama-index-llms-openai orders them: thinking, text, tool calls."""
     blocks: list[Any] = [ThinkingBlock(content=reasoning)] if reasoning else []
     blocks.append(TextBlock(text=text))
-    if calls:
-        blocks.extend(_tool_call_blocks(calls))
+    blocks.extend(
+        ToolCallBlock(tool_call_id=call_id, tool_name=name, tool_kwargs=arguments)
+        for call_id, name, arguments in calls
+    )
     return ChatMessage(role=MessageRole.ASSISTANT, blocks=blocks)
 
 
 def chat_response_from_completion(completion: ChatCompletion) -> ChatResponse:
     message = completion.choices[0].message if completion.choices else None
     text = (message.content or "") if message is not None else ""
-    reasoning = message.reasoning_content if message is not None else None
+    reasoning = message.reasoning if message is not None else None
     return ChatResponse(
-        message=_assistant_message(text, tool_calls_of(completion), reasoning),
+        message=_assistant_message(text, _parsed(tool_calls_of(completion)), reasoning),
         raw=completion.model_dump(exclude_unset=True),
         additional_kwargs=_token_counts(completion.usage),
     )
@@ -319,15 +295,21 @@ def _chunk_raw(acc: StreamAccumulator, chunk: ChatCompletionChunk) -> dict[str, 
 
 
 def chat_stream_item(acc: StreamAccumulator, chunk: ChatCompletionChunk) -> ChatResponse:
-    """Fold ``chunk`` into ``acc`` and return the stream item: the text so far plus the delta."""
-    reasoning_before = len(acc.reasoning)
+    """Fold ``chunk`` into ``acc`` and return the stream item: the text so far plus the delta.
+
+    Tool-call arguments are parsed once the calls are complete (a finish reason or the usage
+    chunk); before, the blocks carry the JSON text so far, as llama-index-llms-openai does.
+    """
     delta = acc.add(chunk)
     additional_kwargs = _token_counts(acc.usage)
-    if len(acc.reasoning) > reasoning_before:
+    thinking = chunk.choices[0].delta.reasoning if chunk.choices else None
+    if thinking:
         # Where FunctionAgent looks for reasoning deltas (as llama-index-llms-openai puts them).
-        additional_kwargs["thinking_delta"] = acc.reasoning[reasoning_before:]
+        additional_kwargs["thinking_delta"] = thinking
+    complete = acc.finish_reason is not None or acc.usage is not None
+    calls = _parsed(acc.tool_calls) if complete else acc.tool_call_parts
     return ChatResponse(
-        message=_assistant_message(acc.text, acc.tool_calls, acc.reasoning),
+        message=_assistant_message(acc.text, calls, acc.reasoning),
         delta=delta,
         raw=_chunk_raw(acc, chunk),
         additional_kwargs=additional_kwargs,
@@ -337,7 +319,7 @@ def chat_stream_item(acc: StreamAccumulator, chunk: ChatCompletionChunk) -> Chat
 def completion_stream_item(
     acc: StreamAccumulator, chunk: ChatCompletionChunk
 ) -> CompletionResponse:
-    """The completion-shaped twin of :func:`chat_stream_item`."""
+    """The completion-shaped twin of :func:`chat_stream_item` (the answer's text only)."""
     delta = acc.add(chunk)
     return CompletionResponse(
         text=acc.text,
@@ -367,16 +349,17 @@ def tool_selections(message: ChatMessage) -> list[ToolSelection]:
             )
     if not selections:
         for call in message.additional_kwargs.get("tool_calls") or []:
-            api_call = _legacy_tool_call(call)
-            try:
-                kwargs = parse_partial_json(api_call["function"]["arguments"])
-            except (ValueError, TypeError):
-                kwargs = {}
+            call_id, name, arguments = _legacy_tool_call(call)
+            if isinstance(arguments, str):
+                try:
+                    arguments = parse_partial_json(arguments)
+                except (ValueError, TypeError):
+                    arguments = {}
             selections.append(
                 ToolSelection(
-                    tool_id=api_call["id"],
-                    tool_name=api_call["function"]["name"],
-                    tool_kwargs=kwargs if isinstance(kwargs, dict) else {},
+                    tool_id=call_id or "",
+                    tool_name=name,
+                    tool_kwargs=arguments if isinstance(arguments, dict) else {},
                 )
             )
     return selections

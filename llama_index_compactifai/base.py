@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import copy
-import os
 import re
-import threading
-from collections.abc import AsyncGenerator, Generator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Generator, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 import httpx
@@ -21,25 +18,28 @@ from llama_index.core.base.llms.types import (
     LLMMetadata,
     MessageRole,
 )
-from llama_index.core.bridge.pydantic import Field, PrivateAttr, model_validator
+from llama_index.core.bridge.pydantic import Field, PrivateAttr, SecretStr
 from llama_index.core.constants import DEFAULT_NUM_OUTPUTS, DEFAULT_TEMPERATURE
 from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
 from llama_index.core.llms.function_calling import FunctionCallingLLM
 from llama_index.core.llms.llm import ToolSelection
 from llama_index.core.types import Model, PydanticProgramMode
 from llama_index_instrumentation import get_dispatcher
-from typing_extensions import Self
 
-from compactifai import AsyncCompactifAIClient, CompactifAIClient
-from compactifai._defaults import DEFAULT_BASE_URL, DEFAULT_TIMEOUT
-from compactifai._lazy_clients import LazyClients, attached_clients
+from compactifai._defaults import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, env_base_url
+from compactifai._holder import ClientHolder, api_key_from_env
+from compactifai._lazy_clients import LazyClients
 from compactifai.catalog import DEFAULT_CHAT_MODEL, input_kinds, model_info
 from compactifai.chat import (
     StreamAccumulator,
+    chat_body,
+    completion_body,
     function_tool,
     json_schema_response_format,
+    reasoning_settings,
     tool_choice_param,
 )
+from compactifai.types import ReasoningEffort
 from llama_index_compactifai._batch_api import BatchChatMixin
 from llama_index_compactifai._messages import (
     chat_response_from_completion,
@@ -57,23 +57,10 @@ if TYPE_CHECKING:
 
 __all__ = ["CompactifAI"]
 
-# Fields the transport clients are built from: changing one means new clients.
-_CONNECTION_FIELDS = frozenset(
-    {
-        "api_key",
-        "base_url",
-        "timeout",
-        "max_retries",
-        "default_headers",
-        "http_client",
-        "async_http_client",
-    }
-)
-
 dispatcher = get_dispatcher(__name__)
 
 
-class CompactifAI(BatchChatMixin, FunctionCallingLLM):
+class CompactifAI(ClientHolder, BatchChatMixin, FunctionCallingLLM):
     """CompactifAI's compressed ("slim") chat models for LlamaIndex.
 
     Every method (``complete``, ``chat``, their streaming and async twins, and the
@@ -88,7 +75,7 @@ class CompactifAI(BatchChatMixin, FunctionCallingLLM):
             from llama_index.core.llms import ChatMessage
             from llama_index_compactifai import CompactifAI
 
-            Settings.llm = CompactifAI(model="cai-llama-3-1-8b-slim", temperature=0)
+            Settings.llm = CompactifAI(model="hypernova-60b", temperature=0)
             print(Settings.llm.complete("What is tensor-network compression?"))
             for item in Settings.llm.stream_chat([ChatMessage(role="user", content="Hi")]):
                 print(item.delta, end="")
@@ -96,18 +83,25 @@ class CompactifAI(BatchChatMixin, FunctionCallingLLM):
     ``batch_chat(conversations)`` sends many conversations as one Batch API job.
 
     ``api_key`` defaults to ``COMPACTIFAI_API_KEY`` and ``base_url`` to ``COMPACTIFAI_BASE_URL``
-    (else ``https://api.compactif.ai/v1``). The key is never serialized nor shown in ``repr``.
+    (else ``https://api.compactif.ai/v1``). The key is a secret: never serialized (``to_dict``,
+    ``model_dump``) nor shown in ``repr``. Replacing a connection field (key, base URL,
+    timeout...) closes the connection pool it drops; the next call opens a new one.
+
+    Reasoning models (the default, ``hypernova-60b``): the trace is a ``ThinkingBlock`` before
+    the answer in ``response.message.blocks``, streamed items carry its new text in
+    ``additional_kwargs["thinking_delta"]``, and ``raw["usage"]["reasoning_tokens"]`` counts it.
+    ``response.message.content`` is the answer alone; the trace is never sent back.
     """
 
     model: str = Field(default=DEFAULT_CHAT_MODEL, description="The CompactifAI model id.")
-    api_key: str | None = Field(
-        default=None,
+    api_key: SecretStr | None = Field(
+        default_factory=api_key_from_env,
         exclude=True,
         repr=False,
         description="API key; read from COMPACTIFAI_API_KEY when not given.",
     )
-    base_url: str = Field(
-        default="",
+    base_url: str | None = Field(
+        default_factory=env_base_url,
         description="API base URL; COMPACTIFAI_BASE_URL or https://api.compactif.ai/v1.",
     )
     temperature: float | None = Field(
@@ -116,9 +110,22 @@ class CompactifAI(BatchChatMixin, FunctionCallingLLM):
     max_tokens: int | None = Field(
         default=None, ge=1, description="Maximum number of tokens to generate."
     )
-    timeout: float = Field(default=DEFAULT_TIMEOUT, ge=0, description="Request timeout (s).")
+    reasoning_effort: ReasoningEffort | None = Field(
+        default=None,
+        description="How hard a reasoning model thinks: none|low|medium|high|xhigh|max "
+        "(a model refuses a level it does not implement, naming the ones it does).",
+    )
+    reasoning_enabled: bool | None = Field(
+        default=None, description="Switch reasoning on or off (models with reasoning control)."
+    )
+    timeout: float | httpx.Timeout | None = Field(
+        default=DEFAULT_TIMEOUT,
+        description="Request timeout in seconds (or an httpx.Timeout); None waits forever.",
+    )
     max_retries: int = Field(
-        default=2, ge=0, description="Retries of connection failures, 429 and 5xx answers."
+        default=DEFAULT_MAX_RETRIES,
+        ge=0,
+        description="Retries of connection failures, 429 and 5xx answers.",
     )
     context_window: int | None = Field(
         default=None,
@@ -143,18 +150,6 @@ class CompactifAI(BatchChatMixin, FunctionCallingLLM):
     )
 
     _lazy_clients: LazyClients | None = PrivateAttr(default=None)
-    _client_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _from_env(cls, values: Any) -> Any:
-        if isinstance(values, dict):
-            values = dict(values)
-            if not values.get("api_key"):
-                values["api_key"] = os.environ.get("COMPACTIFAI_API_KEY") or None
-            if not values.get("base_url"):
-                values["base_url"] = os.environ.get("COMPACTIFAI_BASE_URL") or DEFAULT_BASE_URL
-        return values
 
     @classmethod
     def class_name(cls) -> str:
@@ -167,123 +162,44 @@ class CompactifAI(BatchChatMixin, FunctionCallingLLM):
             context_window=self.context_window or info.context_window,
             num_output=self.max_tokens or DEFAULT_NUM_OUTPUTS,
             is_chat_model=True,
+            # Unknown to the catalog: let the server decide (an agent may try tools).
             is_function_calling_model=(
                 self.is_function_calling_model
                 if self.is_function_calling_model is not None
-                else info.supports_function_calling
+                else info.supports_function_calling is not False
             ),
             model_name=self.model,
         )
 
-    # ------------------------------------------------------------------------ transport
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        super().__setattr__(name, value)
-        if name in _CONNECTION_FIELDS:
-            self._reset_clients()
-
-    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
-        """A copy; it gets its own connection pools when it connects differently (or ``deep``)."""
-        if deep:
-            return copy.deepcopy(self)
-        clone = super().model_copy(update=update)
-        if update and _CONNECTION_FIELDS.intersection(update):
-            clone._reset_clients()
-        return clone
-
-    def __deepcopy__(self, memo: dict[int, Any] | None = None) -> Self:
-        # Connection pools (and their lock) are not copyable: the copy opens its own.
-        clone = super().model_copy()
-        clone.additional_kwargs = copy.deepcopy(self.additional_kwargs, memo)
-        clone.default_headers = copy.deepcopy(self.default_headers, memo)
-        clone._reset_clients()
-        return clone
-
-    def _reset_clients(self) -> None:
-        """Forget the transport clients (not closing them: calls may still be using them)."""
-        self._lazy_clients = None
-        self._client_lock = threading.Lock()
-
-    def _client_args(self) -> dict[str, Any]:
-        return {
-            "api_key": self.api_key,
-            "base_url": self.base_url,
-            "timeout": self.timeout,
-            "max_retries": self.max_retries,
-            "default_headers": self.default_headers,
-        }
-
-    @property
-    def _clients(self) -> LazyClients:
-        return attached_clients(
-            self,
-            self._client_lock,
-            lambda: LazyClients(self._client_args(), self.http_client, self.async_http_client),
-        )
-
-    @property
-    def client(self) -> CompactifAIClient:
-        """The sync transport client, created on first use and reused by every call."""
-        return self._clients.sync
-
-    @property
-    def async_client(self) -> AsyncCompactifAIClient:
-        """The async transport client, reused by every call made on the same event loop.
-
-        Pooled connections belong to the loop that opened them, so a new loop (a second
-        ``asyncio.run``) gets a fresh pool instead of dead connections.
-        """
-        return self._clients.for_running_loop
-
-    def close(self) -> None:
-        """Close the sync connection pool this object opened (not a caller's ``http_client``)."""
-        if self._lazy_clients is not None:
-            self._lazy_clients.close()
-
-    async def aclose(self) -> None:
-        """Close both connection pools this object opened."""
-        if self._lazy_clients is not None:
-            await self._lazy_clients.aclose()
-
     # ------------------------------------------------------------------------ request params
 
-    def _chat_params(
-        self, messages: Sequence[ChatMessage], kwargs: dict[str, Any]
-    ) -> dict[str, Any]:
-        params: dict[str, Any] = {
-            "model": self.model,
-            "messages": messages_to_api(messages, **input_kinds(self.model)),
-        }
-        if self.temperature is not None:
-            params["temperature"] = self.temperature
-        if self.max_tokens is not None:
-            params["max_completion_tokens"] = self.max_tokens
-        if self.additional_kwargs:
-            params.update(self.additional_kwargs)
-        if kwargs:
-            params.update(kwargs)
-        return params
+    def _settings(self) -> tuple[tuple[str, Any], ...]:
+        return (
+            ("temperature", self.temperature),
+            ("max_tokens", self.max_tokens),
+            *reasoning_settings(self.reasoning_effort, self.reasoning_enabled),
+        )
 
-    def _stream_params(
-        self, messages: Sequence[ChatMessage], kwargs: dict[str, Any]
+    def _chat_params(
+        self, messages: Sequence[ChatMessage], kwargs: dict[str, Any], *, stream: bool = False
     ) -> dict[str, Any]:
-        params = self._chat_params(messages, kwargs)
-        params.setdefault("stream_options", {"include_usage": True})
-        return params
+        api_messages = messages_to_api(messages, **input_kinds(kwargs.get("model", self.model)))
+        return chat_body(
+            self.model,
+            api_messages,
+            self._settings(),
+            self.additional_kwargs,
+            kwargs,
+            stream=stream,
+        )
 
     def _completion_params(
         self, prompt: str, formatted: bool, kwargs: dict[str, Any]
     ) -> dict[str, Any]:
         if not formatted and self.completion_to_prompt is not None:
             prompt = self.completion_to_prompt(prompt)
-        params: dict[str, Any] = {"model": self.model, "prompt": prompt}
-        if self.temperature is not None:
-            params["temperature"] = self.temperature
-        if self.max_tokens is not None:
-            params["max_tokens"] = self.max_tokens
-        if kwargs:
-            params.update(kwargs)
-        return params
+        settings = (("temperature", self.temperature), ("max_tokens", self.max_tokens))
+        return completion_body(self.model, prompt, settings, None, kwargs)
 
     def _prompt_as_chat(self, prompt: str, formatted: bool) -> list[ChatMessage]:
         if not formatted and self.completion_to_prompt is not None:
@@ -308,7 +224,9 @@ class CompactifAI(BatchChatMixin, FunctionCallingLLM):
     def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
         """Items carry the text so far (``message``), the new text (``delta``) and, on the last
         one, the server's token usage (``raw["usage"]``)."""
-        chunks = self.client.stream_chat_completion(**self._stream_params(messages, kwargs))
+        chunks = self.client.stream_chat_completion(
+            **self._chat_params(messages, kwargs, stream=True)
+        )
 
         def gen() -> ChatResponseGen:
             acc = StreamAccumulator()
@@ -321,7 +239,9 @@ class CompactifAI(BatchChatMixin, FunctionCallingLLM):
     async def astream_chat(
         self, messages: Sequence[ChatMessage], **kwargs: Any
     ) -> ChatResponseAsyncGen:
-        chunks = self.async_client.stream_chat_completion(**self._stream_params(messages, kwargs))
+        chunks = self.async_client.stream_chat_completion(
+            **self._chat_params(messages, kwargs, stream=True)
+        )
 
         async def gen() -> ChatResponseAsyncGen:
             acc = StreamAccumulator()
@@ -361,7 +281,7 @@ class CompactifAI(BatchChatMixin, FunctionCallingLLM):
         one, the server's token usage.
         """
         chunks = self.client.stream_chat_completion(
-            **self._stream_params(self._prompt_as_chat(prompt, formatted), kwargs)
+            **self._chat_params(self._prompt_as_chat(prompt, formatted), kwargs, stream=True)
         )
 
         def gen() -> CompletionResponseGen:
@@ -377,7 +297,7 @@ class CompactifAI(BatchChatMixin, FunctionCallingLLM):
     ) -> CompletionResponseAsyncGen:
         """Async :meth:`stream_complete` (served by the chat endpoint's stream, too)."""
         chunks = self.async_client.stream_chat_completion(
-            **self._stream_params(self._prompt_as_chat(prompt, formatted), kwargs)
+            **self._chat_params(self._prompt_as_chat(prompt, formatted), kwargs, stream=True)
         )
 
         async def gen() -> CompletionResponseAsyncGen:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from compactifai._defaults import DEFAULT_BASE_URL
+from compactifai._defaults import DEFAULT_BASE_URL, env_base_url
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -75,7 +74,7 @@ def api_key_from_environment() -> str | None:
 def resolved_base_url(args: argparse.Namespace | None = None) -> str:
     """``--base-url``, else ``COMPACTIFAI_BASE_URL``, else the live service."""
     base: str | None = getattr(args, "base_url", None)
-    return (base or os.environ.get("COMPACTIFAI_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
+    return (base or env_base_url() or DEFAULT_BASE_URL).rstrip("/")
 
 
 def require_api_key() -> str:

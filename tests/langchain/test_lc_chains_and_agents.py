@@ -247,3 +247,19 @@ def test_image_input_on_a_vision_model() -> None:
     assert isinstance(result, AIMessage)
     assert result.text
     assert result.response_metadata["model_name"] == "cai-mistral-small-3-1-slim"
+
+
+def test_default_model_shows_its_reasoning_on_invoke_and_stream() -> None:
+    """A new user's first calls: hypernova-60b's reasoning where LangChain shows it."""
+    model = ChatCompactifAI(max_retries=0)
+    message = model.invoke("When was the Eiffel Tower completed? " + TEXT)
+    assert message.response_metadata["model_name"] == "hypernova-60b"
+    assert message.content_blocks[0]["type"] == "reasoning"
+    assert message.additional_kwargs["reasoning_content"] not in message.text
+    assert "1889" in message.text
+    assert message.usage_metadata is not None
+    assert message.usage_metadata["output_token_details"]["reasoning"] > 0
+    chunks = list(model.stream("When was the Eiffel Tower completed? " + TEXT))
+    first_text = next(i for i, c in enumerate(chunks) if c.text)
+    assert any(c.additional_kwargs.get("reasoning_content") for c in chunks[:first_text])
+    assert not any(c.additional_kwargs.get("reasoning_content") for c in chunks[first_text:])

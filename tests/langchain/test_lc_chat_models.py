@@ -56,7 +56,7 @@ USAGE = {"prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18}
 def completion(
     content: str | None = "Hello there",
     *,
-    model: str = "cai-llama-3-1-8b-slim",
+    model: str = "hypernova-60b",
     tool_calls: list[dict[str, Any]] | None = None,
     finish_reason: str = "stop",
     usage: dict[str, Any] | None = USAGE,
@@ -82,7 +82,7 @@ def chunk(
     *,
     finish_reason: str | None = None,
     usage: dict[str, Any] | None = None,
-    model: str = "cai-llama-3-1-8b-slim",
+    model: str = "hypernova-60b",
 ) -> dict[str, Any]:
     body: dict[str, Any] = {
         "id": "chatcmpl-s1",
@@ -147,7 +147,7 @@ def api() -> FakeAPI:
 
 def test_body_carries_fields_and_omits_unset(api: FakeAPI) -> None:
     model = api.model(
-        model="cai-llama-3-3-70b-slim",
+        model="gpt-oss-120b",
         temperature=0.2,
         max_tokens=50,
         top_p=0.9,
@@ -159,7 +159,7 @@ def test_body_carries_fields_and_omits_unset(api: FakeAPI) -> None:
     )
     model.invoke("Hi")
     assert api.body == {
-        "model": "cai-llama-3-3-70b-slim",
+        "model": "gpt-oss-120b",
         "messages": [{"role": "user", "content": "Hi"}],
         "temperature": 0.2,
         "max_completion_tokens": 50,
@@ -175,7 +175,7 @@ def test_body_carries_fields_and_omits_unset(api: FakeAPI) -> None:
 def test_defaults_send_only_model_and_messages(api: FakeAPI) -> None:
     api.model(stop=[]).invoke("Hi")
     assert api.body == {
-        "model": "cai-llama-3-1-8b-slim",
+        "model": "hypernova-60b",
         "messages": [{"role": "user", "content": "Hi"}],
     }
 
@@ -199,11 +199,11 @@ def test_max_completion_tokens_wins_over_max_tokens(api: FakeAPI) -> None:
 
 
 def test_unknown_kwargs_go_to_model_kwargs_with_warning(api: FakeAPI) -> None:
-    with pytest.warns(UserWarning, match="reasoning_effort"):
-        model = api.model(reasoning_effort="high")
-    assert model.model_kwargs == {"reasoning_effort": "high"}
+    with pytest.warns(UserWarning, match="ignore_eos"):
+        model = api.model(ignore_eos=True)
+    assert model.model_kwargs == {"ignore_eos": True}
     model.invoke("Hi")
-    assert api.body["reasoning_effort"] == "high"
+    assert api.body["ignore_eos"] is True
 
 
 def test_n_other_than_one_is_rejected() -> None:
@@ -354,7 +354,7 @@ def test_image_blocks_become_image_url_parts_for_a_vision_model(api: FakeAPI) ->
     ],
 )
 def test_unsupported_input_fails_before_sending(api: FakeAPI, message: Any, match: str) -> None:
-    # The default model (cai-llama-3-1-8b-slim) is text-only; the image checks below
+    # The default model (hypernova-60b) reads no images; the image checks below
     # that need a vision model use one.
     vision = "base64" in str(message.content) and "mime" not in str(message.content)
     model = api.model(model="cai-mistral-small-3-1-slim") if vision else api.model()
@@ -563,7 +563,7 @@ def test_invoke_maps_content_usage_and_metadata(api: FakeAPI) -> None:
     assert result.usage_metadata == {"input_tokens": 11, "output_tokens": 7, "total_tokens": 18}
     assert result.id is not None and result.id.startswith("lc_run")
     metadata = result.response_metadata
-    assert metadata["model_name"] == "cai-llama-3-1-8b-slim"
+    assert metadata["model_name"] == "hypernova-60b"
     assert metadata["finish_reason"] == "stop"
     assert metadata["id"] == "chatcmpl-abc"
     assert metadata["model_provider"] == "compactifai"
@@ -646,7 +646,7 @@ def test_stream_framings(body: bytes) -> None:
     assert chunks[-1].chunk_position == "last"
     assert sum(1 for c in chunks if c.usage_metadata) == (1 if body is OPENAI_FRAMING else 0)
     assert sum(1 for c in chunks if "model_name" in c.response_metadata) == 1
-    assert full.response_metadata["model_name"] == "cai-llama-3-1-8b-slim"
+    assert full.response_metadata["model_name"] == "hypernova-60b"
     assert full.response_metadata["request_id"] == "req-123"
     if body is OPENAI_FRAMING:
         assert full.usage_metadata == {"input_tokens": 11, "output_tokens": 7, "total_tokens": 18}
@@ -908,12 +908,10 @@ def test_key_never_leaks(api: FakeAPI) -> None:
 
 
 def test_ls_params() -> None:
-    model = ChatCompactifAI(
-        model="cai-llama-3-1-8b-slim", temperature=0.3, max_tokens=9, stop="END"
-    )
+    model = ChatCompactifAI(model="hypernova-60b", temperature=0.3, max_tokens=9, stop="END")
     assert model._get_ls_params() == {
         "ls_provider": "compactifai",
-        "ls_model_name": "cai-llama-3-1-8b-slim",
+        "ls_model_name": "hypernova-60b",
         "ls_model_type": "chat",
         "ls_temperature": 0.3,
         "ls_max_tokens": 9,
@@ -987,14 +985,24 @@ def test_repeated_completion_ids_do_not_collide(api: FakeAPI) -> None:
 
 
 def test_profile_comes_from_the_catalog() -> None:
-    vision = ChatCompactifAI(model="cai-mistral-small-3-1-slim").profile
-    text = ChatCompactifAI(model="cai-llama-3-1-8b-slim").profile
+    vision = ChatCompactifAI(model="mistral-small-3-1").profile
+    text = ChatCompactifAI(model="hypernova-60b").profile
     assert vision is not None and text is not None
     assert vision["image_inputs"] is True
     assert text["image_inputs"] is False
     assert vision["audio_inputs"] is False and text["audio_inputs"] is False
     assert text["tool_calling"] is True and text["structured_output"] is True
+    assert text["reasoning_output"] is True and vision["reasoning_output"] is False
+    assert text["reasoning_effort_levels"] == ["low", "medium", "high"]
+    assert "reasoning_effort_levels" not in vision
     assert text["max_input_tokens"] == 131_072
+
+
+def test_profile_leaves_what_the_catalog_does_not_know_to_the_server() -> None:
+    unknown = ChatCompactifAI(model="cai-new-model-2027-slim").profile
+    assert unknown is not None
+    assert not {"image_inputs", "audio_inputs", "tool_calling"} & set(unknown)
+    assert unknown["text_inputs"] is True
 
 
 async def test_broken_async_stream_raises_after_yielding_received_chunks() -> None:

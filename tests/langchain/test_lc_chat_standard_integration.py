@@ -9,20 +9,23 @@ from __future__ import annotations
 
 import struct
 import zlib
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 import pytest
 from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, AIMessageChunk
 from langchain_tests.integration_tests import ChatModelIntegrationTests
 
+from compactifai.catalog import DEFAULT_CHAT_MODEL
 from langchain_compactifai import ChatCompactifAI
 
 pytestmark = pytest.mark.vcr
 
-MODEL = "cai-llama-3-1-8b-slim"
-# The catalog's text models do not read images; the image tests run on a model that does.
-VISION_MODEL = "cai-llama-4-scout-slim"
+# The suite runs on the default model (a reasoning model) as a new user gets it.
+assert DEFAULT_CHAT_MODEL == "hypernova-60b"
+# hypernova-60b does not read images; the image tests run on a model of today's catalog that does.
+VISION_MODEL = "mistral-small-3-1"
 # The standard image and PDF tests download these; tests run offline, so they are served locally.
 STANDARD_IMAGE_URL = (
     "https://raw.githubusercontent.com/langchain-ai/docs/"
@@ -111,7 +114,7 @@ class TestChatCompactifAIStandardIntegration(ChatModelIntegrationTests):
     @property
     def chat_model_params(self) -> dict[str, Any]:
         # api_key and base_url come from COMPACTIFAI_API_KEY / COMPACTIFAI_BASE_URL.
-        return {"model": MODEL, "temperature": 0, "max_retries": 0}
+        return {"temperature": 0, "max_retries": 0}
 
     @property
     def has_tool_calling(self) -> bool:
@@ -138,8 +141,37 @@ class TestChatCompactifAIStandardIntegration(ChatModelIntegrationTests):
         return True
 
     @property
+    def supported_usage_metadata_details(
+        self,
+    ) -> dict[
+        Literal["invoke", "stream"],
+        list[
+            Literal[
+                "audio_input",
+                "audio_output",
+                "reasoning_output",
+                "cache_read_input",
+                "cache_creation_input",
+            ]
+        ],
+    ]:
+        # hypernova-60b counts its reasoning tokens (usage.completion_tokens_details).
+        return {"invoke": ["reasoning_output"], "stream": ["reasoning_output"]}
+
+    def invoke_with_reasoning_output(self, *, stream: bool = False) -> AIMessage:
+        model = ChatCompactifAI(temperature=0, max_retries=0, reasoning_effort="high")
+        prompt = "Think it through: which is larger, 9.11 or 9.9?"
+        if not stream:
+            return model.invoke(prompt)
+        total: AIMessageChunk | None = None
+        for chunk in model.stream(prompt):
+            total = chunk if total is None else total + chunk
+        assert total is not None
+        return total
+
+    @property
     def model_override_value(self) -> str:
-        return "cai-llama-3-3-70b-slim"
+        return "gpt-oss-120b"
 
     @property
     def supports_image_inputs(self) -> bool:

@@ -11,7 +11,7 @@ from syrupy.assertion import SnapshotAssertion
 
 from langchain_compactifai import ChatCompactifAI
 
-MODEL = "cai-llama-3-1-8b-slim"
+MODEL = "hypernova-60b"
 
 
 class TestChatCompactifAIStandardUnit(ChatModelUnitTests):
@@ -55,7 +55,7 @@ class TestChatCompactifAIStandardUnit(ChatModelUnitTests):
 
     @property
     def model_override_value(self) -> str:
-        return "cai-llama-3-3-70b-slim"
+        return "gpt-oss-120b"
 
     @property
     def init_from_env_params(self) -> tuple[dict[str, str], dict[str, Any], dict[str, Any]]:

@@ -58,7 +58,7 @@ def test_invoke_sends_fields(api: FakeCompletions) -> None:
     llm = api.llm(max_tokens=32, temperature=0.5, top_p=0.8, stop=["\n\n"], user="u-7")
     assert llm.invoke("Tensor networks are") == " answer to 'Tensor networks are'"
     assert api.bodies[-1] == {
-        "model": "cai-llama-3-1-8b-slim",
+        "model": "hypernova-60b",
         "prompt": "Tensor networks are",
         "max_tokens": 32,
         "temperature": 0.5,
@@ -66,9 +66,9 @@ def test_invoke_sends_fields(api: FakeCompletions) -> None:
         "stop": ["\n\n"],
         "user": "u-7",
     }
-    llm.invoke("x", stop=["."], model="cai-llama-3-3-70b-slim")
+    llm.invoke("x", stop=["."], model="gpt-oss-120b")
     assert api.bodies[-1]["stop"] == ["."]
-    assert api.bodies[-1]["model"] == "cai-llama-3-3-70b-slim"
+    assert api.bodies[-1]["model"] == "gpt-oss-120b"
 
 
 def test_generate_batches_prompts_in_one_request_with_usage(api: FakeCompletions) -> None:
@@ -87,7 +87,7 @@ def test_generate_batches_prompts_in_one_request_with_usage(api: FakeCompletions
         "completion_tokens": 18,
         "total_tokens": 30,
     }
-    assert result.llm_output["model_name"] == "cai-llama-3-1-8b-slim"
+    assert result.llm_output["model_name"] == "hypernova-60b"
     assert result.llm_output["request_id"] == "req-9"
 
 
@@ -217,8 +217,8 @@ def test_chain_with_both_models_round_trips_through_dumpd_and_load(
 
     monkeypatch.setenv("COMPACTIFAI_API_KEY", "sk-from-env")
     prompt = PromptTemplate.from_template("Say {word}")
-    chain = prompt | CompactifAI(model="cai-llama-3-1-8b-slim", max_tokens=7, base_url=BASE_URL)
-    chat_chain = prompt | ChatCompactifAI(model="cai-llama-3-3-70b-slim", temperature=0.3)
+    chain = prompt | CompactifAI(model="hypernova-60b", max_tokens=7, base_url=BASE_URL)
+    chat_chain = prompt | ChatCompactifAI(model="gpt-oss-120b", temperature=0.3)
 
     for original in (chain, chat_chain):
         serialized = dumpd(original)

@@ -15,7 +15,7 @@ import pytest
 
 from llama_index_compactifai import CompactifAI
 
-MODEL = "cai-llama-3-1-8b-slim"
+MODEL = "hypernova-60b"
 KEY = "sk-test-li-0123456789"
 BASE_URL = "https://api.test.invalid/v1"
 # Distinct from anything a tokenizer would estimate, so a test can tell server counts apart.

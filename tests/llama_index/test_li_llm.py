@@ -124,3 +124,18 @@ async def test_token_counting_handler_reports_the_servers_usage(
     assert counter.prompt_llm_token_count == usage["prompt_tokens"]
     assert counter.completion_llm_token_count == usage["completion_tokens"]
     assert counter.total_llm_token_count == usage["total_tokens"]
+
+
+def test_default_model_shows_its_reasoning(compactifai_server: tuple[str, str]) -> None:
+    """hypernova-60b (the default): a ThinkingBlock first, thinking deltas before the answer."""
+    base_url, api_key = compactifai_server
+    llm = CompactifAI(base_url=base_url, api_key=api_key)
+    response = llm.chat(MESSAGES)
+    assert response.message.blocks[0].block_type == "thinking"
+    assert response.message.content and "tensor networks" in response.message.content
+    assert response.raw["usage"]["completion_tokens_details"]["reasoning_tokens"] > 0
+    items = list(llm.stream_chat(MESSAGES))
+    first_text = next(i for i, item in enumerate(items) if item.delta)
+    assert any(item.additional_kwargs.get("thinking_delta") for item in items[:first_text])
+    assert items[-1].message.blocks[0].block_type == "thinking"
+    assert items[-1].raw["usage"]["reasoning_tokens"] > 0

@@ -84,12 +84,15 @@ def test_api_key_comes_from_env_and_is_never_serialized(monkeypatch: pytest.Monk
     monkeypatch.setenv("COMPACTIFAI_API_KEY", "sk-from-env-secret")
     monkeypatch.setenv("COMPACTIFAI_BASE_URL", "https://api-eu.compactif.ai/v1")
     llm = CompactifAI()
-    assert llm.api_key == "sk-from-env-secret"
+    assert llm.api_key is not None
+    assert llm.api_key.get_secret_value() == "sk-from-env-secret"
     assert llm.base_url == "https://api-eu.compactif.ai/v1"
     assert "sk-from-env-secret" not in repr(llm)
     assert "sk-from-env-secret" not in json.dumps(llm.to_dict(), default=str)
     assert "sk-from-env-secret" not in llm.to_json()
-    assert llm.to_dict()["model"] == "cai-llama-3-1-8b-slim"
+    assert "sk-from-env-secret" not in str(llm.model_dump())
+    assert "api_key" not in llm.to_dict()
+    assert llm.to_dict()["model"] == "hypernova-60b"
 
 
 def test_construction_without_a_key_is_fine(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -164,11 +167,11 @@ def test_legacy_tool_calls_in_additional_kwargs_are_sent(server: FakeServer) -> 
 
 
 def test_audio_content_is_refused_before_sending(server: FakeServer) -> None:
-    # The catalog knows this model and that it does not read audio (no catalog model does).
+    # The catalog knows this model and that it does not read audio.
     message = ChatMessage(
         role="user", blocks=[TextBlock(text="listen"), AudioBlock(audio=b"UklGRg==", format="wav")]
     )
-    with pytest.raises(RequestValidationError, match=r"AudioBlock.*no audio for this model"):
+    with pytest.raises(RequestValidationError, match=r"does not accept audio"):
         server.llm(model=MODEL).chat([message])
     assert server.requests == []
 
@@ -298,7 +301,7 @@ def test_images_go_as_image_url_parts_only_to_vision_models(server: FakeServer) 
         role="user",
         blocks=[TextBlock(text="What is this?"), ImageBlock(url="https://x.test/cat.png")],
     )
-    with pytest.raises(RequestValidationError, match="no images for this model"):
+    with pytest.raises(RequestValidationError, match="does not accept image"):
         server.llm(model=MODEL).chat([message])
     server.llm(model="cai-mistral-small-3-1-slim").chat([message])
     assert server.bodies[0]["messages"][0]["content"] == [
@@ -613,7 +616,8 @@ def test_copies_and_changed_settings_get_their_own_clients() -> None:
     assert llm.client is client
     clone = copy.deepcopy(llm)
     assert clone.client is not client
-    assert clone.api_key == KEY
+    assert clone.api_key is not None
+    assert clone.api_key.get_secret_value() == KEY
     llm.timeout = 5
     assert llm.client is not client
     assert llm.client.timeout.read == 5
