@@ -56,14 +56,15 @@ COMMANDS: dict[str, Command] = {
 
 def version_text() -> str:
     """``compactifai --version``: the package version and the API base URL commands would use."""
+    from compactifai._defaults import env_api_key
     from compactifai._version import __version__
-    from compactifai.commands._common import api_key_from_environment, resolved_base_url
+    from compactifai.commands._common import resolved_base_url
 
     url = resolved_base_url()
     source = "COMPACTIFAI_BASE_URL" if url != DEFAULT_BASE_URL.rstrip("/") else "default"
     key = (
         "set (COMPACTIFAI_API_KEY)"
-        if api_key_from_environment()
+        if env_api_key()
         else "not set: demo and compare use the bundled emulator, other commands stop"
     )
     return f"compactifai {__version__}\nAPI base URL: {url} ({source})\nAPI key: {key}"

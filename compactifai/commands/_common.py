@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from compactifai._defaults import DEFAULT_BASE_URL, env_base_url
+from compactifai._defaults import DEFAULT_BASE_URL, env_api_key, env_base_url
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -67,10 +67,6 @@ def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def api_key_from_environment() -> str | None:
-    return os.environ.get("COMPACTIFAI_API_KEY") or None
-
-
 def resolved_base_url(args: argparse.Namespace | None = None) -> str:
     """``--base-url``, else ``COMPACTIFAI_BASE_URL``, else the live service."""
     base: str | None = getattr(args, "base_url", None)
@@ -84,7 +80,7 @@ def require_api_key() -> str:
     reading a prompt or a file), unless they run on the bundled emulator
     (:func:`service_or_emulator`).
     """
-    key = api_key_from_environment()
+    key = env_api_key()
     if key is None:
         from compactifai.errors import MissingAPIKeyError
 
@@ -122,7 +118,7 @@ def service_or_emulator(args: argparse.Namespace, chunk_delay: float) -> Iterato
     ``COMPACTIFAI_BASE_URL`` alone does not count (the emulator needs no key, a real server
     does); an explicit ``--base-url`` without a key is refused at once.
     """
-    key = api_key_from_environment()
+    key = env_api_key()
     if key is not None:
         yield Connection(resolved_base_url(args), key, offline=False)
         return
