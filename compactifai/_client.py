@@ -37,6 +37,7 @@ from compactifai._defaults import (
     env_base_url,
     env_setting,
 )
+from compactifai._own_pool import OwnPool
 from compactifai._protocol import Exchange, Operation, RetryPolicy
 from compactifai._version import __version__
 from compactifai.errors import BadRequestError, MissingAPIKeyError, RequestValidationError
@@ -85,17 +86,26 @@ def _environment_proxies() -> bool:
 
 
 def _default_async_transport(limits: httpx.Limits) -> httpx.AsyncBaseTransport | None:
-    """aiohttp's pool when it is installed and not switched off, else httpx's own (None).
+    """aiohttp's pool when it is installed and not switched off, else httpx's own; None
+    (httpx's client mounting them) with proxies from the environment.
 
     httpcore's async pool slows down steeply with many concurrent requests (see ``_aiohttp``).
     """
-    if ASYNC_BACKEND != "aiohttp" or _environment_proxies():
+    if _environment_proxies():
         return None
-    try:
-        from compactifai._aiohttp import AiohttpTransport
-    except ImportError:
-        return None
-    return AiohttpTransport(limits)
+    if ASYNC_BACKEND == "aiohttp":
+        try:
+            from compactifai._aiohttp import AiohttpTransport
+        except ImportError:
+            pass
+        else:
+            return AiohttpTransport(limits)
+    return httpx.AsyncHTTPTransport(limits=limits)
+
+
+def _default_sync_transport(limits: httpx.Limits) -> httpx.BaseTransport | None:
+    """httpx's own pool; None (httpx's client mounting them) with proxies from the environment."""
+    return None if _environment_proxies() else httpx.HTTPTransport(limits=limits)
 
 
 # ---------------------------------------------------------------------------- files (I/O helpers)
@@ -216,6 +226,8 @@ class _BaseClient(Generic[HttpClientT]):
         self.limits = limits
         self._http: HttpClientT | None = http_client
         self._owns_http = http_client is None
+        # The pool opened by this client, sent on without httpx's client layer (``_own_pool``).
+        self._own_pool: OwnPool[Any, Any] | None = None
         self._closer: weakref.finalize[Any, Any]
         self._lock = threading.Lock()
         self._urls: dict[str, httpx.URL] = {}
@@ -256,7 +268,20 @@ class _BaseClient(Generic[HttpClientT]):
             headers["content-type"] = "application/json"
         if op.raw:
             headers["accept"] = "*/*"
-        return self.http_client.build_request(
+        http = self.http_client
+        pool = self._own_pool
+        if pool is not None:
+            url = self._url(op.path)
+            return pool.request(
+                op.method,
+                url,
+                headers,
+                content=op.body,
+                params=op.params,
+                files=op.files,
+                data=op.form,
+            )
+        return http.build_request(
             op.method,
             self._url(op.path),
             content=op.body,
@@ -306,7 +331,13 @@ class CompactifAIClient(_BaseClient[httpx.Client]):
             with self._lock:  # threads sharing a client share one pool (and its limits)
                 http = self._http
                 if http is None:
-                    http = self._http = httpx.Client(timeout=self.timeout, limits=self.limits)
+                    transport = _default_sync_transport(self.limits)
+                    http = httpx.Client(
+                        timeout=self.timeout, limits=self.limits, transport=transport
+                    )
+                    if transport is not None:
+                        self._own_pool = OwnPool(http, transport)
+                    self._http = http
                     # A client nobody holds any more (no caller, no stream) closes its own pool.
                     self._closer = weakref.finalize(self, http.close)
         return http
@@ -316,7 +347,7 @@ class CompactifAIClient(_BaseClient[httpx.Client]):
         if self._owns_http and self._http is not None:
             self._closer.detach()
             self._http.close()
-            self._http = None
+            self._http = self._own_pool = None
 
     def __enter__(self) -> CompactifAIClient:
         return self
@@ -464,7 +495,7 @@ class CompactifAIClient(_BaseClient[httpx.Client]):
         request, exchange = self._prepare(op, extra_headers, sink)
         while True:
             try:
-                response = self.http_client.send(request, stream=True)
+                response = self._send(request)
                 try:
                     exchange.start(response.status_code, response.headers)
                     body = response.iter_raw() if _undecoded(response) else response.iter_bytes()
@@ -481,6 +512,12 @@ class CompactifAIClient(_BaseClient[httpx.Client]):
             if exchange.retry_delay is None:
                 return
             _sleep(exchange.retry_delay)
+
+    def _send(self, request: httpx.Request) -> httpx.Response:
+        pool = self._own_pool
+        if pool is None:
+            return self.http_client.send(request, stream=True)
+        return pool.received(request, pool.transport.handle_request(request))
 
 
 def _undecoded(response: httpx.Response) -> bool:
@@ -533,11 +570,12 @@ class AsyncCompactifAIClient(_BaseClient[httpx.AsyncClient]):
     @property
     def http_client(self) -> httpx.AsyncClient:
         if self._http is None:
+            transport = _default_async_transport(self.limits)
             self._http = httpx.AsyncClient(
-                timeout=self.timeout,
-                limits=self.limits,
-                transport=_default_async_transport(self.limits),
+                timeout=self.timeout, limits=self.limits, transport=transport
             )
+            if transport is not None:
+                self._own_pool = OwnPool(self._http, transport)
             # A client nobody holds any more (no caller, no stream) closes its own pool, in
             # the loop that opened it (its connections belong to that loop).
             try:
@@ -551,7 +589,7 @@ class AsyncCompactifAIClient(_BaseClient[httpx.AsyncClient]):
         """Close the connection pool, unless the caller passed it in."""
         if self._owns_http and self._http is not None:
             self._closer.detach()
-            http, self._http = self._http, None
+            http, self._http, self._own_pool = self._http, None, None
             await http.aclose()
 
     close = aclose
@@ -715,7 +753,7 @@ class AsyncCompactifAIClient(_BaseClient[httpx.AsyncClient]):
         request, exchange = self._prepare(op, extra_headers, sink)
         while True:
             try:
-                response = await self.http_client.send(request, stream=True)
+                response = await self._send(request)
                 try:
                     exchange.start(response.status_code, response.headers)
                     body = response.aiter_raw() if _undecoded(response) else response.aiter_bytes()
@@ -734,6 +772,12 @@ class AsyncCompactifAIClient(_BaseClient[httpx.AsyncClient]):
             if exchange.retry_delay is None:
                 return
             await _async_sleep(exchange.retry_delay)
+
+    async def _send(self, request: httpx.Request) -> httpx.Response:
+        pool = self._own_pool
+        if pool is None:
+            return await self.http_client.send(request, stream=True)
+        return pool.received(request, await pool.transport.handle_async_request(request))
 
 
 # Pool closings started by finalizers: the event loop holds tasks only weakly.

@@ -84,15 +84,17 @@ async def test_backend_selects_the_transport(backend: str) -> None:
     transport = client_module._default_async_transport(client_module.DEFAULT_LIMITS)
     if backend == "aiohttp":
         assert isinstance(transport, AiohttpTransport)
-        await transport.aclose()
     else:
-        assert transport is None  # httpx's own pool
+        assert isinstance(transport, httpx.AsyncHTTPTransport)  # httpx's own pool
+    await transport.aclose()
 
 
 async def test_without_aiohttp_the_httpx_pool_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(client_module, "ASYNC_BACKEND", "aiohttp")
     monkeypatch.setitem(sys.modules, "compactifai._aiohttp", None)  # import fails
-    assert client_module._default_async_transport(client_module.DEFAULT_LIMITS) is None
+    transport = client_module._default_async_transport(client_module.DEFAULT_LIMITS)
+    assert isinstance(transport, httpx.AsyncHTTPTransport)
+    await transport.aclose()
 
 
 async def test_a_callers_client_is_used_as_given(backend: str) -> None:
@@ -368,7 +370,27 @@ def test_sync_requests_reach_a_patched_httpx_transport(emu: Emulator) -> None:
     assert len(seen) == 1
 
 
-async def test_async_requests_reach_a_patched_client_send(emu: Emulator, backend: str) -> None:
+async def test_async_requests_reach_a_patched_transport(emu: Emulator, backend: str) -> None:
+    """The client's own pool is sent on through its transport's public API (``_own_pool``):
+    a mock of that transport sees every request, as vcrpy's patch of aiohttp does."""
+    seen: list[httpx.Request] = []
+
+    async def handle(self: Any, request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return _mock_answer(request)
+
+    transport = AiohttpTransport if backend == "aiohttp" else httpx.AsyncHTTPTransport
+    async with AsyncCompactifAIClient(base_url=emu.base_url, api_key=emu.api_key) as client:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(transport, "handle_async_request", handle)
+            reply = await client.create_chat_completion(model=MODEL, messages=MESSAGES)
+        assert reply.choices[0].message.content == "zipped"
+        assert len(seen) == 1
+        reply = await client.create_chat_completion(model=MODEL, messages=MESSAGES)
+        assert reply.choices[0].message.content != "zipped"
+
+
+async def test_a_callers_client_send_sees_every_request(emu: Emulator) -> None:
     seen: list[httpx.Request] = []
 
     async def send(
@@ -377,14 +399,15 @@ async def test_async_requests_reach_a_patched_client_send(emu: Emulator, backend
         seen.append(request)
         return _mock_answer(request)
 
-    async with AsyncCompactifAIClient(base_url=emu.base_url, api_key=emu.api_key) as client:
+    async with httpx.AsyncClient() as theirs:
+        client = AsyncCompactifAIClient(
+            base_url=emu.base_url, api_key=emu.api_key, http_client=theirs
+        )
         with pytest.MonkeyPatch.context() as patch:
             patch.setattr(httpx.AsyncClient, "send", send)
             reply = await client.create_chat_completion(model=MODEL, messages=MESSAGES)
         assert reply.choices[0].message.content == "zipped"
         assert len(seen) == 1
-        reply = await client.create_chat_completion(model=MODEL, messages=MESSAGES)
-        assert reply.choices[0].message.content != "zipped"
 
 
 async def test_vcrpy_records_and_replays_async_calls(
