@@ -3,7 +3,6 @@
 from typing import TYPE_CHECKING, Any
 
 from compactifai._defaults import DEFAULT_BASE_URL
-from compactifai._protocol import RetryPolicy
 from compactifai._version import __version__
 from compactifai.errors import (
     APIConnectionError,
@@ -48,13 +47,19 @@ __all__ = [
 
 if TYPE_CHECKING:
     from compactifai._client import AsyncCompactifAIClient, CompactifAIClient
+    from compactifai._protocol import RetryPolicy
 
 
 def __getattr__(name: str) -> Any:
-    # The clients (and httpx with them) load on first use: importing an integration's module
-    # stays cheap for applications that build their models later.
+    # The clients (and httpx with them) and the request/response logic load on first use:
+    # importing an integration's module stays cheap for applications that build their models
+    # later.
     if name in ("CompactifAIClient", "AsyncCompactifAIClient"):
         from compactifai import _client
 
         return getattr(_client, name)
+    if name == "RetryPolicy":
+        from compactifai._protocol import RetryPolicy
+
+        return RetryPolicy
     raise AttributeError(f"module 'compactifai' has no attribute {name!r}")

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import importlib
 import warnings
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from langchain_core.language_models import LangSmithParams
 from pydantic import (
-    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -24,33 +22,11 @@ from compactifai._defaults import (
     env_base_url,
 )
 from compactifai._holder import ClientHolder, api_key_from_env
+from compactifai._httpx_fields import HttpxAsyncClient, HttpxClient, HttpxTimeout
 from langchain_compactifai._messages import PROVIDER
 
 if TYPE_CHECKING:
-    import httpx
-
     from compactifai._lazy_clients import LazyClients
-
-    HttpxClient = httpx.Client
-    HttpxAsyncClient = httpx.AsyncClient
-    HttpxTimeout = httpx.Timeout
-else:
-    # httpx loads with the first client, not with this module: its import brings its own command
-    # line (rich, click, pygments) when those are installed, about a tenth of what importing
-    # LangChain's chat models costs. The fields still accept only httpx's types.
-
-    def _httpx_instance(name: str) -> Any:
-        def check(value: Any) -> Any:
-            expected = getattr(importlib.import_module("httpx"), name)
-            if not isinstance(value, expected):
-                raise ValueError(f"expected an httpx.{name}, got {type(value).__name__}")
-            return value
-
-        return Annotated[Any, AfterValidator(check)]
-
-    HttpxClient = _httpx_instance("Client")
-    HttpxAsyncClient = _httpx_instance("AsyncClient")
-    HttpxTimeout = _httpx_instance("Timeout")
 
 __all__ = ["CompactifAIConnection", "langsmith_params"]
 

@@ -6,7 +6,6 @@ import re
 from collections.abc import AsyncGenerator, Generator, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
-import httpx
 from llama_index.core.base.llms.types import (
     ChatMessage,
     ChatResponse,
@@ -28,7 +27,7 @@ from llama_index_instrumentation import get_dispatcher
 
 from compactifai._defaults import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, env_base_url
 from compactifai._holder import ClientHolder, api_key_from_env
-from compactifai._lazy_clients import LazyClients
+from compactifai._httpx_fields import HttpxAsyncClient, HttpxClient, HttpxTimeout
 from compactifai.catalog import DEFAULT_CHAT_MODEL, input_kinds, model_info
 from compactifai.chat import (
     StreamAccumulator,
@@ -54,6 +53,8 @@ if TYPE_CHECKING:
     from llama_index.core.program.utils import FlexibleModel
     from llama_index.core.prompts import PromptTemplate
     from llama_index.core.tools.types import BaseTool
+
+    from compactifai._lazy_clients import LazyClients
 
 __all__ = ["CompactifAI"]
 
@@ -118,7 +119,7 @@ class CompactifAI(ClientHolder, BatchChatMixin, FunctionCallingLLM):
     reasoning_enabled: bool | None = Field(
         default=None, description="Switch reasoning on or off (models with reasoning control)."
     )
-    timeout: float | httpx.Timeout | None = Field(
+    timeout: float | HttpxTimeout | None = Field(
         default=DEFAULT_TIMEOUT,
         description="Request timeout in seconds (or an httpx.Timeout); None waits forever.",
     )
@@ -142,10 +143,10 @@ class CompactifAI(ClientHolder, BatchChatMixin, FunctionCallingLLM):
     additional_kwargs: dict[str, Any] = Field(
         default_factory=dict, description="Extra body fields sent with every chat request."
     )
-    http_client: httpx.Client | None = Field(
+    http_client: HttpxClient | None = Field(
         default=None, exclude=True, description="An httpx.Client to send sync requests with."
     )
-    async_http_client: httpx.AsyncClient | None = Field(
+    async_http_client: HttpxAsyncClient | None = Field(
         default=None, exclude=True, description="An httpx.AsyncClient to send async requests with."
     )
 
