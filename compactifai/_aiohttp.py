@@ -18,8 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
 
 import aiohttp
 import httpx
@@ -46,15 +45,13 @@ _ERRORS: tuple[tuple[type[BaseException], type[httpx.TransportError]], ...] = (
 _MAPPED = (aiohttp.ClientError, asyncio.TimeoutError, OSError, RuntimeError)
 
 
-@contextmanager
-def _mapped_errors(request: httpx.Request) -> Iterator[None]:
-    try:
-        yield
-    except _MAPPED as exc:
-        for source, target in _ERRORS:
-            if isinstance(exc, source):
-                raise target(str(exc) or type(exc).__name__, request=request) from exc
-        raise  # pragma: no cover - RuntimeError is the last entry
+def _mapped(exc: BaseException, request: httpx.Request) -> httpx.TransportError:
+    """The httpx error for one of ``_MAPPED`` (a plain function: no context manager set up
+    on every request and body read, where nothing fails)."""
+    for source, target in _ERRORS:
+        if isinstance(exc, source):
+            return target(str(exc) or type(exc).__name__, request=request)
+    raise AssertionError("RuntimeError is the last entry") from exc  # pragma: no cover
 
 
 def _raw_headers(response: aiohttp.ClientResponse) -> list[tuple[bytes, bytes]]:
@@ -74,9 +71,11 @@ class _ResponseStream(httpx.AsyncByteStream):
         self._request = request
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        with _mapped_errors(self._request):
+        try:
             async for data in self._response.content.iter_any():
                 yield data
+        except _MAPPED as exc:
+            raise _mapped(exc, self._request) from exc
 
     async def aclose(self) -> None:
         response = self._response
@@ -133,7 +132,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         timeout: dict[str, float | None] = request.extensions.get("timeout", {})
         # Read the body first (a multipart upload is a stream): aiohttp sends it in one piece.
         content = await request.aread() or None
-        with _mapped_errors(request):
+        try:
             response = await session.request(
                 request.method,
                 str(request.url),
@@ -144,6 +143,8 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 ssl=self._ssl_for(request.url.scheme),
                 timeout=self._timeout(timeout),
             )
+        except _MAPPED as exc:
+            raise _mapped(exc, request) from exc
         coding = response.headers.get("transfer-encoding")
         if coding is not None and coding.strip().lower() != "chunked":
             # As h11 does: a coding other than chunked (gzip, compress...) is not decoded by
