@@ -70,12 +70,19 @@ class _ResponseStream(httpx.AsyncByteStream):
         self._response = response
         self._request = request
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        # An iterator object, not an async generator: no generator for the event loop to
+        # register, track and finalize on every response.
+        return self
+
+    async def __anext__(self) -> bytes:
         try:
-            async for data in self._response.content.iter_any():
-                yield data
+            data = await self._response.content.readany()
         except _MAPPED as exc:
             raise _mapped(exc, self._request) from exc
+        if not data:
+            raise StopAsyncIteration
+        return data
 
     async def aclose(self) -> None:
         response = self._response

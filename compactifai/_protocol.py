@@ -22,7 +22,7 @@ import pydantic
 import pydantic_core
 
 from compactifai._churn import not_found_message
-from compactifai._sse import ServerSentEvent, SSEDecoder, SSELineTooLong
+from compactifai._sse import SSEDecoder, SSELineTooLong
 from compactifai.errors import (
     APIConnectionError,
     APIResponseValidationError,
@@ -599,7 +599,16 @@ class ChunkStreamParser:
         if self.done:
             self._trailing += len(data)
             return chunks
-        for event in self._events(data):
+        try:
+            events = self._decoder.feed(data)
+        except SSELineTooLong as exc:
+            raise APIResponseValidationError(
+                f"The event stream is not readable: {exc}",
+                status_code=200,
+                request_id=self.request_id,
+                body=_excerpt(data),
+            ) from None
+        for event in events:
             payload = event.data.strip()
             if payload == "[DONE]":
                 self.done = True
@@ -615,17 +624,6 @@ class ChunkStreamParser:
                 break
         self.chunks_received += len(chunks)
         return chunks
-
-    def _events(self, data: bytes) -> list[ServerSentEvent]:
-        try:
-            return self._decoder.feed(data)
-        except SSELineTooLong as exc:
-            raise APIResponseValidationError(
-                f"The event stream is not readable: {exc}",
-                status_code=200,
-                request_id=self.request_id,
-                body=_excerpt(data),
-            ) from None
 
     def _chunk(self, payload: str) -> ChatCompletionChunk:
         raw = payload.encode()

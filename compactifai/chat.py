@@ -422,6 +422,8 @@ class StreamAccumulator(StreamMetadata):
     @property
     def tool_call_parts(self) -> list[tuple[str, str, str]]:
         """``(id, name, arguments so far)`` of each call, unparsed (cheap mid-stream)."""
+        if not self._tool_calls:  # most streams: read on every chunk
+            return []
         return [(p.id, p.name, p.joined()) for _, p in sorted(self._tool_calls.items())]
 
     @property
