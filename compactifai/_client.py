@@ -369,8 +369,11 @@ class CompactifAIClient(_BaseClient[httpx.Client]):
     def create_chat_completion(
         self, *, extra_headers: Mapping[str, str] | None = None, **params: Any
     ) -> ChatCompletion:
-        with self._naming_missing_model(params):
+        try:
             return self._call(ops.create_chat_completion(params), extra_headers)
+        except BadRequestError as exc:
+            self._raise_if_missing_model(exc, params)
+            raise
 
     def stream_chat_completion(
         self, *, extra_headers: Mapping[str, str] | None = None, **params: Any
@@ -382,16 +385,22 @@ class CompactifAIClient(_BaseClient[httpx.Client]):
     def create_completion(
         self, *, extra_headers: Mapping[str, str] | None = None, **params: Any
     ) -> Completion:
-        with self._naming_missing_model(params):
+        try:
             return self._call(ops.create_completion(params), extra_headers)
+        except BadRequestError as exc:
+            self._raise_if_missing_model(exc, params)
+            raise
+
+    def _raise_if_missing_model(self, exc: BadRequestError, params: Mapping[str, Any]) -> None:
+        """A 400 for a withdrawn model becomes a ModelNotFoundError listing the served ones."""
+        _churn.raise_if_missing_model(exc, params.get("model"), self._served_ids)
 
     @contextmanager
     def _naming_missing_model(self, params: Mapping[str, Any]) -> Iterator[None]:
-        """A 400 for a withdrawn model becomes a ModelNotFoundError listing the served ones."""
         try:
             yield
         except BadRequestError as exc:
-            _churn.raise_if_missing_model(exc, params.get("model"), self._served_ids)
+            self._raise_if_missing_model(exc, params)
             raise
 
     def _served_ids(self) -> list[str]:
@@ -614,8 +623,11 @@ class AsyncCompactifAIClient(_BaseClient[httpx.AsyncClient]):
     async def create_chat_completion(
         self, *, extra_headers: Mapping[str, str] | None = None, **params: Any
     ) -> ChatCompletion:
-        async with self._naming_missing_model(params):
+        try:
             return await self._call(ops.create_chat_completion(params), extra_headers)
+        except BadRequestError as exc:
+            await self._raise_if_missing_model(exc, params)
+            raise
 
     def stream_chat_completion(
         self, *, extra_headers: Mapping[str, str] | None = None, **params: Any
@@ -627,18 +639,26 @@ class AsyncCompactifAIClient(_BaseClient[httpx.AsyncClient]):
     async def create_completion(
         self, *, extra_headers: Mapping[str, str] | None = None, **params: Any
     ) -> Completion:
-        async with self._naming_missing_model(params):
+        try:
             return await self._call(ops.create_completion(params), extra_headers)
+        except BadRequestError as exc:
+            await self._raise_if_missing_model(exc, params)
+            raise
+
+    async def _raise_if_missing_model(
+        self, exc: BadRequestError, params: Mapping[str, Any]
+    ) -> None:
+        """A 400 for a withdrawn model becomes a ModelNotFoundError listing the served ones."""
+        model = params.get("model")
+        served = await _churn.served_ids(exc, model, self.list_models)
+        _churn.raise_if_missing_model(exc, model, lambda: served)
 
     @asynccontextmanager
     async def _naming_missing_model(self, params: Mapping[str, Any]) -> AsyncIterator[None]:
-        """A 400 for a withdrawn model becomes a ModelNotFoundError listing the served ones."""
         try:
             yield
         except BadRequestError as exc:
-            model = params.get("model")
-            served = await _churn.served_ids(exc, model, self.list_models)
-            _churn.raise_if_missing_model(exc, model, lambda: served)
+            await self._raise_if_missing_model(exc, params)
             raise
 
     async def _stream_naming_missing_model(

@@ -417,6 +417,15 @@ class _Collected:
         raise AssertionError("a collected body delivers nothing before its end")
 
 
+def _unexpected(content: bytes) -> list[Any]:  # pragma: no cover - start() always comes first
+    raise AssertionError("a body ended before its response started")
+
+
+# Before a response starts (and between attempts): one shared, never fed placeholder, rather
+# than a new body object for every call.
+_NOT_STARTED = _Collected(_unexpected)
+
+
 class _Download:
     """A body written to the caller's binary sink as it arrives."""
 
@@ -474,7 +483,7 @@ class Exchange(Generic[T]):
         self.attempt = 1
         self.retry_delay: float | None = None
         self._sink = sink
-        self._body: _Body = _Collected(self._unexpected)
+        self._body: _Body = _NOT_STARTED
 
     @property
     def complete(self) -> bool:
@@ -561,11 +570,7 @@ class Exchange(Generic[T]):
         )  # fmt: skip
         self.retry_delay = delay
         self.attempt += 1
-        self._body = _Collected(self._unexpected)
-
-    @staticmethod
-    def _unexpected(content: bytes) -> list[Any]:  # pragma: no cover - start() always comes first
-        raise AssertionError("a body ended before its response started")
+        self._body = _NOT_STARTED
 
 
 class ChunkStreamParser:
