@@ -23,7 +23,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 # Python function calls, the one place to adjust: {figure: (measured, ceiling)}. Measured
-# 2026-12-04 after issue 23, the highest of Python 3.10, 3.11 and 3.13 (3.13 makes 0-7 % fewer);
+# 2026-12-04 after issue 23, the highest of Python 3.10-3.13 (3.12 and 3.13 make 0-7 % fewer);
 # ceilings about 15 % above. Before issue 23's changes the same code paths made 1226, 911, 108,
 # 68, 1175, 870, 1148, 818, 104 and 64 calls.
 CEILINGS: dict[str, tuple[float, float]] = {
