@@ -43,6 +43,7 @@ from langchain_compactifai._messages import (
     chat_result_from_completion,
     messages_to_api,
 )
+from langchain_compactifai._responses import ResponsesAPIMixin
 
 __all__ = ["ChatCompactifAI"]
 
@@ -52,7 +53,7 @@ _NOT_BODY = frozenset(
 )
 
 
-class ChatCompactifAI(CompactifAIConnection, BatchAPIMixin, BaseChatModel):
+class ChatCompactifAI(CompactifAIConnection, BatchAPIMixin, ResponsesAPIMixin, BaseChatModel):
     """CompactifAI chat models (compressed "slim" LLMs) for LangChain.
 
     A drop-in for ``ChatOpenAI``: sync and async invoke/stream/batch, token usage, tool
@@ -275,6 +276,8 @@ class ChatCompactifAI(CompactifAIConnection, BatchAPIMixin, BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
+        if self._uses_responses_api(kwargs):
+            return self._generate_with_responses(messages, stop, kwargs)
         params = self._request_params(messages, stop, kwargs)
         if (from_batch_api := take_batch_result(params)) is not None:
             return from_batch_api
@@ -289,6 +292,8 @@ class ChatCompactifAI(CompactifAIConnection, BatchAPIMixin, BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
+        if self._uses_responses_api(kwargs):
+            return await self._agenerate_with_responses(messages, stop, kwargs)
         params = self._request_params(messages, stop, kwargs)
         if (from_batch_api := take_batch_result(params)) is not None:
             return from_batch_api
@@ -304,6 +309,9 @@ class ChatCompactifAI(CompactifAIConnection, BatchAPIMixin, BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
+        if self._uses_responses_api(kwargs):
+            yield from self._stream_with_responses(messages, stop, kwargs)
+            return
         params = self._request_params(messages, stop, kwargs, stream=True)
         mapper = StreamMapper()
         with langchain_errors():
@@ -320,6 +328,10 @@ class ChatCompactifAI(CompactifAIConnection, BatchAPIMixin, BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
+        if self._uses_responses_api(kwargs):
+            async for from_responses in self._astream_with_responses(messages, stop, kwargs):
+                yield from_responses
+            return
         params = self._request_params(messages, stop, kwargs, stream=True)
         mapper = StreamMapper()
         with langchain_errors():

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncGenerator, Generator, Sequence
-from typing import TYPE_CHECKING, Any, cast
+from collections.abc import AsyncGenerator, Callable, Generator, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import httpx
+from llama_index.core.base.llms.generic_utils import chat_response_to_completion_response
 from llama_index.core.base.llms.types import (
     ChatMessage,
     ChatResponse,
@@ -39,7 +40,8 @@ from compactifai.chat import (
     reasoning_settings,
     tool_choice_param,
 )
-from compactifai.types import ReasoningEffort
+from compactifai.responses_mapping import responses_body_from_chat
+from compactifai.types import ReasoningEffort, ResponseStreamEvent
 from llama_index_compactifai._batch_api import BatchChatMixin
 from llama_index_compactifai._messages import (
     chat_response_from_completion,
@@ -49,6 +51,7 @@ from llama_index_compactifai._messages import (
     messages_to_api,
     tool_selections,
 )
+from llama_index_compactifai._responses import ResponsesStream, chat_response_from_result
 
 if TYPE_CHECKING:
     from llama_index.core.program.utils import FlexibleModel
@@ -56,6 +59,8 @@ if TYPE_CHECKING:
     from llama_index.core.tools.types import BaseTool
 
 __all__ = ["CompactifAI"]
+
+_Item = TypeVar("_Item", ChatResponse, CompletionResponse)
 
 dispatcher = get_dispatcher(__name__)
 
@@ -142,6 +147,11 @@ class CompactifAI(ClientHolder, BatchChatMixin, FunctionCallingLLM):
     additional_kwargs: dict[str, Any] = Field(
         default_factory=dict, description="Extra body fields sent with every chat request."
     )
+    use_responses_api: bool = Field(
+        default=False,
+        description="Send chat (and completion) calls to the Responses API (POST /responses) "
+        "instead of chat completions; served by hypernova-60b, gpt-oss-120b and glm-5-1.",
+    )
     http_client: httpx.Client | None = Field(
         default=None, exclude=True, description="An httpx.Client to send sync requests with."
     )
@@ -193,6 +203,12 @@ class CompactifAI(ClientHolder, BatchChatMixin, FunctionCallingLLM):
             stream=stream,
         )
 
+    def _responses_params(
+        self, messages: Sequence[ChatMessage], kwargs: dict[str, Any]
+    ) -> dict[str, Any]:
+        """The Responses body of a call: the chat body it would send, rewritten."""
+        return responses_body_from_chat(self._chat_params(messages, kwargs))
+
     def _completion_params(
         self, prompt: str, formatted: bool, kwargs: dict[str, Any]
     ) -> dict[str, Any]:
@@ -210,11 +226,15 @@ class CompactifAI(ClientHolder, BatchChatMixin, FunctionCallingLLM):
 
     @llm_chat_callback()
     def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        if self.use_responses_api:
+            return self._chat_with_responses(messages, kwargs)
         completion = self.client.create_chat_completion(**self._chat_params(messages, kwargs))
         return chat_response_from_completion(completion)
 
     @llm_chat_callback()
     async def achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        if self.use_responses_api:
+            return await self._achat_with_responses(messages, kwargs)
         completion = await self.async_client.create_chat_completion(
             **self._chat_params(messages, kwargs)
         )
@@ -224,6 +244,8 @@ class CompactifAI(ClientHolder, BatchChatMixin, FunctionCallingLLM):
     def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
         """Items carry the text so far (``message``), the new text (``delta``) and, on the last
         one, the server's token usage (``raw["usage"]``)."""
+        if self.use_responses_api:
+            return self._stream_with_responses(messages, kwargs, ResponsesStream.chat_item)
         chunks = self.client.stream_chat_completion(
             **self._chat_params(messages, kwargs, stream=True)
         )
@@ -239,6 +261,8 @@ class CompactifAI(ClientHolder, BatchChatMixin, FunctionCallingLLM):
     async def astream_chat(
         self, messages: Sequence[ChatMessage], **kwargs: Any
     ) -> ChatResponseAsyncGen:
+        if self.use_responses_api:
+            return self._astream_with_responses(messages, kwargs, ResponsesStream.chat_item)
         chunks = self.async_client.stream_chat_completion(
             **self._chat_params(messages, kwargs, stream=True)
         )
@@ -254,7 +278,13 @@ class CompactifAI(ClientHolder, BatchChatMixin, FunctionCallingLLM):
 
     @llm_completion_callback()
     def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
-        """A text completion from the ``/completions`` endpoint (the prompt is sent as is)."""
+        """A text completion from the ``/completions`` endpoint (the prompt is sent as is).
+
+        With ``use_responses_api``, the prompt is a user message to the Responses API."""
+        if self.use_responses_api:
+            return chat_response_to_completion_response(
+                self._chat_with_responses(self._prompt_as_chat(prompt, formatted), kwargs)
+            )
         completion = self.client.create_completion(
             **self._completion_params(prompt, formatted, kwargs)
         )
@@ -264,6 +294,10 @@ class CompactifAI(ClientHolder, BatchChatMixin, FunctionCallingLLM):
     async def acomplete(
         self, prompt: str, formatted: bool = False, **kwargs: Any
     ) -> CompletionResponse:
+        if self.use_responses_api:
+            return chat_response_to_completion_response(
+                await self._achat_with_responses(self._prompt_as_chat(prompt, formatted), kwargs)
+            )
         completion = await self.async_client.create_completion(
             **self._completion_params(prompt, formatted, kwargs)
         )
@@ -280,6 +314,9 @@ class CompactifAI(ClientHolder, BatchChatMixin, FunctionCallingLLM):
         would answer in one piece). Items carry the text so far, the ``delta`` and, on the last
         one, the server's token usage.
         """
+        if self.use_responses_api:
+            messages = self._prompt_as_chat(prompt, formatted)
+            return self._stream_with_responses(messages, kwargs, ResponsesStream.completion_item)
         chunks = self.client.stream_chat_completion(
             **self._chat_params(self._prompt_as_chat(prompt, formatted), kwargs, stream=True)
         )
@@ -296,6 +333,9 @@ class CompactifAI(ClientHolder, BatchChatMixin, FunctionCallingLLM):
         self, prompt: str, formatted: bool = False, **kwargs: Any
     ) -> CompletionResponseAsyncGen:
         """Async :meth:`stream_complete` (served by the chat endpoint's stream, too)."""
+        if self.use_responses_api:
+            messages = self._prompt_as_chat(prompt, formatted)
+            return self._astream_with_responses(messages, kwargs, ResponsesStream.completion_item)
         chunks = self.async_client.stream_chat_completion(
             **self._chat_params(self._prompt_as_chat(prompt, formatted), kwargs, stream=True)
         )
@@ -304,6 +344,54 @@ class CompactifAI(ClientHolder, BatchChatMixin, FunctionCallingLLM):
             acc = StreamAccumulator()
             async for chunk in chunks:
                 yield completion_stream_item(acc, chunk)
+
+        return gen()
+
+    # ------------------------------------------------------------------------ Responses API
+
+    def _chat_with_responses(
+        self, messages: Sequence[ChatMessage], kwargs: dict[str, Any]
+    ) -> ChatResponse:
+        result = self.client.create_response(**self._responses_params(messages, kwargs))
+        return chat_response_from_result(result)
+
+    async def _achat_with_responses(
+        self, messages: Sequence[ChatMessage], kwargs: dict[str, Any]
+    ) -> ChatResponse:
+        params = self._responses_params(messages, kwargs)
+        return chat_response_from_result(await self.async_client.create_response(**params))
+
+    def _stream_with_responses(
+        self,
+        messages: Sequence[ChatMessage],
+        kwargs: dict[str, Any],
+        item_of: Callable[[ResponsesStream, ResponseStreamEvent], _Item | None],
+    ) -> Generator[_Item, None, None]:
+        events = self.client.stream_response(**self._responses_params(messages, kwargs))
+
+        def gen() -> Generator[_Item, None, None]:
+            stream = ResponsesStream()
+            for event in events:
+                item = item_of(stream, event)
+                if item is not None:
+                    yield item
+
+        return gen()
+
+    def _astream_with_responses(
+        self,
+        messages: Sequence[ChatMessage],
+        kwargs: dict[str, Any],
+        item_of: Callable[[ResponsesStream, ResponseStreamEvent], _Item | None],
+    ) -> AsyncGenerator[_Item, None]:
+        events = self.async_client.stream_response(**self._responses_params(messages, kwargs))
+
+        async def gen() -> AsyncGenerator[_Item, None]:
+            stream = ResponsesStream()
+            async for event in events:
+                item = item_of(stream, event)
+                if item is not None:
+                    yield item
 
         return gen()
 
