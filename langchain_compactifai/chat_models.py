@@ -128,6 +128,13 @@ class ChatCompactifAI(CompactifAIConnection, BatchAPIMixin, ResponsesAPIMixin, B
         reasoning chunks come before the answer's); ``ai_msg.text`` is the answer alone.
         It is never sent back to the server in later turns.
 
+    Responses API:
+        ``ChatCompactifAI(use_responses_api=True)`` sends calls to ``POST /responses``
+        (hypernova-60b, gpt-oss-120b, glm-5-1) with the same results: text, reasoning,
+        tool calls, structured output, usage. ``use_previous_response_id=True`` sends only
+        the turn after the latest answer, with ``previous_response_id``. By default
+        (``None``) only calls that need it go there (see ``use_responses_api``).
+
     Batch API (one job for a whole ``batch``; results in hours rather than seconds):
         ``ChatCompactifAI(use_batch_api=True).batch(inputs)``; or ``batch_api_submit(inputs)``
         -> id, later ``batch_api_retrieve(id)`` (also ``batch_api_status``/``batch_api_cancel``

@@ -96,6 +96,9 @@ class CompactifAI(ClientHolder, BatchChatMixin, FunctionCallingLLM):
     the answer in ``response.message.blocks``, streamed items carry its new text in
     ``additional_kwargs["thinking_delta"]``, and ``raw["usage"]["reasoning_tokens"]`` counts it.
     ``response.message.content`` is the answer alone; the trace is never sent back.
+
+    ``use_responses_api=True`` sends every call to the Responses API (``POST /responses``;
+    hypernova-60b, gpt-oss-120b, glm-5-1) with the same results, tools and agents included.
     """
 
     model: str = Field(default=DEFAULT_CHAT_MODEL, description="The CompactifAI model id.")

@@ -46,6 +46,18 @@ EXPECTED: dict[str, list[str]] = {
         "final answer: ",
     ],
     "testing_offline": ["4 passed"],
+    "responses_reasoning": [
+        'langchain thinking: The user asks: "When was the Eiffel Tower completed?"',
+        "langchain answer: The Eiffel Tower was completed in 1889.",
+        "langchain stream: ....",  # the trace streams piece by piece before the answer
+        "....The Eiffel Tower was completed in 1889.",
+        "langchain tool call: GetWeather({'city': 'Paris'})",
+        "langchain after the tool: The result of GetWeather is 18 C and sunny.",
+        "langchain follow-up (only the new turn sent): The secret word is pineapple.",
+        'llama-index thinking block: The user asks: "When was the Eiffel Tower completed?"',
+        "llama-index answer: ",
+        "llama-index stream: ....",
+    ],
     "batch_eval": [
         "submitting 1,000 prompts as one batch job",
         "requests",  # progress lines
