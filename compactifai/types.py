@@ -746,18 +746,14 @@ class ResponseReasoningParam(_RequestModel):
     type: Literal["reasoning"] = "reasoning"
 
 
-def _input_item_tag(value: Any) -> str | None:
-    kind = value.get("type", "message") if isinstance(value, dict) else getattr(value, "type", None)
-    return kind if isinstance(kind, str) else None
-
-
 ResponseInputItem = Annotated[
-    Annotated[ResponseInputMessage, Tag("message")]
-    | Annotated[ResponseFunctionCallParam, Tag("function_call")]
-    | Annotated[ResponseFunctionCallOutput, Tag("function_call_output")]
-    | Annotated[ResponseReasoningParam, Tag("reasoning")],
-    Discriminator(_input_item_tag),
+    ResponseInputMessage
+    | ResponseFunctionCallParam
+    | ResponseFunctionCallOutput
+    | ResponseReasoningParam,
+    Field(discriminator="type"),
 ]
+"""An input item; a message may leave ``type`` out (it is added before validation)."""
 
 
 class ResponsesFunctionTool(FunctionDefinition):
@@ -822,11 +818,32 @@ class ResponsesRequest(_RequestModel):
     user: str | None = None
     file_id: str | None = None
 
-    @field_validator("input")
+    @field_validator("input", mode="before")
     @classmethod
-    def _input_not_empty(cls, value: str | list[Any]) -> str | list[Any]:
-        if isinstance(value, list) and not value:
+    def _input_items(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            if not value:
+                raise ValueError("the input text must not be empty")
+            return value
+        if not isinstance(value, (list, tuple)):
+            raise ValueError("must be a string or a list of input items")
+        if not value:
             raise ValueError("at least one input item is required")
+        # OpenAI's "easy input message" has a role and no type.
+        return [
+            {"type": "message", **item}
+            if isinstance(item, dict) and "type" not in item and "role" in item
+            else item
+            for item in value
+        ]
+
+    @field_validator("tool_choice", mode="before")
+    @classmethod
+    def _tool_choice_word(cls, value: Any) -> Any:
+        if isinstance(value, str) and value not in ("none", "auto", "required"):
+            raise ValueError(
+                "must be 'none', 'auto', 'required' or {'type': 'function', 'name': ...}"
+            )
         return value
 
 
