@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncGenerator, Callable, Generator, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from collections.abc import AsyncGenerator, Generator, Sequence
+from typing import TYPE_CHECKING, Any, cast
 
 import httpx
 from llama_index.core.base.llms.generic_utils import chat_response_to_completion_response
@@ -40,8 +40,7 @@ from compactifai.chat import (
     reasoning_settings,
     tool_choice_param,
 )
-from compactifai.responses_mapping import responses_body_from_chat
-from compactifai.types import ReasoningEffort, ResponseStreamEvent
+from compactifai.types import ReasoningEffort
 from llama_index_compactifai._batch_api import BatchChatMixin
 from llama_index_compactifai._messages import (
     chat_response_from_completion,
@@ -51,7 +50,7 @@ from llama_index_compactifai._messages import (
     messages_to_api,
     tool_selections,
 )
-from llama_index_compactifai._responses import ResponsesStream, chat_response_from_result
+from llama_index_compactifai._responses import ResponsesChatMixin, ResponsesStream
 
 if TYPE_CHECKING:
     from llama_index.core.program.utils import FlexibleModel
@@ -60,12 +59,10 @@ if TYPE_CHECKING:
 
 __all__ = ["CompactifAI"]
 
-_Item = TypeVar("_Item", ChatResponse, CompletionResponse)
-
 dispatcher = get_dispatcher(__name__)
 
 
-class CompactifAI(ClientHolder, BatchChatMixin, FunctionCallingLLM):
+class CompactifAI(ClientHolder, BatchChatMixin, ResponsesChatMixin, FunctionCallingLLM):
     """CompactifAI's compressed ("slim") chat models for LlamaIndex.
 
     Every method (``complete``, ``chat``, their streaming and async twins, and the
@@ -206,12 +203,6 @@ class CompactifAI(ClientHolder, BatchChatMixin, FunctionCallingLLM):
             stream=stream,
         )
 
-    def _responses_params(
-        self, messages: Sequence[ChatMessage], kwargs: dict[str, Any]
-    ) -> dict[str, Any]:
-        """The Responses body of a call: the chat body it would send, rewritten."""
-        return responses_body_from_chat(self._chat_params(messages, kwargs))
-
     def _completion_params(
         self, prompt: str, formatted: bool, kwargs: dict[str, Any]
     ) -> dict[str, Any]:
@@ -347,54 +338,6 @@ class CompactifAI(ClientHolder, BatchChatMixin, FunctionCallingLLM):
             acc = StreamAccumulator()
             async for chunk in chunks:
                 yield completion_stream_item(acc, chunk)
-
-        return gen()
-
-    # ------------------------------------------------------------------------ Responses API
-
-    def _chat_with_responses(
-        self, messages: Sequence[ChatMessage], kwargs: dict[str, Any]
-    ) -> ChatResponse:
-        result = self.client.create_response(**self._responses_params(messages, kwargs))
-        return chat_response_from_result(result)
-
-    async def _achat_with_responses(
-        self, messages: Sequence[ChatMessage], kwargs: dict[str, Any]
-    ) -> ChatResponse:
-        params = self._responses_params(messages, kwargs)
-        return chat_response_from_result(await self.async_client.create_response(**params))
-
-    def _stream_with_responses(
-        self,
-        messages: Sequence[ChatMessage],
-        kwargs: dict[str, Any],
-        item_of: Callable[[ResponsesStream, ResponseStreamEvent], _Item | None],
-    ) -> Generator[_Item, None, None]:
-        events = self.client.stream_response(**self._responses_params(messages, kwargs))
-
-        def gen() -> Generator[_Item, None, None]:
-            stream = ResponsesStream()
-            for event in events:
-                item = item_of(stream, event)
-                if item is not None:
-                    yield item
-
-        return gen()
-
-    def _astream_with_responses(
-        self,
-        messages: Sequence[ChatMessage],
-        kwargs: dict[str, Any],
-        item_of: Callable[[ResponsesStream, ResponseStreamEvent], _Item | None],
-    ) -> AsyncGenerator[_Item, None]:
-        events = self.async_client.stream_response(**self._responses_params(messages, kwargs))
-
-        async def gen() -> AsyncGenerator[_Item, None]:
-            stream = ResponsesStream()
-            async for event in events:
-                item = item_of(stream, event)
-                if item is not None:
-                    yield item
 
         return gen()
 
