@@ -382,15 +382,20 @@ def responses_body(
 ) -> dict[str, Any]:
     """The ``POST /responses`` body of one call, the same for both integrations.
 
-    ``settings`` and ``overrides`` use chat's names where they differ: ``max_tokens`` is sent
-    as ``max_output_tokens``, ``reasoning_effort`` as ``reasoning.effort``, chat-shaped
-    ``tools``/``tool_choice``/``messages`` are mapped; unset values (None, ``[]``) are left out.
+    ``settings``, ``extra`` and ``overrides`` (later ones win) may use chat's names:
+    ``max_tokens`` is sent as ``max_output_tokens``, ``reasoning_effort`` as
+    ``reasoning.effort``, a chat ``response_format`` as ``text.format``, chat-shaped
+    ``tools``/``tool_choice`` in the flat shape; ``stream_options`` (chat only) and unset
+    values (None, ``[]``) are left out. ``input`` is a string or input items (see
+    :func:`input_from_chat_messages`).
     """
     body: dict[str, Any] = {"model": model}
     for name, value in [*settings, *(extra or {}).items(), *(overrides or {}).items()]:
-        if value is None or value == []:
+        if value is None or value == [] or name == "stream_options":
             continue
-        if name == "reasoning_effort":
+        if name == "response_format":
+            body["text"] = {**body.get("text", {}), "format": _text_format(value)}
+        elif name == "reasoning_effort":
             body["reasoning"] = {**body.get("reasoning", {}), "effort": value}
         elif name == "tools":
             body["tools"] = [_flat_tool(t) for t in value]
@@ -400,6 +405,15 @@ def responses_body(
             body[_BODY_NAMES.get(name, name)] = value
     body["input"] = input
     return body
+
+
+def _text_format(response_format: Mapping[str, Any]) -> dict[str, Any]:
+    """Chat's ``response_format`` as a Responses ``text.format`` (the schema's fields flat)."""
+    kind = response_format.get("type")
+    json_schema = response_format.get("json_schema")
+    if kind == "json_schema" and isinstance(json_schema, Mapping):
+        return {"type": "json_schema", **json_schema}
+    return dict(response_format)
 
 
 # ---------------------------------------------------------------------------- reading results
@@ -634,6 +648,8 @@ class ResponseStreamAccumulator:
         if isinstance(item, ResponseFunctionCall):
             return self._call_upto(key, item.call_id or item.id, item.name, item.arguments)
         if isinstance(item, ResponseOutputMessage):
+            if item.refusal and not self._refusal:  # sent whole, not as refusal deltas
+                self._refusal.append(item.refusal)
             pieces = [
                 self._upto("text", key, j, p.text)
                 for j, p in enumerate(item.content)

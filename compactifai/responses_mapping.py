@@ -3,7 +3,7 @@
 Both adapters already turn their messages, tools and schemas into a ``POST /chat/completions``
 body (:func:`compactifai.chat.chat_body`), checked field by field with clear errors. On the
 Responses path that very body is rewritten as a ``POST /responses`` body
-(:func:`responses_body_from_chat`, on :mod:`compactifai.responses`' item and tool mapping),
+(:func:`responses_body_from_chat`, on :mod:`compactifai.responses`' request mapping),
 and the answer is read back as the chat completion it is equivalent to
 (:func:`as_chat_completion`; a stream, through :class:`ChatChunks`, as chat chunks). So each
 adapter maps a Response with the functions it maps a chat completion with, and a message
@@ -37,16 +37,11 @@ __all__ = [
     "chat_usage",
     "finish_reason",
     "responses_body_from_chat",
-    "text_format",
 ]
 
 # Ids of responses (what ``previous_response_id`` takes); a chat completion's id
 # (``chatcmpl-...``) in an older message of the same history is not one.
 RESPONSE_ID_PREFIX = "resp_"
-
-# Chat body fields the rewrite handles itself (the rest go to ``responses_body`` as they are).
-# ``stream_options`` is dropped: a Responses stream always ends with its usage.
-_REWRITTEN = frozenset({"model", "messages", "stream_options", "response_format", "n"})
 
 
 # ---------------------------------------------------------------------------- request
@@ -60,20 +55,17 @@ def responses_body_from_chat(
 ) -> dict[str, Any]:
     """The ``POST /responses`` body saying what the ``POST /chat/completions`` body ``chat`` says.
 
-    ``messages`` -> ``input`` items (an assistant's tool calls as ``function_call`` items,
-    tool results as ``function_call_output`` items); ``max_completion_tokens`` ->
-    ``max_output_tokens``; ``reasoning_effort`` -> ``reasoning.effort``; ``tools`` and
-    ``tool_choice`` in their flat form; ``response_format`` -> ``text.format``. Other fields
-    (``temperature``, ``stop``, ``reasoning_enabled``...) are kept: the service forwards extra
-    fields to the model server. ``previous_response_id`` continues an earlier response;
+    ``messages`` become ``input`` items (an assistant's tool calls ``function_call`` items,
+    tool results ``function_call_output`` items), the other fields are renamed where the
+    APIs differ (``max_output_tokens``, ``reasoning.effort``, flat ``tools`` and
+    ``tool_choice``, ``text.format``), both by :mod:`compactifai.responses`; the rest
+    (``temperature``, ``stop``, ``reasoning_enabled``...) is kept, as the service forwards
+    extra fields to the model server. ``previous_response_id`` continues an earlier response;
     ``store`` keeps this one for a later turn (the service does not by default).
     """
     if chat.get("n") not in (None, 1):
         raise RequestValidationError("n", "a response has one output: n must be 1")
-    fields = {name: value for name, value in chat.items() if name not in _REWRITTEN}
-    response_format = chat.get("response_format")
-    if response_format is not None:
-        fields["text"] = {**(fields.get("text") or {}), "format": text_format(response_format)}
+    fields = {k: v for k, v in chat.items() if k not in ("model", "messages", "n")}
     if previous_response_id is not None:
         if not previous_response_id.startswith(RESPONSE_ID_PREFIX):
             raise RequestValidationError(
@@ -88,23 +80,6 @@ def responses_body_from_chat(
         str(chat.get("model") or ""),
         input_from_chat_messages(chat.get("messages") or ()),
         overrides=fields,
-    )
-
-
-def text_format(response_format: Mapping[str, Any]) -> dict[str, Any]:
-    """A chat ``response_format`` as the Responses ``text.format``."""
-    kind = response_format.get("type")
-    if kind == "json_schema":
-        schema = response_format.get("json_schema")
-        if not isinstance(schema, Mapping):
-            raise RequestValidationError(
-                "response_format.json_schema", "a json_schema format needs {name, schema}"
-            )
-        return {"type": "json_schema", **schema}
-    if kind in ("json_object", "text"):
-        return {"type": kind}
-    raise RequestValidationError(
-        "response_format.type", f"must be text, json_object or json_schema, not {kind!r}"
     )
 
 

@@ -140,7 +140,7 @@ class StoredResponse:
 
 
 def _responses_model(state: EmulatorState, model_id: str) -> EmulatedModel:
-    model = model_or_400(state, model_id)
+    model = state.model_map.get(model_id) or model_or_400(state, model_id)
     if not model.supports_responses:
         serving = ", ".join(m.id for m in state.model_map.values() if m.supports_responses)
         raise _Detail(

@@ -199,6 +199,10 @@ def test_incomplete_and_unknown_events() -> None:
 def test_refusals_are_kept_apart_from_the_text() -> None:
     acc, _ = fold([event("response.refusal.delta", output_index=0, delta="I can't help.")])
     assert acc.refusal == "I can't help." and acc.text == ""
+    refused = {**MESSAGE, "content": [{"type": "refusal", "refusal": "No."}]}
+    acc, _ = fold([completed(refused)])
+    assert acc.refusal == "No." and acc.text == ""
+    assert acc.response is not None and acc.response.refusal == "No."
 
 
 def test_request_mapping_helpers() -> None:
@@ -253,9 +257,14 @@ def test_request_mapping_helpers() -> None:
             ("reasoning_effort", "low"),
             ("stop", None),
         ],
+        extra={"stream_options": {"include_usage": True}},
         overrides={
             "tools": [{"type": "function", "function": {"name": "w"}}],
             "tool_choice": {"type": "function", "function": {"name": "w"}},
+            "response_format": {
+                "type": "json_schema",
+                "json_schema": {"name": "p", "schema": {"type": "object"}, "strict": True},
+            },
         },
     )
     assert body == {
@@ -265,6 +274,14 @@ def test_request_mapping_helpers() -> None:
         "reasoning": {"effort": "low"},
         "tools": [{"type": "function", "name": "w"}],
         "tool_choice": {"type": "function", "name": "w"},
+        "text": {
+            "format": {
+                "type": "json_schema",
+                "name": "p",
+                "schema": {"type": "object"},
+                "strict": True,
+            }
+        },
         "input": "Hi",
     }
     assert usage_dict(ResponseUsage.model_validate(USAGE)) == {

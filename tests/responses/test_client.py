@@ -388,3 +388,31 @@ def test_unknown_event_types_parse_leniently() -> None:
     assert acc.text == "Hi" and acc.status == "completed"
     final = events[-1].response
     assert final is not None and final.output[1].type == "web_search_call"
+
+
+async def test_an_error_event_mid_stream_async(
+    aclient: AsyncCompactifAIClient, emu: Emulator
+) -> None:
+    emu.inject_fault("error_in_stream", after_chunks=2, path="/v1/responses")
+    received: list[str] = []
+
+    async def read() -> None:
+        async for event in aclient.stream_response(model=REASONING_MODEL, input=QUESTION):
+            received.append(event.type)
+
+    with pytest.raises(InternalServerError):
+        await read()
+    assert received == ["response.created", "response.in_progress"]
+
+
+async def test_async_validation_before_sending(
+    aclient: AsyncCompactifAIClient, emu: Emulator
+) -> None:
+    with pytest.raises(RequestValidationError) as info:
+        await aclient.create_response(model=REASONING_MODEL, input="Hi", reasoning={"effort": "x"})
+    assert info.value.field == "reasoning.effort"
+    with pytest.raises(RequestValidationError):
+        aclient.stream_response(model=REASONING_MODEL)
+    with pytest.raises(RequestValidationError):
+        await aclient.retrieve_response("../models")
+    assert emu.requests == []
