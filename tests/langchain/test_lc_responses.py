@@ -196,6 +196,19 @@ def test_previous_response_id_sends_only_the_new_turn(emu: Emulator) -> None:
     assert second.text == whole.text
 
 
+def test_a_streamed_answer_can_be_continued_too(emu: Emulator) -> None:
+    model = _model(emu, use_previous_response_id=True)
+    opening = HumanMessage("The secret word is pineapple.")
+    first: AIMessageChunk | None = None
+    for chunk in model.stream([opening]):
+        first = chunk if first is None else first + chunk
+    assert first is not None
+    assert first.response_metadata["request_id"]
+    second = model.invoke([opening, first, HumanMessage("What is the secret word?")])
+    assert emu.requests[-1].body["previous_response_id"] == first.response_metadata["id"]
+    assert "pineapple" in second.text
+
+
 def test_previous_response_id_skips_answers_of_the_chat_api(emu: Emulator) -> None:
     from_chat = AIMessage("Hello!", response_metadata={"id": "chatcmpl-1"})
     model = _model(emu, use_previous_response_id=True)

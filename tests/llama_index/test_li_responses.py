@@ -184,8 +184,12 @@ async def test_function_agent_runs_tools_through_the_responses_api(
         assert thinking  # the agent saw the model think
     assert set(_paths(emu)) == {"/v1/responses"}
     call_id = results[0].tool_id
-    [sent] = [i for i in emu.requests[-1].body["input"] if i["type"] == "function_call_output"]
+    history = emu.requests[-1].body["input"]
+    [call] = [i for i in history if i["type"] == "function_call"]
+    [sent] = [i for i in history if i["type"] == "function_call_output"]
+    assert (call["call_id"], call["name"]) == (call_id, "multiply")
     assert (sent["call_id"], sent["output"]) == (call_id, "42")
+    assert history.index(call) < history.index(sent)
 
 
 class Company(BaseModel):
