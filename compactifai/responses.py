@@ -11,6 +11,7 @@ those of ``_protocol``: the clients send them through the same transport and ``E
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -178,16 +179,21 @@ def models_serving_responses(models: Iterable[Model]) -> list[str]:
     return [m.id for m in models if m.capabilities and m.capabilities.supports_responses]
 
 
+# The service's guidance for a model without the capability is not published word for word:
+# a detail about the Responses API that names the model or speaks of support/capabilities.
+_ABOUT_SUPPORT = re.compile(r"support|capabilit|not (?:available|enabled|served)", re.IGNORECASE)
+_ABOUT_PREVIOUS = re.compile(r"previous[ _]response", re.IGNORECASE)
+
+
 def _is_capability_refusal(error: BadRequestError, model: Any) -> bool:
-    # The service refuses a model without the capability in a {"detail": "..."} body that
-    # names the model (its wording is not published); a withdrawn model is a churn error.
     detail = error.body.get("detail") if isinstance(error.body, Mapping) else None
     return (
         isinstance(model, str)
         and isinstance(detail, str)
-        and model in detail
         and "respons" in detail.lower()
-        and _churn.missing_model(error, model) is None
+        and (model in detail or _ABOUT_SUPPORT.search(detail) is not None)
+        and _ABOUT_PREVIOUS.search(detail) is None
+        and _churn.missing_model(error, model) is None  # a withdrawn model: the churn error
     )
 
 

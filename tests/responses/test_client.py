@@ -416,3 +416,38 @@ async def test_async_validation_before_sending(
     with pytest.raises(RequestValidationError):
         await aclient.retrieve_response("../models")
     assert emu.requests == []
+
+
+@pytest.mark.parametrize(
+    ("detail", "capability"),
+    [
+        ("This model does not support the Responses API.", True),
+        ("Responses are not enabled for this model", True),
+        ("Previous response resp_1 not found; responses must be stored to be continued", False),
+        ("Responses API: input must not be empty", False),
+    ],
+)
+def test_a_refusal_is_read_from_the_detail_whatever_its_wording(
+    detail: str, capability: bool
+) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/models"):
+            models = [
+                {"id": m, "capabilities": {"supports_responses": m != CHAT_ONLY_MODEL}}
+                for m in (CHAT_ONLY_MODEL, "gpt-oss-120b")
+            ]
+            return httpx.Response(200, json={"object": "list", "data": models})
+        return httpx.Response(400, json={"detail": detail})
+
+    with CompactifAIClient(
+        api_key="k",
+        base_url="http://responses.test/v1",
+        max_retries=0,
+        http_client=httpx.Client(transport=httpx.MockTransport(handler)),
+    ) as client:
+        with pytest.raises(BadRequestError) as info:
+            client.create_response(model=CHAT_ONLY_MODEL, input="Hi")
+    assert isinstance(info.value, ModelCapabilityError) is capability
+    if capability:
+        assert info.value.available == ["gpt-oss-120b"]  # type: ignore[attr-defined]
+    assert info.value.message == detail
