@@ -21,6 +21,7 @@ from compactifai.errors import (
     PermissionDeniedError,
     RateLimitError,
     RequestValidationError,
+    ToolCallingNotSupportedError,
 )
 
 __all__ = [
@@ -43,6 +44,7 @@ __all__ = [
     "RateLimitError",
     "RequestValidationError",
     "RetryPolicy",
+    "ToolCallingNotSupportedError",
     "__version__",
 ]
 
