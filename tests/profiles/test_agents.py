@@ -8,6 +8,7 @@ from langchain.agents import create_agent
 from langchain_core.tools import tool
 from llama_index.core.agent.workflow import FunctionAgent
 from llama_index.core.tools import FunctionTool
+from pydantic import BaseModel
 
 from compactifai import ToolCallingNotSupportedError
 from compactifai.emulator import Emulator
@@ -51,6 +52,22 @@ def test_langchain_agent_on_a_model_without_tools_fails_before_sending(emu: Emul
     with pytest.raises(ToolCallingNotSupportedError):
         model.with_structured_output(CITY_SCHEMA, method="function_calling")
     assert _chats(emu) == 0
+
+
+def test_langchain_agent_gets_native_structured_output_from_the_profile(emu: Emulator) -> None:
+    class City(BaseModel):
+        """A city and its country."""
+
+        name: str
+        country: str
+
+    model = ChatCompactifAI(model=NO_TOOLS, api_key=KEY, base_url=emu.base_url)
+    # The profile says structured_output: create_agent asks for response_format, not a tool.
+    agent = create_agent(model, tools=[], response_format=City)
+    result = agent.invoke({"messages": [("user", "Lyon is a city in France.")]})
+    assert result["structured_response"] == City(name="Lyon", country="France")
+    (sent,) = [r.body for r in emu.requests if r.path == "/v1/chat/completions"]
+    assert sent["response_format"]["type"] == "json_schema" and not sent.get("tools")
 
 
 async def test_langchain_agent_runs_where_the_live_catalog_gives_tools(emu: Emulator) -> None:
