@@ -185,7 +185,9 @@ class ChatCompactifAI(CompactifAIConnection, BatchAPIMixin, BaseChatModel):
 
     The catalog is read when the model is constructed (``profile`` is set then), once per
     process, base URL and API key; a failure falls back to the bundled table with one
-    warning. A ``profile=`` passed in wins, as always."""
+    warning. A ``profile=`` passed in wins, as always. Constructing inside a running event
+    loop, ``await compactifai.profiles.aload_profiles(client)`` first fills the same cache
+    without blocking the loop."""
 
     @field_validator("n")
     @classmethod

@@ -208,3 +208,13 @@ async def test_concurrent_first_reads_from_coroutines_make_one_request() -> None
         assert catalog_reads(emu) == 1
         assert all(r == results[0] for r in results)
         assert results[0]["mistral-small-3-1"]["tool_calling"] is False
+
+
+async def test_an_async_read_serves_the_models_constructed_later(emu: Emulator) -> None:
+    emu.serve_catalog(CHANGED)
+    async with AsyncCompactifAIClient(api_key=KEY, base_url=emu.base_url) as client:
+        await aload_profiles(client)  # in the loop, without blocking it
+    assert (_chat(emu, NEW_MODEL, profile_from_api=True).profile or {})["tool_calling"] is True
+    llm = CompactifAI(model=NEW_MODEL, api_key=KEY, base_url=emu.base_url, profile_from_api=True)
+    assert llm.metadata.is_function_calling_model is True
+    assert catalog_reads(emu) == 1
