@@ -183,6 +183,23 @@ class CompactifAI(ClientHolder, BatchChatMixin, FunctionCallingLLM):
         """What the model can do, from the live catalog (``profile_from_api``) or the table."""
         return capabilities_for(self.model, self._catalog)
 
+    def _check_takes_tools(self) -> None:
+        """Refuse tools before sending when this object or the catalog says the model has
+        none (a model the catalog does not know is the server's call)."""
+        if self.is_function_calling_model is not None:
+            refused, source = not self.is_function_calling_model, "is_function_calling_model"
+        else:
+            refused, source = self.capabilities.tool_calling is False, self.capabilities.source
+        if refused:
+            catalog = self._catalog if self._catalog is not None else known_capabilities()
+            raise ToolCallingNotSupportedError(
+                self.model,
+                models_with_tools(catalog),
+                source=source,
+                hint="If your account's catalog says otherwise, pass profile_from_api=True "
+                "(or is_function_calling_model=True).",
+            )
+
     @property
     def metadata(self) -> LLMMetadata:
         """From the model catalog; the fields set on this object win.
@@ -375,15 +392,8 @@ class CompactifAI(ClientHolder, BatchChatMixin, FunctionCallingLLM):
         if user_msg is not None:
             messages.append(user_msg)
         params: dict[str, Any] = {"messages": messages, **kwargs}
-        if specs and not self.metadata.is_function_calling_model:
-            catalog = known_capabilities(self.client if self.profile_from_api else None)
-            raise ToolCallingNotSupportedError(
-                self.model,
-                models_with_tools(catalog),
-                source=capabilities_for(self.model, catalog).source,
-                hint="If your account's catalog says otherwise, pass profile_from_api=True "
-                "(or is_function_calling_model=True).",
-            )
+        if specs:
+            self._check_takes_tools()
         if specs:
             params["tools"] = specs
             names = [spec["function"]["name"] for spec in specs]

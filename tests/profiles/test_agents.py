@@ -113,3 +113,20 @@ async def test_llama_index_function_agent_runs_where_the_live_catalog_gives_tool
     agent = FunctionAgent(tools=[FunctionTool.from_defaults(fn=recorded_multiply)], llm=llm)
     await agent.run(user_msg="Use the recorded_multiply tool to multiply 6 and 7.")
     assert calls == [(6, 7)]
+
+
+def test_tools_on_a_model_the_table_does_not_know_are_the_servers_call(emu: Emulator) -> None:
+    tools = [FunctionTool.from_defaults(fn=multiply)]
+    unknown = "qwen-3-6-27b"  # the table leaves its tools open; the emulator serves them
+    llm = CompactifAI(model=unknown, api_key=KEY, base_url=emu.base_url)
+    assert llm.metadata.is_function_calling_model is False  # agents pick ReAct for it
+    response = llm.chat_with_tools(tools, user_msg="Use multiply to multiply 6 and 7.")
+    assert [(t.tool_name, t.tool_kwargs) for t in llm.get_tool_calls_from_response(response)] == [
+        ("multiply", {"a": 6, "b": 7})
+    ]
+    assert "tool_calling" not in (ChatCompactifAI(model=unknown, api_key=KEY).profile or {})
+    refusing = CompactifAI(
+        model="hypernova-60b", api_key=KEY, base_url=emu.base_url, is_function_calling_model=False
+    )
+    with pytest.raises(ToolCallingNotSupportedError, match="is_function_calling_model"):
+        refusing.chat_with_tools(tools, user_msg="Multiply 6 by 7.")
