@@ -11,6 +11,7 @@ from llama_index.core.tools import FunctionTool
 from pydantic import BaseModel
 
 from compactifai import ToolCallingNotSupportedError
+from compactifai.catalog import KNOWN_MODELS
 from compactifai.emulator import Emulator
 from langchain_compactifai import ChatCompactifAI
 from llama_index_compactifai import CompactifAI
@@ -22,7 +23,7 @@ pytestmark = pytest.mark.emulator
 
 NO_TOOLS = "mistral-small-3-1"
 CITY_SCHEMA = {"title": "City", "type": "object", "properties": {"name": {"type": "string"}}}
-WITH_TOOLS = ["hypernova-60b", "gpt-oss-120b", "glm-5-1", "glm-5-2", "quasar-438b"]
+WITH_TOOLS = [i for i, info in KNOWN_MODELS.items() if info.supports_function_calling]
 
 
 @tool
