@@ -30,6 +30,7 @@ import httpx
 
 from compactifai import _churn, _served_catalog
 from compactifai import _protocol as ops
+from compactifai import responses as _responses
 from compactifai._defaults import (
     DEFAULT_BASE_URL,
     DEFAULT_TIMEOUT,
@@ -48,6 +49,8 @@ from compactifai.types import (
     Completion,
     FileObject,
     Model,
+    ResponsesResult,
+    ResponseStreamEvent,
     UsageReport,
 )
 
@@ -381,6 +384,42 @@ class CompactifAIClient(_BaseClient[httpx.Client]):
         with self._naming_missing_model(params):
             yield from chunks
 
+    # ------------------------------------------------------------------ Responses API
+
+    def create_response(
+        self, *, extra_headers: Mapping[str, str] | None = None, **params: Any
+    ) -> ResponsesResult:
+        """``POST /responses`` (see ``compactifai.responses``); validated before sending."""
+        op = _responses.create_response(params)
+        with self._naming_refused_model(params):
+            return self._call(op, extra_headers)
+
+    def stream_response(
+        self, *, extra_headers: Mapping[str, str] | None = None, **params: Any
+    ) -> Iterator[ResponseStreamEvent]:
+        """Validate now; return an iterator of typed events that sends the request when first
+        advanced (an ``error`` or ``response.failed`` event raises its typed error)."""
+        op = _responses.stream_response(params)
+        return self._stream_naming_refused_model(self._stream(op, extra_headers), params)
+
+    def retrieve_response(self, response_id: str) -> ResponsesResult:
+        """A response created with ``store=True`` by this key (else NotFoundError)."""
+        return self._call(_responses.retrieve_response(response_id))
+
+    @contextmanager
+    def _naming_refused_model(self, params: Mapping[str, Any]) -> Iterator[None]:
+        try:
+            yield
+        except BadRequestError as exc:
+            _responses.raise_if_refused_model(exc, params.get("model"), self.list_models)
+            raise
+
+    def _stream_naming_refused_model(
+        self, events: Iterator[ResponseStreamEvent], params: Mapping[str, Any]
+    ) -> Iterator[ResponseStreamEvent]:
+        with self._naming_refused_model(params):
+            yield from events
+
     def get_usage(
         self,
         start_time: str | datetime,
@@ -628,6 +667,55 @@ class AsyncCompactifAIClient(_BaseClient[httpx.AsyncClient]):
                 yield chunk
         finally:
             close = getattr(chunks, "aclose", None)
+            if close is not None:
+                await close()
+
+    # ------------------------------------------------------------------ Responses API
+
+    async def create_response(
+        self, *, extra_headers: Mapping[str, str] | None = None, **params: Any
+    ) -> ResponsesResult:
+        """``POST /responses`` (see ``compactifai.responses``); validated before sending."""
+        op = _responses.create_response(params)
+        async with self._naming_refused_model(params):
+            return await self._call(op, extra_headers)
+
+    def stream_response(
+        self, *, extra_headers: Mapping[str, str] | None = None, **params: Any
+    ) -> AsyncIterator[ResponseStreamEvent]:
+        """Validate now; return an async iterator of typed events that sends the request when
+        first advanced (an ``error`` or ``response.failed`` event raises its typed error)."""
+        op = _responses.stream_response(params)
+        return self._stream_naming_refused_model(self._stream(op, extra_headers), params)
+
+    async def retrieve_response(self, response_id: str) -> ResponsesResult:
+        """A response created with ``store=True`` by this key (else NotFoundError)."""
+        return await self._call(_responses.retrieve_response(response_id))
+
+    @asynccontextmanager
+    async def _naming_refused_model(self, params: Mapping[str, Any]) -> AsyncIterator[None]:
+        try:
+            yield
+        except BadRequestError as exc:
+            model = params.get("model")
+            listed = await _responses.refused_model_listing(exc, model, self.list_models)
+            _responses.raise_if_refused_model(exc, model, lambda: listed)
+            raise
+
+    async def _stream_naming_refused_model(
+        self, events: AsyncIterator[ResponseStreamEvent], params: Mapping[str, Any]
+    ) -> AsyncIterator[ResponseStreamEvent]:
+        # The server refuses a model before the first event: only that wait is watched.
+        try:
+            async with self._naming_refused_model(params):
+                first = await anext(events, None)
+            if first is None:
+                return
+            yield first
+            async for event in events:
+                yield event
+        finally:
+            close = getattr(events, "aclose", None)
             if close is not None:
                 await close()
 

@@ -267,3 +267,19 @@ class ModelNotFoundError(BadRequestError):
         self.message = server_message
         self.model = model
         self.available = available
+
+
+class ModelCapabilityError(ModelNotFoundError):
+    """400: the model is served, but not on this route (``/v1/responses`` takes only models
+    whose capabilities include ``supports_responses``). ``route`` names the route,
+    ``available`` the models that serve it (None when they could not be learned).
+
+    Raised from the server's refusal, or before sending when the model catalog already says
+    the model lacks the capability (then ``request_id`` is None and ``attempts`` 0)."""
+
+    def __init__(self, text: str, *, route: str, **details: Any) -> None:
+        super().__init__(text, **details)
+        self.route = route
+
+
+__all__ += ["ModelCapabilityError"]

@@ -6,6 +6,7 @@ fault acts):
 - ``GET /v1/models``, ``GET /v1/models/{model_id}`` (unknown id: 404 ``{"detail": "Not Found"}``)
 - ``POST /v1/chat/completions`` (JSON or SSE with ``stream: true``; see :mod:`.chat`)
 - ``POST /v1/completions`` (no streaming, like the service)
+- ``POST /v1/responses``, ``GET /v1/responses/{response_id}`` (see :mod:`.responses`)
 - ``POST /v1/usage/completions`` (only with the ``reference`` catalog or ``usage_endpoint=True``)
 - control plane: ``GET /_emulator/health`` (open); ``GET|POST|DELETE /_emulator/faults``,
   ``POST /_emulator/reset``, ``GET /_emulator/requests``, ``POST|DELETE /_emulator/catalog``
@@ -70,6 +71,7 @@ from .catalog import Catalog, EmulatedModel
 from .catalog_control import catalog_endpoint
 from .chat import chat_completions
 from .faults import FaultError, FaultSpec
+from .responses import create_response, retrieve_response
 from .state import DEFAULT_MAX_BODY_BYTES, EmulatorState, ReasoningField, record_request
 from .tokenizer import apply_limits, count_tokens
 from .usage import UsageError
@@ -332,6 +334,8 @@ def _routes(state: EmulatorState) -> list[BaseRoute]:
         Route("/v1/models/{model_id:path}", _v1(retrieve_model), methods=["GET"]),
         Route("/v1/chat/completions", _v1(chat_completions), methods=["POST"]),
         Route("/v1/completions", _v1(completions), methods=["POST"]),
+        Route("/v1/responses", _v1(create_response), methods=["POST"]),
+        Route("/v1/responses/{response_id}", _v1(retrieve_response), methods=["GET"]),
     ]
     if state.usage_endpoint:
         routes.append(Route("/v1/usage/completions", _v1(usage_completions), methods=["POST"]))

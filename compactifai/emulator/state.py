@@ -65,6 +65,8 @@ class EmulatorState:
     faults: FaultInjector = field(init=False)
     ledger: UsageLedger = field(default_factory=UsageLedger)
     requests: deque[RecordedRequest] = field(default_factory=lambda: deque(maxlen=1000))
+    stored_responses: dict[str, Any] = field(default_factory=dict)
+    """``store: true`` responses by id (see :mod:`.responses`)."""
 
     def __post_init__(self) -> None:
         if isinstance(self.api_keys, str):
@@ -111,6 +113,7 @@ class EmulatorState:
         self.faults.clear()
         self.ledger.clear()
         self.requests.clear()
+        self.stored_responses.clear()
 
 
 async def record_request(request: Request, state: EmulatorState, body: Any) -> None:
