@@ -22,6 +22,7 @@ from compactifai.errors import (
     PermissionDeniedError,
     RateLimitError,
     RequestValidationError,
+    ToolCallingNotSupportedError,
 )
 
 __all__ = [
@@ -45,6 +46,7 @@ __all__ = [
     "RateLimitError",
     "RequestValidationError",
     "RetryPolicy",
+    "ToolCallingNotSupportedError",
     "__version__",
 ]
 

@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from compactifai import _churn
+from compactifai import _churn, _served_catalog
 from compactifai import _protocol as ops
 from compactifai import responses as _responses
 from compactifai._defaults import (
@@ -229,6 +229,13 @@ class _BaseClient(Generic[HttpClientT]):
         return self.retry_policy.max_retries
 
     @property
+    def _catalog_key(self) -> _served_catalog.CatalogKey:
+        """Where this client's ``GET /models`` answers are kept (see ``_served_catalog``)."""
+        return _served_catalog.catalog_key(
+            self.base_url, self._api_key.get() if self._api_key else None
+        )
+
+    @property
     def has_api_key(self) -> bool:
         return self._api_key is not None
 
@@ -333,7 +340,9 @@ class CompactifAIClient(_BaseClient[httpx.Client]):
         self.close()
 
     def list_models(self) -> list[Model]:
-        return self._call(ops.list_models())
+        models = self._call(ops.list_models())
+        _served_catalog.remember(self._catalog_key, models)
+        return models
 
     def retrieve_model(self, model_id: str) -> Model:
         return self._call(ops.retrieve_model(model_id))
@@ -607,7 +616,9 @@ class AsyncCompactifAIClient(_BaseClient[httpx.AsyncClient]):
         await self.aclose()
 
     async def list_models(self) -> list[Model]:
-        return await self._call(ops.list_models())
+        models = await self._call(ops.list_models())
+        _served_catalog.remember(self._catalog_key, models)
+        return models
 
     async def retrieve_model(self, model_id: str) -> Model:
         return await self._call(ops.retrieve_model(model_id))

@@ -28,6 +28,7 @@ __all__ = [
     "PermissionDeniedError",
     "RateLimitError",
     "RequestValidationError",
+    "ToolCallingNotSupportedError",
     "error_message_from_body",
     "status_error_from_response",
 ]
@@ -46,6 +47,22 @@ class RequestValidationError(CompactifAIError, ValueError):
         self.field = field
         self.reason = reason
         super().__init__(f"Invalid value for '{field}': {reason}")
+
+
+class ToolCallingNotSupportedError(CompactifAIError, ValueError):
+    """Tools were offered to a model whose capabilities say it cannot call them; raised
+    before anything is sent. ``models_with_tools`` are the ids known to support tools."""
+
+    def __init__(
+        self, model: str, models_with_tools: list[str], *, source: str, hint: str = ""
+    ) -> None:
+        self.model = model
+        self.models_with_tools = models_with_tools
+        served = ", ".join(models_with_tools) if models_with_tools else "none known"
+        super().__init__(
+            f"Model {model!r} does not support tool calling (per {source}). "
+            f"Models that do: {served}.{' ' + hint if hint else ''}"
+        )
 
 
 class MissingAPIKeyError(CompactifAIError):

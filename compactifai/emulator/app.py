@@ -9,8 +9,9 @@ fault acts):
 - ``POST /v1/responses``, ``GET /v1/responses/{response_id}`` (see :mod:`.responses`)
 - ``POST /v1/usage/completions`` (only with the ``reference`` catalog or ``usage_endpoint=True``)
 - control plane: ``GET /_emulator/health`` (open); ``GET|POST|DELETE /_emulator/faults``,
-  ``POST /_emulator/reset``, ``GET /_emulator/requests`` (a valid API key, and
-  ``Content-Type: application/json`` on POST/DELETE)
+  ``POST /_emulator/reset``, ``GET /_emulator/requests``, ``POST|DELETE /_emulator/catalog``
+  (a new ``GET /v1/models`` body to serve; see :mod:`.catalog_control`) (a valid API key,
+  and ``Content-Type: application/json`` on POST/DELETE)
 
 Every response carries ``x-request-id``, ``x-served-by-region`` and
 ``x-envoy-upstream-service-time``; a request body over ``max_body_bytes`` (16 MiB by default)
@@ -67,6 +68,7 @@ from ._http import (
 )
 from ._schemas import CompletionRequest
 from .catalog import Catalog, EmulatedModel
+from .catalog_control import catalog_endpoint
 from .chat import chat_completions
 from .faults import FaultError, FaultSpec
 from .responses import create_response, retrieve_response
@@ -344,6 +346,7 @@ def _routes(state: EmulatorState) -> list[BaseRoute]:
         Route("/_emulator/faults", _control(faults_endpoint), methods=["GET", "POST", "DELETE"]),
         Route("/_emulator/reset", _control(reset_endpoint), methods=["POST"]),
         Route("/_emulator/requests", _control(requests_endpoint), methods=["GET"]),
+        Route("/_emulator/catalog", _control(catalog_endpoint), methods=["POST", "DELETE"]),
     ]
     return routes
 

@@ -89,9 +89,15 @@ class EmulatorState:
         if self.models is not None:
             loaded = Catalog(loaded.name, tuple(self.models), loaded.usage_endpoint)
         self.catalog = loaded
-        self.models = loaded.models
+        self.start_models: tuple[EmulatedModel, ...] = tuple(loaded.models)
         if self.usage_endpoint is None:
             self.usage_endpoint = loaded.usage_endpoint
+        self.serve_models(self.start_models)
+
+    def serve_models(self, models: Sequence[EmulatedModel]) -> None:
+        """Serve ``models`` from now on: the catalog changes under running clients, as the
+        service's does (``POST /_emulator/catalog``)."""
+        self.models = tuple(models)
         self.model_map: dict[str, EmulatedModel] = {m.id: m for m in self.models}
         self._models_body = dumps({"object": "list", "data": [m.to_json() for m in self.models]})
 
@@ -103,6 +109,7 @@ class EmulatorState:
         return self.users.get(key)
 
     def reset(self) -> None:
+        self.serve_models(self.start_models)
         self.faults.clear()
         self.ledger.clear()
         self.requests.clear()
