@@ -73,7 +73,7 @@ class EmulatorState:
     reasoning_field: ReasoningField = "reasoning"
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     region: str = "emulator-local-1"
-    admin_key: str | None = None
+    admin_key: str | None = field(default=None, repr=False)
     """A key for the control endpoints only, acting on every user (a plain key acts on its own
     requests, faults and files)."""
     file_quota_bytes: int = DEFAULT_FILE_QUOTA_BYTES

@@ -212,6 +212,13 @@ def test_a_keys_faults_act_on_its_own_requests_only(shared: Emulator) -> None:
         assert _chat(shared, "key-b", "Hi").status_code == 200
 
 
+def test_the_admin_key_is_not_an_api_key_and_stays_out_of_reprs() -> None:
+    with pytest.raises(ValueError, match="admin_key"):
+        Emulator(api_keys=("key-a",), admin_key="key-a")
+    emu = Emulator(api_keys=("key-a",), admin_key="admin-secret")
+    assert "admin-secret" not in repr(emu) + repr(emu.state)
+
+
 def test_the_admin_key_scripts_faults_for_everyone_and_is_no_api_key(shared: Emulator) -> None:
     with _control(shared, "admin-secret") as admin:
         admin.post("/_emulator/faults", json={"kind": "status", "status": 502, "count": 2})
