@@ -45,6 +45,9 @@ requests from 0).
 """
 
 ACTIONS = ("submit", "status", "wait", "results", "cancel", "list")
+# JSON keeps the answers' text whole, and escapes C0 controls itself; DEL and C1 controls (CSI
+# is one) written raw to a terminal would act, so stdout gets them as \u escapes.
+_ESCAPE_C1 = {code: f"\\u{code:04x}" for code in (0x7F, *range(0x80, 0xA0))}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -249,7 +252,7 @@ def _write_results(results: BatchResults, out: Path | None, as_json: bool) -> No
         return
     if as_json:
         for line in lines:
-            sys.stdout.write(line + "\n")
+            sys.stdout.write(line.translate(_ESCAPE_C1) + "\n")
         return
     out_console = console()
     for cid, result in zip(results.custom_ids, results, strict=True):

@@ -115,6 +115,10 @@ def test_batch_results_prints_model_text_as_text(
     assert "q[1]: Sure.[/INST] " + LINK in result.out
     assert "\nSecond line " in result.out  # a multi-line answer keeps its lines (and tabs)
     _assert_clean(result.out)
+    as_json = cli("batch", "results", BATCH_ID, "--json")
+    assert as_json.code == 0, as_json.err
+    _assert_clean(as_json.out)
+    assert json.loads(as_json.out)["content"] == answer  # escaped, not altered
 
 
 class _ResponseProblem(Exception):
