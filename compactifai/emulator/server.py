@@ -17,7 +17,7 @@ from ._connections import (
     guarded_protocol,
 )
 from .app import create_app
-from .catalog import Catalog, EmulatedModel
+from .catalog import Catalog, EmulatedModel, parse_catalog
 from .faults import FaultKind, FaultSpec
 from .state import (
     DEFAULT_FILE_QUOTA_BYTES,
@@ -282,8 +282,14 @@ class Emulator:
         return list(self.state.requests)
 
     def reset(self) -> None:
-        """Clear faults, usage, the request log, files and batches (every user's)."""
+        """Clear faults, usage, the request log, files, batches and stored responses (every
+        user's); serve the start catalog again."""
         self.state.reset()
+
+    def serve_catalog(self, catalog: Any) -> None:
+        """Serve a new catalog from now on: decoded JSON shaped like ``GET /v1/models``, as
+        ``POST /_emulator/catalog`` takes it (:meth:`reset` restores the start catalog)."""
+        self.state.serve_models(parse_catalog(catalog, "the new catalog"))
 
     def __repr__(self) -> str:
         state = "running" if self.running else "stopped"

@@ -83,6 +83,8 @@ class EmulatorState:
     faults: FaultInjector = field(init=False)
     ledger: UsageLedger = field(default_factory=UsageLedger)
     requests: deque[RecordedRequest] = field(default_factory=lambda: deque(maxlen=1000))
+    stored_responses: dict[str, Any] = field(default_factory=dict)
+    """``store: true`` responses by id (see :mod:`.responses`)."""
 
     def __post_init__(self) -> None:
         if isinstance(self.api_keys, str):
@@ -115,9 +117,15 @@ class EmulatorState:
         if self.models is not None:
             loaded = Catalog(loaded.name, tuple(self.models), loaded.usage_endpoint)
         self.catalog = loaded
-        self.models = loaded.models
+        self.start_models: tuple[EmulatedModel, ...] = tuple(loaded.models)
         if self.usage_endpoint is None:
             self.usage_endpoint = loaded.usage_endpoint
+        self.serve_models(self.start_models)
+
+    def serve_models(self, models: Sequence[EmulatedModel]) -> None:
+        """Serve ``models`` from now on: the catalog changes under running clients, as the
+        service's does (``POST /_emulator/catalog``)."""
+        self.models = tuple(models)
         self.model_map: dict[str, EmulatedModel] = {m.id: m for m in self.models}
         self._models_body = dumps({"object": "list", "data": [m.to_json() for m in self.models]})
 
@@ -138,16 +146,23 @@ class EmulatorState:
         return [r for r in self.requests if user is None or r.user == user]
 
     def reset(self, user: str | None = None) -> None:
-        """Forget faults, usage, the request log, files and batches: one user's or everyone's."""
+        """Forget faults, usage, the request log, stored responses, files and batches: one
+        user's, or everyone's (``None``, which also serves the start catalog again: the
+        catalog is everyone's)."""
         self.faults.clear(user)
         if user is None:
+            self.serve_models(self.start_models)
             self.ledger.clear()
             self.requests.clear()
+            self.stored_responses.clear()
         else:
             self.ledger.clear(user)
             kept = [r for r in self.requests if r.user != user]
             self.requests.clear()
             self.requests.extend(kept)
+            for response_id, stored in list(self.stored_responses.items()):
+                if getattr(stored, "owner", None) == user:
+                    del self.stored_responses[response_id]
         for hook in self.reset_hooks:
             hook(user)
 

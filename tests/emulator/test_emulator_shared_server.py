@@ -231,6 +231,41 @@ def test_the_admin_key_scripts_faults_for_everyone_and_is_no_api_key(shared: Emu
         assert admin.get("/_emulator/requests").json() == {"requests": []}
 
 
+def test_with_an_admin_key_only_it_changes_everyones_catalog(shared: Emulator) -> None:
+    listed = httpx.get(shared.base_url + "/models", headers={"Authorization": "Bearer key-a"})
+    smaller = {"object": "list", "data": listed.json()["data"][:1]}
+    with _control(shared, "key-a") as a:
+        refused = a.post("/_emulator/catalog", json=smaller)
+        assert refused.status_code == 403
+        a.post("/_emulator/reset", json={})
+    assert len(shared.models) == len(listed.json()["data"])
+    with _control(shared, "admin-secret") as admin:
+        assert admin.post("/_emulator/catalog", json=smaller).status_code == 200
+    assert len(shared.models) == 1
+
+
+def test_a_keys_reset_keeps_other_keys_stored_responses(shared: Emulator) -> None:
+    def store(key: str) -> str:
+        r = httpx.post(
+            shared.base_url + "/responses",
+            json={"model": "hypernova-60b", "input": "Hi", "store": True},
+            headers={"Authorization": f"Bearer {key}"},
+        )
+        assert r.status_code == 200, r.text
+        return str(r.json()["id"])
+
+    def status(key: str, response_id: str) -> int:
+        return httpx.get(
+            f"{shared.base_url}/responses/{response_id}",
+            headers={"Authorization": f"Bearer {key}"},
+        ).status_code
+
+    kept, dropped = store("key-a"), store("key-b")
+    with _control(shared, "key-b") as b:
+        b.post("/_emulator/reset", json={})
+    assert (status("key-a", kept), status("key-b", dropped)) == (200, 404)
+
+
 # -- slow clients: a head timeout and a connection cap -------------------------------------------
 
 

@@ -100,6 +100,7 @@ OPERATIONS = [
     ("download_file", "file_id"),
     ("retrieve_batch", "batch_id"),
     ("cancel_batch", "batch_id"),
+    ("retrieve_response", "response_id"),
 ]
 
 
