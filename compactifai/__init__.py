@@ -15,11 +15,13 @@ from compactifai.errors import (
     IncompleteStreamError,
     InternalServerError,
     MissingAPIKeyError,
+    ModelCapabilityError,
     ModelNotFoundError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
     RequestValidationError,
+    ToolCallingNotSupportedError,
 )
 
 __all__ = [
@@ -36,12 +38,14 @@ __all__ = [
     "IncompleteStreamError",
     "InternalServerError",
     "MissingAPIKeyError",
+    "ModelCapabilityError",
     "ModelNotFoundError",
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
     "RequestValidationError",
     "RetryPolicy",
+    "ToolCallingNotSupportedError",
     "__version__",
 ]
 

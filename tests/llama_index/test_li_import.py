@@ -15,7 +15,7 @@ from llama_index_compactifai import CompactifAI
 def test_importing_the_package_leaves_httpx_and_the_client_for_the_first_call() -> None:
     code = (
         "import sys, llama_index_compactifai\n"
-        "loaded = {'httpx', 'compactifai._client', 'compactifai._protocol'} & set(sys.modules)\n"
+        "loaded = {'httpx', 'compactifai._client', 'compactifai._lazy_clients'} & set(sys.modules)\n"
         "assert not loaded, f'{loaded} imported by the package import'\n"
         "model = llama_index_compactifai.CompactifAI(api_key='k')\n"
         "assert 'httpx' not in sys.modules, 'httpx imported by constructing a model'\n"
