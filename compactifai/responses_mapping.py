@@ -13,14 +13,9 @@ looks the same whichever API produced it.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from compactifai.errors import RequestValidationError
-from compactifai.responses import (
-    ResponseStreamAccumulator,
-    input_from_chat_messages,
-    responses_body,
-)
 from compactifai.types import (
     ChatCompletion,
     ChatCompletionChunk,
@@ -29,6 +24,12 @@ from compactifai.types import (
     ResponseUsage,
     Usage,
 )
+
+if TYPE_CHECKING:
+    from compactifai.responses import ResponseStreamAccumulator
+
+# ``compactifai.responses`` (and the request logic under it) loads with the first Responses
+# call: the integrations import this module for their classes, and most never use it.
 
 __all__ = [
     "RESPONSE_ID_PREFIX",
@@ -76,6 +77,8 @@ def responses_body_from_chat(
         fields["previous_response_id"] = previous_response_id
     if store is not None:
         fields["store"] = store
+    from compactifai.responses import input_from_chat_messages, responses_body
+
     return responses_body(
         str(chat.get("model") or ""),
         input_from_chat_messages(chat.get("messages") or ()),
@@ -151,7 +154,9 @@ class ChatChunks:
     __slots__ = ("_ended", "_started", "events")
 
     def __init__(self) -> None:
-        self.events = ResponseStreamAccumulator()
+        from compactifai.responses import ResponseStreamAccumulator
+
+        self.events: ResponseStreamAccumulator = ResponseStreamAccumulator()
         self._started = False
         self._ended = False
 
