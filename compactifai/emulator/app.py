@@ -65,6 +65,7 @@ from ._http import (
     validation_detail,
 )
 from ._schemas import CompletionRequest
+from .batches import install_batches
 from .catalog import Catalog, EmulatedModel
 from .chat import chat_completions
 from .faults import FaultError, FaultSpec
@@ -384,7 +385,5 @@ def create_app(
         exception_handlers={HTTPException: _http_exception},
     )
     app.state.emulator = state
-    from .batches import install_batches  # files and batches live in their own module
-
-    install_batches(app)
+    install_batches(app, _v1)  # files and batches live in their own module
     return app
