@@ -16,11 +16,13 @@ import json
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
+from langchain_core.language_models import LanguageModelInput
 from langchain_core.language_models.chat_models import BaseChatModel
-from langchain_core.messages import AIMessage
+from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatResult
+from langchain_core.prompt_values import PromptValue
 from langchain_core.runnables import RunnableConfig
 from pydantic import BaseModel, Field
 
@@ -29,12 +31,12 @@ from langchain_compactifai._errors import langchain_errors
 from langchain_compactifai._messages import chat_result_from_completion
 
 if TYPE_CHECKING:
+    from compactifai._client import AsyncCompactifAIClient, CompactifAIClient
     from compactifai.batches import AsyncBatchRunner, BatchResult, BatchRunner
-    from langchain_compactifai.chat_models import ChatCompactifAI
 
 # compactifai.batches (and its transport imports) loads on the first batch, not with LangChain.
 
-__all__ = ["BatchAPIMixin", "take_batch_result"]
+__all__ = ["BatchAPIMixin", "BatchHost", "take_batch_result"]
 
 # body key -> results for that body (several inputs may send the same body)
 _Parked = dict[str, "deque[BatchResult | Exception]"]
@@ -100,6 +102,21 @@ def _message_or_error(result: BatchResult) -> AIMessage | Exception:
 _Config = RunnableConfig | list[RunnableConfig] | None
 
 
+class BatchHost(Protocol):
+    """What the mixin needs of the chat model it is mixed into (``ChatCompactifAI``): its
+    clients, and the body ``invoke`` would send. A protocol, so this module needs nothing from
+    the model's."""
+
+    @property
+    def client(self) -> CompactifAIClient: ...
+    @property
+    def async_client(self) -> AsyncCompactifAIClient: ...
+    def _convert_input(self, model_input: LanguageModelInput) -> PromptValue: ...
+    def _request_params(
+        self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]
+    ) -> dict[str, Any]: ...
+
+
 class _Plan:
     """A ``batch`` call's bodies: those to send as a job, and (with ``return_exceptions``)
     those the client refuses, which become their inputs' exceptions instead of failing all."""
@@ -144,8 +161,8 @@ class BatchAPIMixin(BaseModel):
 
     # -- helpers -------------------------------------------------------------------------------
 
-    def _chat(self) -> ChatCompactifAI:
-        return cast("ChatCompactifAI", self)
+    def _chat(self) -> BatchHost:
+        return cast(BatchHost, self)
 
     def _runner(self) -> BatchRunner:
         from compactifai.batches import BatchRunner
@@ -195,7 +212,6 @@ class BatchAPIMixin(BaseModel):
         return_exceptions: bool = False,
         **kwargs: Any,
     ) -> list[AIMessage]:
-        chat = self._chat()
         plan = self._plan(inputs, kwargs, return_exceptions)
         if plan is not None and plan.to_send:
             with langchain_errors():
@@ -204,7 +220,11 @@ class BatchAPIMixin(BaseModel):
             kwargs["stream"] = False  # the answers are parked: no streaming call may bypass them
         with plan.parked() if plan is not None else contextlib.nullcontext():
             return BaseChatModel.batch(
-                chat, inputs, config, return_exceptions=return_exceptions, **kwargs
+                cast(BaseChatModel, self),
+                inputs,
+                config,
+                return_exceptions=return_exceptions,
+                **kwargs,
             )
 
     async def abatch(
@@ -225,7 +245,11 @@ class BatchAPIMixin(BaseModel):
             kwargs["stream"] = False
         with context:
             return await BaseChatModel.abatch(
-                self._chat(), inputs, config, return_exceptions=return_exceptions, **kwargs
+                cast(BaseChatModel, self),
+                inputs,
+                config,
+                return_exceptions=return_exceptions,
+                **kwargs,
             )
 
     # -- explicit jobs (survive the process) ---------------------------------------------------
