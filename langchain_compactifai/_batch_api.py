@@ -199,6 +199,16 @@ class BatchAPIMixin(BaseModel):
             return None
         return _Plan(self._batch_bodies(inputs, kwargs), errors_ok)
 
+    @staticmethod
+    def _answers_parked(
+        plan: _Plan | None, kwargs: dict[str, Any]
+    ) -> contextlib.AbstractContextManager[None]:
+        """Where LangChain's own ``batch`` runs: with the job's answers parked, if there is one."""
+        if plan is None:
+            return contextlib.nullcontext()
+        kwargs["stream"] = False  # the answers are parked: no streaming call may bypass them
+        return plan.parked()
+
     def _wait_options(self) -> dict[str, Any]:
         return {"on_progress": self.batch_on_progress, "timeout": self.batch_timeout}
 
@@ -212,19 +222,14 @@ class BatchAPIMixin(BaseModel):
         return_exceptions: bool = False,
         **kwargs: Any,
     ) -> list[AIMessage]:
+        model = cast(BaseChatModel, self)
         plan = self._plan(inputs, kwargs, return_exceptions)
         if plan is not None and plan.to_send:
             with langchain_errors():
                 plan.answered = self._runner().run(plan.to_send, **self._wait_options())
-        if plan is not None:
-            kwargs["stream"] = False  # the answers are parked: no streaming call may bypass them
-        with plan.parked() if plan is not None else contextlib.nullcontext():
+        with self._answers_parked(plan, kwargs):
             return BaseChatModel.batch(
-                cast(BaseChatModel, self),
-                inputs,
-                config,
-                return_exceptions=return_exceptions,
-                **kwargs,
+                model, inputs, config, return_exceptions=return_exceptions, **kwargs
             )
 
     async def abatch(
@@ -240,10 +245,7 @@ class BatchAPIMixin(BaseModel):
             runner = self._async_runner()
             with langchain_errors():
                 plan.answered = await runner.run(plan.to_send, **self._wait_options())
-        context = contextlib.nullcontext() if plan is None else plan.parked()
-        if plan is not None:
-            kwargs["stream"] = False
-        with context:
+        with self._answers_parked(plan, kwargs):
             return await BaseChatModel.abatch(
                 cast(BaseChatModel, self),
                 inputs,

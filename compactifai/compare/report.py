@@ -15,13 +15,7 @@ from typing import Any
 
 from compactifai.compare.metrics import Price
 from compactifai.compare.pairing import ModelPair
-from compactifai.compare.records import (
-    ItemAgreement,
-    ModelStats,
-    Observation,
-    PairStats,
-    WorkItem,
-)
+from compactifai.compare.records import ItemAgreement, ModelStats, Observation, PairStats, WorkItem
 from compactifai.compare.report_html import render_html
 
 __all__ = [

@@ -14,31 +14,36 @@ from datetime import datetime
 from html import escape
 from typing import Any, Protocol
 
-from compactifai.compare.records import (
-    ItemAgreement,
-    ModelStats,
-    Observation,
-    PairStats,
-    WorkItem,
-)
+from compactifai.compare.records import ItemAgreement, ModelStats, Observation, PairStats, WorkItem
 
 __all__ = ["PALETTE", "RenderedReport", "latency_chart_svg", "render_html"]
 
 
 class RenderedReport(Protocol):
-    """What the page reads of a :class:`~compactifai.compare.report.ComparisonReport` (the
-    report renders itself through this module, so this module cannot import it)."""
+    """What the page reads (only reads) of a
+    :class:`~compactifai.compare.report.ComparisonReport`: the report renders itself through
+    this module, so this module does not import it."""
 
-    workload: str
-    models: list[str]
-    items: list[WorkItem]
-    observations: dict[tuple[str, str], Observation]
-    model_stats: list[ModelStats]
-    pairs: list[PairStats]
-    concurrency: int
-    base_url: str | None
-    started: datetime
-    duration: float
+    @property
+    def workload(self) -> str: ...
+    @property
+    def models(self) -> list[str]: ...
+    @property
+    def items(self) -> list[WorkItem]: ...
+    @property
+    def observations(self) -> dict[tuple[str, str], Observation]: ...
+    @property
+    def model_stats(self) -> list[ModelStats]: ...
+    @property
+    def pairs(self) -> list[PairStats]: ...
+    @property
+    def concurrency(self) -> int: ...
+    @property
+    def base_url(self) -> str | None: ...
+    @property
+    def started(self) -> datetime: ...
+    @property
+    def duration(self) -> float: ...
 
     def stats(self, model: str) -> ModelStats: ...
     def observation(self, model: str, item_id: str) -> Observation: ...
