@@ -7,7 +7,6 @@ import threading
 import time
 from collections.abc import Sequence
 from os import PathLike
-from types import TracebackType
 from typing import Any
 
 from .app import create_app
@@ -184,12 +183,7 @@ class Emulator:
     def __enter__(self) -> Emulator:
         return self.start()
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
     # -- scripting ----------------------------------------------------------------------------
