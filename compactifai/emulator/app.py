@@ -41,8 +41,7 @@ from starlette.routing import BaseRoute, Route
 from ._checks import (
     DEFAULT_COMPLETION_MAX_TOKENS,
     check_context,
-    check_max_tokens,
-    check_sampling,
+    check_generation,
     model_or_400,
     stop_strings,
     usage_object,
@@ -166,8 +165,7 @@ async def completions(
         raise ApiError(
             400, "prompt must be a non-empty string or list of non-empty strings.", param="prompt"
         )
-    check_sampling(req.temperature, req.top_p, req.n)
-    check_max_tokens(req.max_tokens, "max_tokens")
+    check_generation(req.temperature, req.top_p, req.n, req.max_tokens)
     cap = req.max_tokens or DEFAULT_COMPLETION_MAX_TOKENS
     choices: list[dict[str, Any]] = []
     prompt_tokens = completion_tokens = 0
