@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from operator import itemgetter
-from typing import Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import LangSmithParams, LanguageModelInput
@@ -35,7 +35,7 @@ from compactifai.chat import (
     tool_choice_param,
 )
 from compactifai.types import ReasoningEffort
-from langchain_compactifai._batch_api import BatchAPIMixin, take_batch_result
+from langchain_compactifai._batch_api import BatchAPIMixin, BatchHost, take_batch_result
 from langchain_compactifai._connection import CompactifAIConnection, langsmith_params
 from langchain_compactifai._errors import langchain_errors
 from langchain_compactifai._messages import (
@@ -428,3 +428,7 @@ def _api_tool(
         function.get("parameters"),
         function.get("strict"),
     )
+
+
+if TYPE_CHECKING:  # mypy proves the model is the host its batch mixin expects
+    _BATCH_HOST: type[BatchHost] = ChatCompactifAI

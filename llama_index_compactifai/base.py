@@ -40,7 +40,7 @@ from compactifai.chat import (
     tool_choice_param,
 )
 from compactifai.types import ReasoningEffort
-from llama_index_compactifai._batch_api import BatchChatMixin
+from llama_index_compactifai._batch_api import BatchChatHost, BatchChatMixin
 from llama_index_compactifai._messages import (
     chat_response_from_completion,
     chat_stream_item,
@@ -482,3 +482,7 @@ class CompactifAI(ClientHolder, BatchChatMixin, FunctionCallingLLM):
                 yield current
 
         return gen()
+
+
+if TYPE_CHECKING:  # mypy proves the LLM is the host its batch mixin expects
+    _BATCH_HOST: type[BatchChatHost] = CompactifAI
