@@ -494,8 +494,11 @@ def _drain(response: httpx.Response, body: Iterator[bytes]) -> None:
     The end is usually buffered already. A read it still needs waits at most what is left of
     ``DRAIN_TIMEOUT``, through the network stream's own read timeout: a server slow to end the
     body gets a read timeout, and the connection is closed with the response, never reused.
-    No thread or timer per stream.
+    No thread or timer per stream. Over HTTP/2 (a caller's client) the connection is shared by
+    other streams and closing the response resets this stream only: nothing to drain.
     """
+    if response.http_version != "HTTP/1.1":
+        return
     stream = response.extensions.get("network_stream")
     deadline = time.monotonic() + DRAIN_TIMEOUT
     try:
