@@ -39,6 +39,15 @@ from compactifai._defaults import (
 )
 from compactifai._protocol import Exchange, Operation, RetryPolicy
 from compactifai._version import __version__
+from compactifai.audio import (
+    DEFAULT_TRANSCRIPTION_MODEL,
+    AudioInput,
+    ResponseFormat,
+    Transcription,
+    check_transcription_model,
+    open_audio,
+    transcription,
+)
 from compactifai.errors import BadRequestError, MissingAPIKeyError, RequestValidationError
 from compactifai.types import (
     Batch,
@@ -219,7 +228,13 @@ class _BaseClient(Generic[HttpClientT]):
         self._closer: weakref.finalize[Any, Any]
         self._lock = threading.Lock()
         self._urls: dict[str, httpx.URL] = {}
+        # The catalog as last listed: transcribe() refuses a model it says cannot transcribe.
+        self._served_models: dict[str, Model] | None = None
         _warn_if_cleartext(self.base_url)
+
+    def _listed(self, models: list[Model]) -> list[Model]:
+        self._served_models = {model.id: model for model in models}
+        return models
 
     @property
     def max_retries(self) -> int:
@@ -330,7 +345,7 @@ class CompactifAIClient(_BaseClient[httpx.Client]):
         self.close()
 
     def list_models(self) -> list[Model]:
-        return self._call(ops.list_models())
+        return self._listed(self._call(ops.list_models()))
 
     def retrieve_model(self, model_id: str) -> Model:
         return self._call(ops.retrieve_model(model_id))
@@ -437,6 +452,44 @@ class CompactifAIClient(_BaseClient[httpx.Client]):
             after = _next_cursor(page)
             if after is None:
                 return
+
+    # ------------------------------------------------------------------ audio
+
+    def transcribe(
+        self,
+        file: AudioInput,
+        *,
+        model: str = DEFAULT_TRANSCRIPTION_MODEL,
+        language: str | None = None,
+        prompt: str | None = None,
+        response_format: ResponseFormat = "json",
+        temperature: float | None = None,
+        timestamp_granularities: Sequence[str] | None = None,
+        filename: str | None = None,
+        content_type: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> Transcription | str:
+        """Transcribe an audio file (a path, bytes or a binary file object, at most 25 MB).
+
+        A :class:`~compactifai.audio.Transcription` for ``json``/``verbose_json`` (the latter
+        with ``language``, ``duration`` and ``segments``), the text itself for ``text``,
+        ``srt`` and ``vtt``. The file name and MIME type are inferred (``filename``,
+        ``content_type`` override them). Billed per second of audio: a file or model the
+        service would refuse is refused before sending (:class:`RequestValidationError`).
+        """
+        check_transcription_model(model, self._served_models)
+        with open_audio(file, filename, content_type) as upload:
+            op = transcription(
+                upload,
+                model=model,
+                language=language,
+                prompt=prompt,
+                response_format=response_format,
+                temperature=temperature,
+                timestamp_granularities=timestamp_granularities,
+            )
+            with self._naming_missing_model({"model": model}):
+                return self._call(op, extra_headers)
 
     def _call(self, op: Operation[T], extra_headers: Mapping[str, str] | None = None) -> T:
         (result,) = self._run(op, extra_headers)
@@ -568,7 +621,7 @@ class AsyncCompactifAIClient(_BaseClient[httpx.AsyncClient]):
         await self.aclose()
 
     async def list_models(self) -> list[Model]:
-        return await self._call(ops.list_models())
+        return self._listed(await self._call(ops.list_models()))
 
     async def retrieve_model(self, model_id: str) -> Model:
         return await self._call(ops.retrieve_model(model_id))
@@ -688,6 +741,44 @@ class AsyncCompactifAIClient(_BaseClient[httpx.AsyncClient]):
             after = _next_cursor(page)
             if after is None:
                 return
+
+    # ------------------------------------------------------------------ audio
+
+    async def transcribe(
+        self,
+        file: AudioInput,
+        *,
+        model: str = DEFAULT_TRANSCRIPTION_MODEL,
+        language: str | None = None,
+        prompt: str | None = None,
+        response_format: ResponseFormat = "json",
+        temperature: float | None = None,
+        timestamp_granularities: Sequence[str] | None = None,
+        filename: str | None = None,
+        content_type: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> Transcription | str:
+        """Transcribe an audio file (a path, bytes or a binary file object, at most 25 MB).
+
+        A :class:`~compactifai.audio.Transcription` for ``json``/``verbose_json`` (the latter
+        with ``language``, ``duration`` and ``segments``), the text itself for ``text``,
+        ``srt`` and ``vtt``. The file name and MIME type are inferred (``filename``,
+        ``content_type`` override them). Billed per second of audio: a file or model the
+        service would refuse is refused before sending (:class:`RequestValidationError`).
+        """
+        check_transcription_model(model, self._served_models)
+        with open_audio(file, filename, content_type) as upload:
+            op = transcription(
+                upload,
+                model=model,
+                language=language,
+                prompt=prompt,
+                response_format=response_format,
+                temperature=temperature,
+                timestamp_granularities=timestamp_granularities,
+            )
+            async with self._naming_missing_model({"model": model}):
+                return await self._call(op, extra_headers)
 
     async def _call(self, op: Operation[T], extra_headers: Mapping[str, str] | None = None) -> T:
         (result,) = [item async for item in self._run(op, extra_headers)]

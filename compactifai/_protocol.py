@@ -78,7 +78,7 @@ class Operation(Generic[T]):
     not_found_message: str | None = None
     params: Mapping[str, str | int] | None = None
     files: Mapping[str, FileField] | None = None
-    form: Mapping[str, str] | None = None
+    form: Mapping[str, str | Sequence[str]] | None = None  # a sequence repeats the field
     raw: bool = False
 
 

@@ -6,6 +6,7 @@ fault acts):
 - ``GET /v1/models``, ``GET /v1/models/{model_id}`` (unknown id: 404 ``{"detail": "Not Found"}``)
 - ``POST /v1/chat/completions`` (JSON or SSE with ``stream: true``; see :mod:`.chat`)
 - ``POST /v1/completions`` (no streaming, like the service)
+- ``POST /v1/audio/transcriptions`` (multipart; the transcription model only: see :mod:`.audio`)
 - ``POST /v1/usage/completions`` (only with the ``reference`` catalog or ``usage_endpoint=True``)
 - control plane: ``GET /_emulator/health`` (open); ``GET|POST|DELETE /_emulator/faults``,
   ``POST /_emulator/reset``, ``GET /_emulator/requests`` (a valid API key, and
@@ -384,7 +385,9 @@ def create_app(
         exception_handlers={HTTPException: _http_exception},
     )
     app.state.emulator = state
+    from .audio import install_audio
     from .batches import install_batches  # files and batches live in their own module
 
     install_batches(app)
+    install_audio(app)
     return app
