@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING, Any
 from compactifai._defaults import DEFAULT_BASE_URL
 from compactifai._protocol import RetryPolicy
 from compactifai._version import __version__
+from compactifai.audio import Transcription, TranscriptionSegment, TranscriptionWord
 from compactifai.errors import (
     APIConnectionError,
     APIResponseValidationError,
@@ -43,6 +44,9 @@ __all__ = [
     "RateLimitError",
     "RequestValidationError",
     "RetryPolicy",
+    "Transcription",
+    "TranscriptionSegment",
+    "TranscriptionWord",
     "__version__",
 ]
 
