@@ -28,6 +28,7 @@ import hashlib
 import io
 import math
 import random
+import struct
 import wave
 from typing import Any
 
@@ -152,7 +153,8 @@ def _decoded(data: bytes, filename: str) -> float:
         )
     try:
         return audio_duration(data, sniffed)
-    except (wave.Error, EOFError, ValueError) as exc:
+    # wave's chunk reader raises RuntimeError on a chunk that runs past the end of the data.
+    except (wave.Error, EOFError, ValueError, RuntimeError, struct.error) as exc:
         raise ApiError(
             400, f"The audio file could not be decoded ({sniffed}: {exc}).", param="file"
         ) from None
