@@ -3,6 +3,7 @@ user of the service would (and by raw httpx for what the SDK cannot send)."""
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import httpx
@@ -44,7 +45,7 @@ def test_the_sdk_transcribes_in_every_format_with_the_same_text(sdk: openai.Open
     segments = verbose.segments or []
     assert len(segments) == round(9.0 / SECONDS_PER_SENTENCE)
     assert segments[0].start == 0 and segments[-1].end == pytest.approx(9.0)
-    assert all(a.end == b.start for a, b in zip(segments, segments[1:], strict=False))
+    assert all(a.end == b.start for a, b in itertools.pairwise(segments))
     assert " ".join(s.text.strip() for s in segments) == verbose.text
 
     plain = sdk.audio.transcriptions.create(model=WHISPER, file=("meeting.wav", audio))
