@@ -45,6 +45,11 @@ EXPECTED: dict[str, list[str]] = {
         "tool result: multiply({'a': 6, 'b': 7}) = 42",
         "final answer: ",
     ],
+    "transcribe_and_ask": [
+        "  [  8.0s -  12.0s] The project lead questioned the quarterly budget on Tuesday.",
+        "A: The project lead questioned the quarterly budget on Tuesday.",
+        "  from standup.wav at 8.0s-12.0s",
+    ],
     "testing_offline": ["4 passed"],
     "batch_eval": [
         "submitting 1,000 prompts as one batch job",
