@@ -175,6 +175,12 @@ def test_readme_python_snippets_run_against_the_emulator(tmp_path: Path) -> None
     docs.mkdir()
     for path in (EXAMPLES.parent / "compactifai" / "data" / "docs").glob("*.md"):
         (docs / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    # The recordings the Audio section names: an ID3-tagged body reads as mp3 to the emulator.
+    mp3 = b"ID3\x04" + bytes(48_000)
+    (tmp_path / "standup.mp3").write_bytes(mp3)
+    for folder in ("calls", "lectures"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "monday.mp3").write_bytes(mp3)
     done = subprocess.run(
         [sys.executable, "-c", README_RUNNER, str(EXAMPLES.parent / "README.md")],
         capture_output=True,
