@@ -242,7 +242,8 @@ def open_audio(
         given = getattr(file, "name", None)
         stream_name = filename or (given if isinstance(given, str) else None)
         if _seekable(file):
-            size = _checked_size(file.seek(0, io.SEEK_END))
+            file.seek(0, io.SEEK_END)
+            size = _checked_size(file.tell())
             file.seek(0)
             head = file.read(_SNIFF_BYTES)
             file.seek(0)
