@@ -76,9 +76,8 @@ class CompactifAIWhisperParser(BaseBlobParser):
         self.temperature = temperature
         self.per_segment = per_segment
         self._client = client
-        key = api_key if api_key is not None else api_key_from_env()
         self._client_args: dict[str, Any] = {
-            "api_key": secret_value(SecretStr(key) if isinstance(key, str) else key),
+            "api_key": secret_value(api_key if api_key is not None else api_key_from_env()),
             "base_url": base_url or env_base_url(),
             "timeout": timeout,
             "max_retries": max_retries,

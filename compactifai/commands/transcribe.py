@@ -92,6 +92,8 @@ def _targets(files: list[Path], out: Path | None, extension: str) -> list[Path |
         return [None] * len(files)
     from compactifai.errors import RequestValidationError
 
+    if out.exists() and not out.is_dir():
+        raise RequestValidationError("--out", f"{out} is a file, not a directory")
     targets = [out / f"{file.stem}.{extension}" for file in files]
     seen: dict[Path, Path] = {}
     for file, target in zip(files, targets, strict=True):

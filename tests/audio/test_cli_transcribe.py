@@ -119,6 +119,8 @@ def test_two_files_with_one_output_name_are_refused_first(
     result = cli("transcribe", str(files[0]), str(other / "one.wav"), "--out", str(tmp_path))
     assert result.code == 1
     assert "would both be written to" in error_line(result)
+    result = cli("transcribe", str(files[0]), "--out", str(files[1]))
+    assert "is a file, not a directory" in error_line(result)
     assert transcription_requests(user) == []
 
 

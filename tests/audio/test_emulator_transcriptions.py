@@ -37,7 +37,10 @@ def http(live: Emulator) -> httpx.Client:
 def test_the_sdk_transcribes_in_every_format_with_the_same_text(sdk: openai.OpenAI) -> None:
     audio = tone(9.0)
     verbose = sdk.audio.transcriptions.create(
-        model=WHISPER, file=("meeting.wav", audio), response_format="verbose_json"
+        model=WHISPER,
+        file=("meeting.wav", audio),
+        response_format="verbose_json",
+        timestamp_granularities=["segment", "word"],  # accepted, ignored (as the service)
     )
     assert verbose.text and verbose.text.endswith(".")
     assert verbose.language == "en"
@@ -207,6 +210,23 @@ def test_more_than_one_file_part_is_refused(http: httpx.Client) -> None:
     )
     assert response.status_code == 400
     assert "Malformed multipart body" in response.json()["error"]["message"]
+
+
+def test_the_form_is_bounded(http: httpx.Client) -> None:
+    many = {f"field{i}": "x" for i in range(40)}
+    response = http.post(
+        "/audio/transcriptions",
+        files={"file": ("a.wav", tone(1.0))},
+        data={"model": WHISPER, **many},
+    )
+    assert response.status_code == 400
+    long_prompt = http.post(
+        "/audio/transcriptions",
+        files={"file": ("a.wav", tone(1.0))},
+        data={"model": WHISPER, "prompt": "word " * 20_000},
+    )
+    assert long_prompt.status_code == 400
+    assert "Malformed multipart body" in long_prompt.json()["error"]["message"]
 
 
 def test_the_key_is_checked_before_anything_is_read(live: Emulator) -> None:
