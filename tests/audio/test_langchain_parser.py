@@ -124,3 +124,19 @@ def test_a_given_client_is_used(client: CompactifAIClient, folder: Path) -> None
     assert parser.client is client
     (doc,) = parser.parse(Blob.from_path(folder / "monday.wav"))
     assert doc.page_content
+
+
+def test_server_errors_are_langchains_model_errors(live: Emulator, folder: Path) -> None:
+    """A refusal the client cannot foresee (no catalog listed) comes back classified the way
+    LangChain's retry and fallback helpers read errors, and is still the package's own error."""
+    from langchain_core.exceptions import ModelNotFoundError as LangChainModelNotFound
+
+    from compactifai import ModelNotFoundError
+
+    parser = CompactifAIWhisperParser(
+        api_key=live.api_key, base_url=live.base_url, model="whisper-large-v3"
+    )
+    with pytest.raises(LangChainModelNotFound) as caught:
+        parser.parse(Blob.from_path(folder / "monday.wav"))
+    assert isinstance(caught.value, ModelNotFoundError)
+    assert caught.value.available is not None and WHISPER in caught.value.available
