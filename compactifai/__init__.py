@@ -17,11 +17,13 @@ from compactifai.errors import (
     IncompleteStreamError,
     InternalServerError,
     MissingAPIKeyError,
+    ModelCapabilityError,
     ModelNotFoundError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
     RequestValidationError,
+    ToolCallingNotSupportedError,
 )
 
 __all__ = [
@@ -38,12 +40,14 @@ __all__ = [
     "IncompleteStreamError",
     "InternalServerError",
     "MissingAPIKeyError",
+    "ModelCapabilityError",
     "ModelNotFoundError",
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
     "RequestValidationError",
     "RetryPolicy",
+    "ToolCallingNotSupportedError",
     "Transcription",
     "TranscriptionSegment",
     "TranscriptionWord",

@@ -28,8 +28,9 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from compactifai import _churn
+from compactifai import _churn, _served_catalog
 from compactifai import _protocol as ops
+from compactifai import responses as _responses
 from compactifai._defaults import (
     DEFAULT_BASE_URL,
     DEFAULT_TIMEOUT,
@@ -46,6 +47,7 @@ from compactifai.audio import (
     Transcription,
     check_transcription_model,
     open_audio,
+    refused_models,
     transcription,
 )
 from compactifai.errors import BadRequestError, MissingAPIKeyError, RequestValidationError
@@ -57,6 +59,8 @@ from compactifai.types import (
     Completion,
     FileObject,
     Model,
+    ResponsesResult,
+    ResponseStreamEvent,
     UsageReport,
 )
 
@@ -228,17 +232,18 @@ class _BaseClient(Generic[HttpClientT]):
         self._closer: weakref.finalize[Any, Any]
         self._lock = threading.Lock()
         self._urls: dict[str, httpx.URL] = {}
-        # The catalog as last listed: transcribe() refuses a model it says cannot transcribe.
-        self._served_models: dict[str, Model] | None = None
         _warn_if_cleartext(self.base_url)
-
-    def _listed(self, models: list[Model]) -> list[Model]:
-        self._served_models = {model.id: model for model in models}
-        return models
 
     @property
     def max_retries(self) -> int:
         return self.retry_policy.max_retries
+
+    @property
+    def _catalog_key(self) -> _served_catalog.CatalogKey:
+        """Where this client's ``GET /models`` answers are kept (see ``_served_catalog``)."""
+        return _served_catalog.catalog_key(
+            self.base_url, self._api_key.get() if self._api_key else None
+        )
 
     @property
     def has_api_key(self) -> bool:
@@ -345,7 +350,9 @@ class CompactifAIClient(_BaseClient[httpx.Client]):
         self.close()
 
     def list_models(self) -> list[Model]:
-        return self._listed(self._call(ops.list_models()))
+        models = self._call(ops.list_models())
+        _served_catalog.remember(self._catalog_key, models)
+        return models
 
     def retrieve_model(self, model_id: str) -> Model:
         return self._call(ops.retrieve_model(model_id))
@@ -386,6 +393,42 @@ class CompactifAIClient(_BaseClient[httpx.Client]):
     ) -> Iterator[ChatCompletionChunk]:
         with self._naming_missing_model(params):
             yield from chunks
+
+    # ------------------------------------------------------------------ Responses API
+
+    def create_response(
+        self, *, extra_headers: Mapping[str, str] | None = None, **params: Any
+    ) -> ResponsesResult:
+        """``POST /responses`` (see ``compactifai.responses``); validated before sending."""
+        op = _responses.create_response(params)
+        with self._naming_refused_model(params):
+            return self._call(op, extra_headers)
+
+    def stream_response(
+        self, *, extra_headers: Mapping[str, str] | None = None, **params: Any
+    ) -> Iterator[ResponseStreamEvent]:
+        """Validate now; return an iterator of typed events that sends the request when first
+        advanced (an ``error`` or ``response.failed`` event raises its typed error)."""
+        op = _responses.stream_response(params)
+        return self._stream_naming_refused_model(self._stream(op, extra_headers), params)
+
+    def retrieve_response(self, response_id: str) -> ResponsesResult:
+        """A response created with ``store=True`` by this key (else NotFoundError)."""
+        return self._call(_responses.retrieve_response(response_id))
+
+    @contextmanager
+    def _naming_refused_model(self, params: Mapping[str, Any]) -> Iterator[None]:
+        try:
+            yield
+        except BadRequestError as exc:
+            _responses.raise_if_refused_model(exc, params.get("model"), self.list_models)
+            raise
+
+    def _stream_naming_refused_model(
+        self, events: Iterator[ResponseStreamEvent], params: Mapping[str, Any]
+    ) -> Iterator[ResponseStreamEvent]:
+        with self._naming_refused_model(params):
+            yield from events
 
     def get_usage(
         self,
@@ -477,7 +520,8 @@ class CompactifAIClient(_BaseClient[httpx.Client]):
         ``content_type`` override them). Billed per second of audio: a file or model the
         service would refuse is refused before sending (:class:`RequestValidationError`).
         """
-        check_transcription_model(model, self._served_models)
+        served = _served_catalog.cached(self._catalog_key)
+        check_transcription_model(model, served)
         with open_audio(file, filename, content_type) as upload:
             op = transcription(
                 upload,
@@ -488,7 +532,7 @@ class CompactifAIClient(_BaseClient[httpx.Client]):
                 temperature=temperature,
                 timestamp_granularities=timestamp_granularities,
             )
-            with self._naming_missing_model({"model": model}):
+            with refused_models(model, served), self._naming_missing_model({"model": model}):
                 return self._call(op, extra_headers)
 
     def _call(self, op: Operation[T], extra_headers: Mapping[str, str] | None = None) -> T:
@@ -621,7 +665,9 @@ class AsyncCompactifAIClient(_BaseClient[httpx.AsyncClient]):
         await self.aclose()
 
     async def list_models(self) -> list[Model]:
-        return self._listed(await self._call(ops.list_models()))
+        models = await self._call(ops.list_models())
+        _served_catalog.remember(self._catalog_key, models)
+        return models
 
     async def retrieve_model(self, model_id: str) -> Model:
         return await self._call(ops.retrieve_model(model_id))
@@ -670,6 +716,55 @@ class AsyncCompactifAIClient(_BaseClient[httpx.AsyncClient]):
                 yield chunk
         finally:
             close = getattr(chunks, "aclose", None)
+            if close is not None:
+                await close()
+
+    # ------------------------------------------------------------------ Responses API
+
+    async def create_response(
+        self, *, extra_headers: Mapping[str, str] | None = None, **params: Any
+    ) -> ResponsesResult:
+        """``POST /responses`` (see ``compactifai.responses``); validated before sending."""
+        op = _responses.create_response(params)
+        async with self._naming_refused_model(params):
+            return await self._call(op, extra_headers)
+
+    def stream_response(
+        self, *, extra_headers: Mapping[str, str] | None = None, **params: Any
+    ) -> AsyncIterator[ResponseStreamEvent]:
+        """Validate now; return an async iterator of typed events that sends the request when
+        first advanced (an ``error`` or ``response.failed`` event raises its typed error)."""
+        op = _responses.stream_response(params)
+        return self._stream_naming_refused_model(self._stream(op, extra_headers), params)
+
+    async def retrieve_response(self, response_id: str) -> ResponsesResult:
+        """A response created with ``store=True`` by this key (else NotFoundError)."""
+        return await self._call(_responses.retrieve_response(response_id))
+
+    @asynccontextmanager
+    async def _naming_refused_model(self, params: Mapping[str, Any]) -> AsyncIterator[None]:
+        try:
+            yield
+        except BadRequestError as exc:
+            model = params.get("model")
+            listed = await _responses.refused_model_listing(exc, model, self.list_models)
+            _responses.raise_if_refused_model(exc, model, lambda: listed)
+            raise
+
+    async def _stream_naming_refused_model(
+        self, events: AsyncIterator[ResponseStreamEvent], params: Mapping[str, Any]
+    ) -> AsyncIterator[ResponseStreamEvent]:
+        # The server refuses a model before the first event: only that wait is watched.
+        try:
+            async with self._naming_refused_model(params):
+                first = await anext(events, None)
+            if first is None:
+                return
+            yield first
+            async for event in events:
+                yield event
+        finally:
+            close = getattr(events, "aclose", None)
             if close is not None:
                 await close()
 
@@ -766,7 +861,8 @@ class AsyncCompactifAIClient(_BaseClient[httpx.AsyncClient]):
         ``content_type`` override them). Billed per second of audio: a file or model the
         service would refuse is refused before sending (:class:`RequestValidationError`).
         """
-        check_transcription_model(model, self._served_models)
+        served = _served_catalog.cached(self._catalog_key)
+        check_transcription_model(model, served)
         with open_audio(file, filename, content_type) as upload:
             op = transcription(
                 upload,
@@ -777,8 +873,9 @@ class AsyncCompactifAIClient(_BaseClient[httpx.AsyncClient]):
                 temperature=temperature,
                 timestamp_granularities=timestamp_granularities,
             )
-            async with self._naming_missing_model({"model": model}):
-                return await self._call(op, extra_headers)
+            with refused_models(model, served):
+                async with self._naming_missing_model({"model": model}):
+                    return await self._call(op, extra_headers)
 
     async def _call(self, op: Operation[T], extra_headers: Mapping[str, str] | None = None) -> T:
         (result,) = [item async for item in self._run(op, extra_headers)]

@@ -85,7 +85,7 @@ class Operation(Generic[T]):
 # ---------------------------------------------------------------------------- validation
 
 
-def _field_path(loc: Sequence[int | str], params: Any) -> str:
+def _field_path(loc: Sequence[int | str], params: Any, missing: bool = False) -> str:
     """``messages[0].content`` from pydantic's loc, without the names of union members.
 
     pydantic puts a union member's name (a role tag, ``str``, ``list[...]``) into the
@@ -97,7 +97,9 @@ def _field_path(loc: Sequence[int | str], params: Any) -> str:
         if isinstance(part, int):
             path += f"[{part}]"
             value = value[part] if isinstance(value, Sequence) and part < len(value) else None
-        elif (isinstance(value, Mapping) and part in value) or position == len(loc) - 1:
+        elif isinstance(value, Mapping) and (
+            part in value or (missing and position == len(loc) - 1)
+        ):
             path += f".{part}" if path else part
             value = value.get(part) if isinstance(value, Mapping) else None
     return path
@@ -107,9 +109,13 @@ def _validation_error(
     exc: pydantic.ValidationError, params: Mapping[str, Any]
 ) -> RequestValidationError:
     errors = exc.errors(include_url=False)
+
     # In a union, each member reports; the most specific complaint has the longest path.
-    error = max(errors, key=lambda e: len(_field_path(e["loc"], params)))
-    field = _field_path(error["loc"], params) or "request"
+    def path(error: Any) -> str:
+        return _field_path(error["loc"], params, error["type"] == "missing")
+
+    error = max(errors, key=lambda e: len(path(e)))
+    field = path(error) or "request"
     reason = error["msg"]
     if error["type"] == "union_tag_invalid":
         discriminator = str(error.get("ctx", {}).get("discriminator", "")).strip("'")

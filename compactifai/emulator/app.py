@@ -6,11 +6,13 @@ fault acts):
 - ``GET /v1/models``, ``GET /v1/models/{model_id}`` (unknown id: 404 ``{"detail": "Not Found"}``)
 - ``POST /v1/chat/completions`` (JSON or SSE with ``stream: true``; see :mod:`.chat`)
 - ``POST /v1/completions`` (no streaming, like the service)
+- ``POST /v1/responses``, ``GET /v1/responses/{response_id}`` (see :mod:`.responses`)
 - ``POST /v1/audio/transcriptions`` (multipart; the transcription model only: see :mod:`.audio`)
 - ``POST /v1/usage/completions`` (only with the ``reference`` catalog or ``usage_endpoint=True``)
 - control plane: ``GET /_emulator/health`` (open); ``GET|POST|DELETE /_emulator/faults``,
-  ``POST /_emulator/reset``, ``GET /_emulator/requests`` (a valid API key, and
-  ``Content-Type: application/json`` on POST/DELETE)
+  ``POST /_emulator/reset``, ``GET /_emulator/requests``, ``POST|DELETE /_emulator/catalog``
+  (a new ``GET /v1/models`` body to serve; see :mod:`.catalog_control`) (a valid API key,
+  and ``Content-Type: application/json`` on POST/DELETE)
 
 Every response carries ``x-request-id``, ``x-served-by-region`` and
 ``x-envoy-upstream-service-time``; a request body over ``max_body_bytes`` (16 MiB by default)
@@ -67,8 +69,10 @@ from ._http import (
 )
 from ._schemas import CompletionRequest
 from .catalog import Catalog, EmulatedModel
+from .catalog_control import catalog_endpoint
 from .chat import chat_completions
 from .faults import FaultError, FaultSpec
+from .responses import create_response, retrieve_response
 from .state import DEFAULT_MAX_BODY_BYTES, EmulatorState, ReasoningField, record_request
 from .tokenizer import apply_limits, count_tokens
 from .usage import UsageError
@@ -331,6 +335,8 @@ def _routes(state: EmulatorState) -> list[BaseRoute]:
         Route("/v1/models/{model_id:path}", _v1(retrieve_model), methods=["GET"]),
         Route("/v1/chat/completions", _v1(chat_completions), methods=["POST"]),
         Route("/v1/completions", _v1(completions), methods=["POST"]),
+        Route("/v1/responses", _v1(create_response), methods=["POST"]),
+        Route("/v1/responses/{response_id}", _v1(retrieve_response), methods=["GET"]),
     ]
     if state.usage_endpoint:
         routes.append(Route("/v1/usage/completions", _v1(usage_completions), methods=["POST"]))
@@ -341,6 +347,7 @@ def _routes(state: EmulatorState) -> list[BaseRoute]:
         Route("/_emulator/faults", _control(faults_endpoint), methods=["GET", "POST", "DELETE"]),
         Route("/_emulator/reset", _control(reset_endpoint), methods=["POST"]),
         Route("/_emulator/requests", _control(requests_endpoint), methods=["GET"]),
+        Route("/_emulator/catalog", _control(catalog_endpoint), methods=["POST", "DELETE"]),
     ]
     return routes
 

@@ -11,7 +11,7 @@ from types import TracebackType
 from typing import Any
 
 from .app import create_app
-from .catalog import Catalog, EmulatedModel
+from .catalog import Catalog, EmulatedModel, parse_catalog
 from .faults import FaultKind, FaultSpec
 from .state import DEFAULT_MAX_BODY_BYTES, EmulatorState, ReasoningField, RecordedRequest
 from .usage import UsageLedger
@@ -240,8 +240,13 @@ class Emulator:
         return list(self.state.requests)
 
     def reset(self) -> None:
-        """Clear faults, usage and the request log."""
+        """Clear faults, usage and the request log; serve the start catalog again."""
         self.state.reset()
+
+    def serve_catalog(self, catalog: Any) -> None:
+        """Serve a new catalog from now on: decoded JSON shaped like ``GET /v1/models``, as
+        ``POST /_emulator/catalog`` takes it (:meth:`reset` restores the start catalog)."""
+        self.state.serve_models(parse_catalog(catalog, "the new catalog"))
 
     def __repr__(self) -> str:
         state = "running" if self.running else "stopped"

@@ -65,6 +65,8 @@ class EmulatorState:
     faults: FaultInjector = field(init=False)
     ledger: UsageLedger = field(default_factory=UsageLedger)
     requests: deque[RecordedRequest] = field(default_factory=lambda: deque(maxlen=1000))
+    stored_responses: dict[str, Any] = field(default_factory=dict)
+    """``store: true`` responses by id (see :mod:`.responses`)."""
 
     def __post_init__(self) -> None:
         if isinstance(self.api_keys, str):
@@ -87,9 +89,15 @@ class EmulatorState:
         if self.models is not None:
             loaded = Catalog(loaded.name, tuple(self.models), loaded.usage_endpoint)
         self.catalog = loaded
-        self.models = loaded.models
+        self.start_models: tuple[EmulatedModel, ...] = tuple(loaded.models)
         if self.usage_endpoint is None:
             self.usage_endpoint = loaded.usage_endpoint
+        self.serve_models(self.start_models)
+
+    def serve_models(self, models: Sequence[EmulatedModel]) -> None:
+        """Serve ``models`` from now on: the catalog changes under running clients, as the
+        service's does (``POST /_emulator/catalog``)."""
+        self.models = tuple(models)
         self.model_map: dict[str, EmulatedModel] = {m.id: m for m in self.models}
         self._models_body = dumps({"object": "list", "data": [m.to_json() for m in self.models]})
 
@@ -101,9 +109,11 @@ class EmulatorState:
         return self.users.get(key)
 
     def reset(self) -> None:
+        self.serve_models(self.start_models)
         self.faults.clear()
         self.ledger.clear()
         self.requests.clear()
+        self.stored_responses.clear()
 
 
 async def record_request(request: Request, state: EmulatorState, body: Any) -> None:

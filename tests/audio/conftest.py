@@ -48,8 +48,12 @@ def emu() -> Iterator[Emulator]:
 
 @pytest.fixture
 def live(emu: Emulator) -> Emulator:
-    """The emulator with no faults, usage or requests left from another test."""
+    """The emulator with no faults, usage or requests left from another test, and no catalog
+    remembered from one (``list_models()`` answers are kept per process, server and key)."""
+    from compactifai import _served_catalog
+
     emu.reset()
+    _served_catalog.forget()
     return emu
 
 

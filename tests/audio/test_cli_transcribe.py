@@ -137,7 +137,8 @@ def test_a_bad_file_stops_the_run_before_anything_is_sent(
     missing = cli("transcribe", str(files[0]), str(tmp_path / "gone.mp3"))
     assert "no such file" in error_line(missing)
     chat = cli("transcribe", str(files[0]), "--model", "hypernova-60b")
-    assert "chat model" in error_line(chat)
+    assert "does not transcribe audio" in error_line(chat)
+    assert "Refused before sending: it is a chat model" in error_line(chat)
     assert transcription_requests(user) == []
 
 

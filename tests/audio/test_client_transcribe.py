@@ -14,6 +14,7 @@ from compactifai import (
     AsyncCompactifAIClient,
     CompactifAIClient,
     InternalServerError,
+    ModelCapabilityError,
     ModelNotFoundError,
     RequestValidationError,
     Transcription,
@@ -184,7 +185,6 @@ def test_a_file_over_25_mb_is_refused_naming_the_limit(
         (b"ID3\x04" + bytes(100), {"response_format": "docx"}, "response_format", "one of json"),
         (b"ID3\x04" + bytes(100), {"temperature": 1.5}, "temperature", "from 0 to 1"),
         (b"ID3\x04" + bytes(100), {"language": "english"}, "language", "ISO-639-1"),
-        (b"ID3\x04" + bytes(100), {"model": CHAT_MODEL}, "model", "chat model"),
         (
             b"ID3\x04" + bytes(100),
             {"timestamp_granularities": ["char"]},
@@ -214,16 +214,31 @@ def test_a_missing_path_is_refused(client: CompactifAIClient, tmp_path: Path) ->
     assert "no such file" in str(error)
 
 
+def test_a_chat_model_is_refused_before_sending(client: CompactifAIClient, live: Emulator) -> None:
+    with pytest.raises(ModelCapabilityError) as caught:
+        client.transcribe(tone(1.0), model=CHAT_MODEL)
+    error = caught.value
+    assert error.route == "/v1/audio/transcriptions"
+    assert error.model == CHAT_MODEL and error.available == [WHISPER]
+    assert error.attempts == 0 and error.request_id is None
+    assert "Refused before sending: it is a chat model" in str(error)
+    assert live.requests == []
+
+
 def test_with_the_catalog_listed_models_that_do_not_transcribe_are_refused(
     client: CompactifAIClient, live: Emulator
 ) -> None:
     client.list_models()
-    unknown = _refused(client, tone(1.0), model="whisper-large-v3")
-    assert unknown.field == "model"
-    assert "not in the catalog" in str(unknown)
-    assert f"transcription models served: {WHISPER}" in str(unknown)
-    chat = _refused(client, tone(1.0), model="glm-5-1")  # the table leaves its audio open
-    assert "supports_audio: false" in str(chat)
+    with pytest.raises(ModelNotFoundError) as unknown:
+        client.transcribe(tone(1.0), model="whisper-large-v3")
+    assert not isinstance(unknown.value, ModelCapabilityError)
+    assert unknown.value.attempts == 0
+    assert unknown.value.available is not None and WHISPER in unknown.value.available
+    assert f"transcription models served: {WHISPER}" in str(unknown.value)
+    with pytest.raises(ModelCapabilityError) as chat:  # the table leaves glm-5-1's audio open
+        client.transcribe(tone(1.0), model="glm-5-1")
+    assert "supports_audio: false" in str(chat.value)
+    assert chat.value.available == [WHISPER]
     assert transcription_requests(live) == []
     assert isinstance(client.transcribe(tone(1.0)), Transcription)
 
@@ -233,12 +248,47 @@ async def test_the_async_client_refuses_the_same(
 ) -> None:
     with pytest.raises(RequestValidationError, match="at most 25 MB"):
         await aclient.transcribe(bytes(MAX_AUDIO_BYTES + 1), filename="a.wav")
-    with pytest.raises(RequestValidationError, match="chat model"):
+    with pytest.raises(ModelCapabilityError, match="chat model"):
         await aclient.transcribe(tone(1.0), model=CHAT_MODEL)
     await aclient.list_models()
-    with pytest.raises(RequestValidationError, match="not in the catalog"):
+    with pytest.raises(ModelNotFoundError, match="not in the catalog"):
         await aclient.transcribe(tone(1.0), model="whisper-1")
     assert transcription_requests(live) == []
+
+
+@pytest.mark.parametrize("asynchronous", [False, True])
+async def test_the_servers_refusal_of_a_chat_model_is_a_capability_error(
+    live: Emulator, asynchronous: bool
+) -> None:
+    """A model the bundled table does not know is sent; the server's 400 is typed all the same."""
+    flags = {"supports_audio": False, "support_chat_completion": True}
+    whisper = {"supports_audio": True, "support_chat_completion": False}
+    live.serve_catalog(
+        {
+            "object": "list",
+            "data": [
+                {"id": "acme-chat-7b", "owned_by": "acme", "capabilities": flags},
+                {"id": WHISPER, "owned_by": "multiverse_computing", "capabilities": whisper},
+            ],
+        }
+    )
+    options = {"api_key": live.api_key, "base_url": live.base_url, "max_retries": 0}
+
+    async def send() -> None:
+        if asynchronous:
+            async with AsyncCompactifAIClient(**options) as aclient:
+                await aclient.transcribe(tone(1.0), model="acme-chat-7b")
+        else:
+            with CompactifAIClient(**options) as client:
+                client.transcribe(tone(1.0), model="acme-chat-7b")
+
+    with pytest.raises(ModelCapabilityError) as caught:
+        await send()
+    error = caught.value
+    assert error.status_code == 400 and error.request_id and error.attempts == 1
+    assert error.route == "/v1/audio/transcriptions"
+    assert "Server said: Invalid request: Model 'acme-chat-7b' does not support audio" in str(error)
+    assert len(transcription_requests(live)) == 1
 
 
 def test_without_the_catalog_the_server_refuses_an_unknown_model(

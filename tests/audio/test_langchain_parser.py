@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from langchain_core.document_loaders import BaseBlobParser, Blob
 
-from compactifai import CompactifAIClient, RequestValidationError, Transcription
+from compactifai import CompactifAIClient, ModelNotFoundError, RequestValidationError, Transcription
 from compactifai.emulator import Emulator
 from langchain_compactifai import CompactifAIWhisperParser
 
@@ -108,7 +108,7 @@ def test_refusals_are_raised_before_anything_is_sent(
     with pytest.raises(RequestValidationError, match="not a known audio type"):
         parser.parse(Blob.from_path(folder / "notes.txt"))
     chat = CompactifAIWhisperParser(api_key=live.api_key, base_url=live.base_url, model=CHAT_MODEL)
-    with pytest.raises(RequestValidationError, match="chat model"):
+    with pytest.raises(ModelNotFoundError, match="does not transcribe audio"):
         chat.parse(Blob.from_path(folder / "monday.wav"))
     assert transcription_requests(live) == []
 
@@ -130,8 +130,6 @@ def test_server_errors_are_langchains_model_errors(live: Emulator, folder: Path)
     """A refusal the client cannot foresee (no catalog listed) comes back classified the way
     LangChain's retry and fallback helpers read errors, and is still the package's own error."""
     from langchain_core.exceptions import ModelNotFoundError as LangChainModelNotFound
-
-    from compactifai import ModelNotFoundError
 
     parser = CompactifAIWhisperParser(
         api_key=live.api_key, base_url=live.base_url, model="whisper-large-v3"
