@@ -301,6 +301,22 @@ class _BaseClient(Generic[HttpClientT]):
     def http_client(self) -> HttpClientT:
         raise NotImplementedError
 
+    @contextmanager
+    def _transcription(
+        self,
+        file: AudioInput,
+        model: str,
+        filename: str | None,
+        content_type: str | None,
+        options: Mapping[str, Any],
+    ) -> Iterator[Operation[Transcription | str]]:
+        """The request ``transcribe`` sends, checked against the catalog this client's server
+        listed last; the server's refusal of the model becomes a ``ModelCapabilityError``."""
+        served = _served_catalog.cached(self._catalog_key)
+        check_transcription_model(model, served)
+        with open_audio(file, filename, content_type) as upload, refused_models(model, served):
+            yield transcription(upload, model=model, **options)
+
     def _prepare(
         self, op: Operation[T], extra_headers: Mapping[str, str] | None, sink: BinaryIO | None
     ) -> tuple[httpx.Request, Exchange[T]]:
@@ -517,23 +533,22 @@ class CompactifAIClient(_BaseClient[httpx.Client]):
         A :class:`~compactifai.audio.Transcription` for ``json``/``verbose_json`` (the latter
         with ``language``, ``duration`` and ``segments``), the text itself for ``text``,
         ``srt`` and ``vtt``. The file name and MIME type are inferred (``filename``,
-        ``content_type`` override them). Billed per second of audio: a file or model the
-        service would refuse is refused before sending (:class:`RequestValidationError`).
+        ``content_type`` override them). Billed per second of audio: a file the service would
+        refuse is refused before sending (:class:`RequestValidationError`), and a model that
+        cannot transcribe raises :class:`ModelCapabilityError` (before sending when known).
         """
-        served = _served_catalog.cached(self._catalog_key)
-        check_transcription_model(model, served)
-        with open_audio(file, filename, content_type) as upload:
-            op = transcription(
-                upload,
-                model=model,
-                language=language,
-                prompt=prompt,
-                response_format=response_format,
-                temperature=temperature,
-                timestamp_granularities=timestamp_granularities,
-            )
-            with refused_models(model, served), self._naming_missing_model({"model": model}):
-                return self._call(op, extra_headers)
+        options = {
+            "language": language,
+            "prompt": prompt,
+            "response_format": response_format,
+            "temperature": temperature,
+            "timestamp_granularities": timestamp_granularities,
+        }
+        with (
+            self._transcription(file, model, filename, content_type, options) as op,
+            self._naming_missing_model({"model": model}),
+        ):
+            return self._call(op, extra_headers)
 
     def _call(self, op: Operation[T], extra_headers: Mapping[str, str] | None = None) -> T:
         (result,) = self._run(op, extra_headers)
@@ -858,24 +873,20 @@ class AsyncCompactifAIClient(_BaseClient[httpx.AsyncClient]):
         A :class:`~compactifai.audio.Transcription` for ``json``/``verbose_json`` (the latter
         with ``language``, ``duration`` and ``segments``), the text itself for ``text``,
         ``srt`` and ``vtt``. The file name and MIME type are inferred (``filename``,
-        ``content_type`` override them). Billed per second of audio: a file or model the
-        service would refuse is refused before sending (:class:`RequestValidationError`).
+        ``content_type`` override them). Billed per second of audio: a file the service would
+        refuse is refused before sending (:class:`RequestValidationError`), and a model that
+        cannot transcribe raises :class:`ModelCapabilityError` (before sending when known).
         """
-        served = _served_catalog.cached(self._catalog_key)
-        check_transcription_model(model, served)
-        with open_audio(file, filename, content_type) as upload:
-            op = transcription(
-                upload,
-                model=model,
-                language=language,
-                prompt=prompt,
-                response_format=response_format,
-                temperature=temperature,
-                timestamp_granularities=timestamp_granularities,
-            )
-            with refused_models(model, served):
-                async with self._naming_missing_model({"model": model}):
-                    return await self._call(op, extra_headers)
+        options = {
+            "language": language,
+            "prompt": prompt,
+            "response_format": response_format,
+            "temperature": temperature,
+            "timestamp_granularities": timestamp_granularities,
+        }
+        with self._transcription(file, model, filename, content_type, options) as op:
+            async with self._naming_missing_model({"model": model}):
+                return await self._call(op, extra_headers)
 
     async def _call(self, op: Operation[T], extra_headers: Mapping[str, str] | None = None) -> T:
         (result,) = [item async for item in self._run(op, extra_headers)]
