@@ -23,7 +23,7 @@ from datetime import datetime
 from os import PathLike
 from pathlib import Path
 from types import TracebackType
-from typing import Any, BinaryIO, Generic, TypeVar, Union, overload
+from typing import Any, BinaryIO, Generic, Literal, TypeVar, Union, overload
 from urllib.parse import urlsplit
 
 import httpx
@@ -514,6 +514,36 @@ class CompactifAIClient(_BaseClient[httpx.Client]):
 
     # ------------------------------------------------------------------ audio
 
+    @overload
+    def transcribe(
+        self,
+        file: AudioInput,
+        *,
+        model: str = ...,
+        language: str | None = ...,
+        prompt: str | None = ...,
+        response_format: Literal["json", "verbose_json"] = ...,
+        temperature: float | None = ...,
+        timestamp_granularities: Sequence[str] | None = ...,
+        filename: str | None = ...,
+        content_type: str | None = ...,
+        extra_headers: Mapping[str, str] | None = ...,
+    ) -> Transcription: ...
+    @overload
+    def transcribe(
+        self,
+        file: AudioInput,
+        *,
+        model: str = ...,
+        language: str | None = ...,
+        prompt: str | None = ...,
+        response_format: Literal["text", "srt", "vtt"],
+        temperature: float | None = ...,
+        timestamp_granularities: Sequence[str] | None = ...,
+        filename: str | None = ...,
+        content_type: str | None = ...,
+        extra_headers: Mapping[str, str] | None = ...,
+    ) -> str: ...
     def transcribe(
         self,
         file: AudioInput,
@@ -854,6 +884,36 @@ class AsyncCompactifAIClient(_BaseClient[httpx.AsyncClient]):
 
     # ------------------------------------------------------------------ audio
 
+    @overload
+    async def transcribe(
+        self,
+        file: AudioInput,
+        *,
+        model: str = ...,
+        language: str | None = ...,
+        prompt: str | None = ...,
+        response_format: Literal["json", "verbose_json"] = ...,
+        temperature: float | None = ...,
+        timestamp_granularities: Sequence[str] | None = ...,
+        filename: str | None = ...,
+        content_type: str | None = ...,
+        extra_headers: Mapping[str, str] | None = ...,
+    ) -> Transcription: ...
+    @overload
+    async def transcribe(
+        self,
+        file: AudioInput,
+        *,
+        model: str = ...,
+        language: str | None = ...,
+        prompt: str | None = ...,
+        response_format: Literal["text", "srt", "vtt"],
+        temperature: float | None = ...,
+        timestamp_granularities: Sequence[str] | None = ...,
+        filename: str | None = ...,
+        content_type: str | None = ...,
+        extra_headers: Mapping[str, str] | None = ...,
+    ) -> str: ...
     async def transcribe(
         self,
         file: AudioInput,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from pathlib import PurePath
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from langchain_core.document_loaders import BaseBlobParser, Blob
 from langchain_core.documents import Document
@@ -13,7 +13,7 @@ from pydantic import SecretStr
 
 from compactifai._defaults import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, env_base_url
 from compactifai._holder import api_key_from_env, secret_value
-from compactifai.audio import DEFAULT_TRANSCRIPTION_MODEL, Transcription, transcript_passages
+from compactifai.audio import DEFAULT_TRANSCRIPTION_MODEL, transcript_passages
 from langchain_compactifai._errors import langchain_errors
 
 if TYPE_CHECKING:
@@ -106,7 +106,7 @@ class CompactifAIWhisperParser(BaseBlobParser):
         file: Any = blob.path if blob.data is None and blob.path is not None else blob.as_bytes()
         name = PurePath(str(blob.path)).name if blob.path is not None else None
         with langchain_errors():
-            answer = self.client.transcribe(
+            result = self.client.transcribe(
                 file,
                 model=self.model,
                 language=self.language,
@@ -115,7 +115,6 @@ class CompactifAIWhisperParser(BaseBlobParser):
                 response_format="verbose_json",
                 filename=name,
             )
-        result = cast(Transcription, answer)  # verbose_json is parsed, never a string
         for passage in transcript_passages(
             result, source=blob.source, model=self.model, per_segment=self.per_segment
         ):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from os import PathLike
 from pathlib import Path, PurePath
-from typing import Any, Union, cast
+from typing import Any, Union
 
 import httpx
 from llama_index.core.bridge.pydantic import Field, PrivateAttr, SecretStr
@@ -89,20 +89,17 @@ class CompactifAIAudioReader(ClientHolder, BasePydanticReader):
     def class_name(cls) -> str:
         return "CompactifAIAudioReader"
 
-    def _options(self, name: str | None) -> dict[str, Any]:
+    def _options(self) -> dict[str, Any]:
         return {
             "model": self.model,
             "language": self.language,
             "prompt": self.prompt,
             "temperature": self.temperature,
-            "response_format": "verbose_json",
-            "filename": name,
         }
 
     def _documents(
-        self, answer: Transcription | str, source: str, extra_info: dict[str, Any] | None
+        self, result: Transcription, source: str, extra_info: dict[str, Any] | None
     ) -> list[Document]:
-        result = cast(Transcription, answer)  # verbose_json is parsed, never a string
         passages = transcript_passages(
             result, source=source, model=self.model, per_segment=self.per_segment
         )
@@ -120,8 +117,10 @@ class CompactifAIAudioReader(ClientHolder, BasePydanticReader):
         """Each file's documents as it is transcribed (``extra_info`` joins their metadata)."""
         for path in _paths(file):
             audio, name = _audio(path, fs)
-            answer = self.client.transcribe(audio, **self._options(name))
-            yield from self._documents(answer, str(path), extra_info)
+            result = self.client.transcribe(
+                audio, response_format="verbose_json", filename=name, **self._options()
+            )
+            yield from self._documents(result, str(path), extra_info)
 
     def load_data(  # type: ignore[override]
         self,
@@ -142,8 +141,10 @@ class CompactifAIAudioReader(ClientHolder, BasePydanticReader):
         documents: list[Document] = []
         for path in _paths(file):
             audio, name = _audio(path, fs)
-            answer = await self.async_client.transcribe(audio, **self._options(name))
-            documents.extend(self._documents(answer, str(path), extra_info))
+            result = await self.async_client.transcribe(
+                audio, response_format="verbose_json", filename=name, **self._options()
+            )
+            documents.extend(self._documents(result, str(path), extra_info))
         return documents
 
 
