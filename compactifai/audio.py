@@ -150,10 +150,6 @@ class AudioUpload:
     content_type: str
     size: int
 
-    @property
-    def extension(self) -> str:
-        return PurePath(self.filename).suffix.lower().lstrip(".")
-
 
 def sniff_audio_format(head: bytes) -> str | None:
     """The audio format the first bytes of a file announce (an extension), or None."""
@@ -191,22 +187,22 @@ def _checked_size(size: int) -> int:
 def _named(name: str | None, head: bytes, content_type: str | None) -> tuple[str, str]:
     """(file name, MIME type): the name's extension decides; a name without one gets the
     extension the content announces. A type the service does not take is refused."""
-    stem = PurePath(name).name if name else ""
-    extension = PurePath(stem).suffix.lower().lstrip(".")
+    basename = PurePath(name).name if name else ""
+    extension = PurePath(basename).suffix.lower().lstrip(".")
     if not extension:
         sniffed = sniff_audio_format(head)
         if sniffed is None:
             raise RequestValidationError(
                 "file",
-                f"{stem or 'the content'} is not a known audio type (accepted: {_ACCEPTED}); "
+                f"{basename or 'the content'} is not a known audio type (accepted: {_ACCEPTED}); "
                 "name it with its extension, e.g. filename='meeting.mp3'",
             )
         extension = sniffed
-        stem = f"{stem or 'audio'}.{sniffed}"
+        basename = f"{basename or 'audio'}.{sniffed}"
     if extension not in AUDIO_EXTENSIONS:
         raise RequestValidationError(
             "file",
-            f"{stem!r} is not a known audio type (accepted: {_ACCEPTED}); if it is audio, "
+            f"{basename!r} is not a known audio type (accepted: {_ACCEPTED}); if it is audio, "
             "pass filename= with the right extension",
         )
     if content_type is not None:
@@ -216,8 +212,8 @@ def _named(name: str | None, head: bytes, content_type: str | None) -> tuple[str
                 f"{content_type!r} is not an audio type the service takes "
                 f"(e.g. {', '.join(sorted(set(AUDIO_EXTENSIONS.values())))})",
             )
-        return stem, content_type
-    return stem, AUDIO_EXTENSIONS[extension]
+        return basename, content_type
+    return basename, AUDIO_EXTENSIONS[extension]
 
 
 @contextlib.contextmanager
