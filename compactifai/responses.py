@@ -15,10 +15,9 @@ import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
 
 from compactifai import _churn
-from compactifai._protocol import Operation, _encode, _parser
+from compactifai._protocol import Operation, _encode, _parser, path_segment
 from compactifai.catalog import KNOWN_MODELS, model_info
 from compactifai.chat import ParsedToolCall, function_tool
 from compactifai.errors import (
@@ -79,17 +78,11 @@ def _not_found(response_id: str) -> str:
 def check_response_id(response_id: Any, field: str = "response_id") -> str:
     """``response_id`` as a path segment, or a :class:`RequestValidationError` naming ``field``.
 
-    An id that is empty, holds ``/``, ``?`` or ``#``, or is ``.``/``..`` would address another
-    URL than the response's: it is refused rather than escaped into one.
+    An id that is empty, holds ``/``, ``?``, ``#``, spaces or control characters, or is
+    ``.``/``..`` would address another URL than the response's: it is refused rather than
+    escaped into one (the rule of every id in a path: :func:`compactifai._protocol.path_segment`).
     """
-    if not isinstance(response_id, str) or not response_id.strip():
-        raise RequestValidationError(field, "a non-empty response id is required")
-    if response_id in (".", "..") or any(c in response_id for c in "/?#"):
-        raise RequestValidationError(
-            field,
-            f"a response id has no '/', '?' or '#' and is not '.' or '..' (got {response_id!r})",
-        )
-    return quote(response_id, safe="")
+    return path_segment(field, response_id)
 
 
 def check_model_capability(model: Any) -> None:

@@ -11,6 +11,8 @@ import argparse
 import time
 from typing import TYPE_CHECKING, Any
 
+from compactifai.commands._common import safe_text
+
 if TYPE_CHECKING:
     from rich.console import Console
 
@@ -60,14 +62,26 @@ def stream_response_answer(
                 status = None
             if thought and thoughts is not None:
                 # markup=False: the model's text is shown as written, never read as rich markup.
-                thoughts.print(thought, end="", style="dim", markup=False, soft_wrap=True)
+                thoughts.print(
+                    safe_text(thought, multiline=True, markup=False),
+                    end="",
+                    style="dim",
+                    markup=False,
+                    soft_wrap=True,
+                )
                 thoughts.file.flush()
                 thinking = True
             if delta.text:
                 if thinking and thoughts is not None:
                     thoughts.print()
                     thinking = False
-                out.print(delta.text, end="", markup=False, highlight=False, soft_wrap=True)
+                out.print(
+                    safe_text(delta.text, multiline=True, markup=False),
+                    end="",
+                    markup=False,
+                    highlight=False,
+                    soft_wrap=True,
+                )
                 out.file.flush()
     finally:
         if status is not None:
@@ -102,10 +116,8 @@ def responses_turn(
     out: Console,
     err: Console,
 ) -> ResponseStreamAccumulator:
-    from rich.markup import escape
-
     started = time.perf_counter()
     acc = stream_response_answer(client, messages, params, out, thoughts=err)
     line = usage_line(acc, time.perf_counter() - started)
-    err.print(f"[dim]{escape(line)}[/]", highlight=False)
+    err.print(f"[dim]{safe_text(line)}[/]", highlight=False)
     return acc

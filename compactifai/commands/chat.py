@@ -16,6 +16,7 @@ from compactifai.commands._common import (
     guarded,
     make_client,
     resolved_base_url,
+    safe_text,
 )
 
 if TYPE_CHECKING:
@@ -132,14 +133,26 @@ def stream_answer(
                 status.stop()
                 status = None
             if thought and thoughts is not None:
-                thoughts.print(thought, end="", style="dim", markup=False, soft_wrap=True)
+                thoughts.print(
+                    safe_text(thought, multiline=True, markup=False),
+                    end="",
+                    style="dim",
+                    markup=False,
+                    soft_wrap=True,
+                )
                 thoughts.file.flush()
                 thinking = True
             if text:
                 if thinking and thoughts is not None:
                     thoughts.print()
                     thinking = False
-                out.print(text, end="", markup=False, highlight=False, soft_wrap=True)
+                out.print(
+                    safe_text(text, multiline=True, markup=False),
+                    end="",
+                    markup=False,
+                    highlight=False,
+                    soft_wrap=True,
+                )
                 out.file.flush()
     finally:
         if status is not None:
@@ -182,7 +195,7 @@ def _turn(
 ) -> StreamAccumulator:
     started = time.perf_counter()
     acc = stream_answer(client, messages, params, out, thoughts=err)
-    err.print(f"[dim]{_usage_line(acc, time.perf_counter() - started)}[/]")
+    err.print(f"[dim]{safe_text(_usage_line(acc, time.perf_counter() - started))}[/]")
     return acc
 
 
@@ -228,7 +241,7 @@ def _session(
     interactive = sys.stdin.isatty()
     if interactive:
         err.print(
-            f"[dim]Chatting with {params['model']} at {base_url}. "
+            f"[dim]Chatting with {safe_text(params['model'])} at {safe_text(base_url)}. "
             "/reset forgets the history, /exit or Ctrl-D ends.[/]"
         )
     history = list(system)
@@ -256,14 +269,14 @@ def _session(
                     err.print(f"[dim]{name:8} {text}[/]")
             continue
         if not interactive:
-            out.print(f"[bold]you>[/] {prompt}", highlight=False)
+            out.print(f"[bold]you>[/] {safe_text(prompt)}", highlight=False)
         history.append({"role": "user", "content": prompt})
         try:
             acc = turn(client, history, params, out, err)
         except (BadRequestError, RequestValidationError) as exc:
             # The request was refused (too long, say): drop this turn, keep the session.
             history.pop()
-            print(f"error: {describe_error(exc)}", file=sys.stderr)
+            print(f"error: {safe_text(describe_error(exc), markup=False)}", file=sys.stderr)
             continue
         history.append({"role": "assistant", "content": acc.text})
 

@@ -3,8 +3,9 @@ Whisper.
 
 Every file is checked (there, audio, at most 25 MB) before the first is sent: transcription
 is billed per second, and a run that would fail on its third file should fail before its
-first. Transcripts go to stdout as the server wrote them (never through rich's markup, which
-would eat ``[...]``), or to ``--out DIR`` one file each.
+first. Transcripts go to stdout as text (never through rich's markup, which would eat
+``[...]``; control characters dropped, so no escape sequence reaches the terminal), or to
+``--out DIR`` one file each, as the server wrote them.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from compactifai.commands._common import (
     error_console,
     guarded,
     make_client,
+    safe_text,
 )
 
 if TYPE_CHECKING:
@@ -135,8 +137,6 @@ def _progress(total: int) -> Iterator[Any]:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from rich.markup import escape
-
     response_format, extension = FORMATS[args.format]
     with make_client(args) as client:  # no key: fails here, before any file is read
         files: list[Path] = list(args.files)
@@ -148,7 +148,7 @@ def _run(args: argparse.Namespace) -> int:
             task = progress.add_task("transcribing", total=len(files)) if progress else None
             for number, (file, target) in enumerate(zip(files, targets, strict=True), 1):
                 if progress is not None:
-                    progress.update(task, description=f"transcribing {escape(file.name)}")
+                    progress.update(task, description=f"transcribing {safe_text(file.name)}")
                 answer = client.transcribe(
                     file,
                     model=args.model,
@@ -159,12 +159,12 @@ def _run(args: argparse.Namespace) -> int:
                 text = _rendered(answer, file, args.format)
                 if target is not None:
                     target.write_text(text, encoding="utf-8")
-                    error_console().print(f"{escape(str(file))} -> {escape(str(target))}")
+                    error_console().print(f"{safe_text(file)} -> {safe_text(target)}")
                 else:
                     if len(files) > 1 and args.format != "json":  # like head(1): a title each
                         separator = "\n" if number > 1 else ""
                         sys.stdout.write(f"{separator}==> {file} <==\n")
-                    sys.stdout.write(text)
+                    sys.stdout.write(safe_text(text, multiline=True, markup=False))
                     sys.stdout.flush()
                 if progress is not None:
                     progress.advance(task)

@@ -4,7 +4,8 @@ The service changes its catalog every few months and per account, without notice
 posts a body shaped like ``GET /v1/models`` (the same JSON a ``catalog=PATH`` file holds,
 ``"emulator"`` objects included) and the next ``GET /v1/models`` lists it and chat requests
 follow its flags; ``DELETE`` (or ``POST /_emulator/reset``) serves the start catalog again.
-Behind the control plane's rules (a valid API key, a JSON content type).
+Behind the control plane's rules (a valid API key, a JSON content type). The catalog is served
+to every user: on a server with an admin key, only the admin key changes it (403 for an API key).
 """
 
 from __future__ import annotations
@@ -21,7 +22,11 @@ from .state import EmulatorState
 __all__ = ["catalog_endpoint"]
 
 
-async def catalog_endpoint(request: Request, state: EmulatorState) -> Response:
+async def catalog_endpoint(request: Request, state: EmulatorState, user: str | None) -> Response:
+    if user is not None and state.admin_key is not None:
+        return ApiError(
+            403, "On this server only the admin key changes the catalog (everyone's)."
+        ).response()
     if request.method == "DELETE":
         state.serve_models(state.start_models)
     else:

@@ -142,7 +142,7 @@ def test_a_bad_file_stops_the_run_before_anything_is_sent(
     assert transcription_requests(user) == []
 
 
-def test_server_text_is_printed_as_is_never_as_markup(
+def test_server_text_is_printed_as_text_never_as_markup_or_escapes(
     cli: Runner, user: Emulator, files: list[Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import compactifai.emulator.audio
@@ -156,6 +156,15 @@ def test_server_text_is_printed_as_is_never_as_markup(
     assert result.out == heard[0] + "\n"
     srt = cli("transcribe", str(files[0]), str(files[1]), "--format", "srt")
     assert srt.out.count(heard[0]) == 2
+    # A terminal escape sequence (here: retitle the window) never reaches the terminal.
+    monkeypatch.setattr(
+        compactifai.emulator.audio,
+        "transcript_sentences",
+        lambda data, duration: ["Minutes\x1b]0;pwned\x07 follow."],
+    )
+    escaped = cli("transcribe", str(files[0]))
+    assert escaped.out == "Minutes]0;pwned follow.\n"
+    assert "\x1b" not in escaped.out and "\x07" not in escaped.out
 
 
 def test_without_a_key_it_fails_before_reading_any_file(
