@@ -51,6 +51,18 @@ EXPECTED: dict[str, list[str]] = {
         "  from standup.wav at 8.0s-12.0s",
     ],
     "testing_offline": ["4 passed"],
+    "responses_reasoning": [
+        'langchain thinking: The user asks: "When was the Eiffel Tower completed?"',
+        "langchain answer: The Eiffel Tower was completed in 1889.",
+        "langchain stream: ....",  # the trace streams piece by piece before the answer
+        "....The Eiffel Tower was completed in 1889.",
+        "langchain tool call: GetWeather({'city': 'Paris'})",
+        "langchain after the tool: The result of GetWeather is 18 C and sunny.",
+        "langchain follow-up (only the new turn sent): The secret word is pineapple.",
+        'llama-index thinking block: The user asks: "When was the Eiffel Tower completed?"',
+        "llama-index answer: ",
+        "llama-index stream: ....",
+    ],
     "responses_api": [
         "answer: The Eiffel Tower is in Paris and was completed in 1889.",
         "stream: The Eiffel Tower is in Paris and was completed in 1889.",
