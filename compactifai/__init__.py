@@ -6,6 +6,7 @@ from compactifai import errors
 from compactifai._defaults import DEFAULT_BASE_URL
 from compactifai._protocol import RetryPolicy
 from compactifai._version import __version__
+from compactifai.audio import Transcription, TranscriptionSegment, TranscriptionWord
 from compactifai.errors import *  # noqa: F403  (the exception types, listed in errors.__all__)
 
 __all__ = [
@@ -13,6 +14,9 @@ __all__ = [
     "AsyncCompactifAIClient",
     "CompactifAIClient",
     "RetryPolicy",
+    "Transcription",
+    "TranscriptionSegment",
+    "TranscriptionWord",
     "__version__",
 ]
 __all__ += errors.__all__

@@ -22,13 +22,14 @@ from datetime import datetime
 from os import PathLike
 from pathlib import Path
 from types import TracebackType
-from typing import Any, BinaryIO, Generic, TypeVar, Union, overload
+from typing import Any, BinaryIO, Generic, Literal, TypeVar, Union, overload
 from urllib.parse import urlsplit
 
 import httpx
 
-from compactifai import _churn
+from compactifai import _churn, _served_catalog
 from compactifai import _protocol as ops
+from compactifai import responses as _responses
 from compactifai._defaults import (
     DEFAULT_BASE_URL,
     DEFAULT_TIMEOUT,
@@ -38,6 +39,16 @@ from compactifai._defaults import (
 )
 from compactifai._protocol import Exchange, Operation, RetryPolicy
 from compactifai._version import __version__
+from compactifai.audio import (
+    DEFAULT_TRANSCRIPTION_MODEL,
+    AudioInput,
+    ResponseFormat,
+    Transcription,
+    check_transcription_model,
+    open_audio,
+    refused_models,
+    transcription,
+)
 from compactifai.errors import BadRequestError, MissingAPIKeyError, RequestValidationError
 from compactifai.types import (
     Batch,
@@ -47,6 +58,8 @@ from compactifai.types import (
     Completion,
     FileObject,
     Model,
+    ResponsesResult,
+    ResponseStreamEvent,
     UsageReport,
 )
 
@@ -225,6 +238,13 @@ class _BaseClient(Generic[HttpClientT]):
         return self.retry_policy.max_retries
 
     @property
+    def _catalog_key(self) -> _served_catalog.CatalogKey:
+        """Where this client's ``GET /models`` answers are kept (see ``_served_catalog``)."""
+        return _served_catalog.catalog_key(
+            self.base_url, self._api_key.get() if self._api_key else None
+        )
+
+    @property
     def has_api_key(self) -> bool:
         return self._api_key is not None
 
@@ -280,6 +300,22 @@ class _BaseClient(Generic[HttpClientT]):
     def http_client(self) -> HttpClientT:
         raise NotImplementedError
 
+    @contextmanager
+    def _transcription(
+        self,
+        file: AudioInput,
+        model: str,
+        filename: str | None,
+        content_type: str | None,
+        options: Mapping[str, Any],
+    ) -> Iterator[Operation[Transcription | str]]:
+        """The request ``transcribe`` sends, checked against the catalog this client's server
+        listed last; the server's refusal of the model becomes a ``ModelCapabilityError``."""
+        served = _served_catalog.cached(self._catalog_key)
+        check_transcription_model(model, served)
+        with open_audio(file, filename, content_type) as upload, refused_models(model, served):
+            yield transcription(upload, model=model, **options)
+
     def _prepare(
         self, op: Operation[T], extra_headers: Mapping[str, str] | None, sink: BinaryIO | None
     ) -> tuple[httpx.Request, Exchange[T]]:
@@ -329,7 +365,9 @@ class CompactifAIClient(_BaseClient[httpx.Client]):
         self.close()
 
     def list_models(self) -> list[Model]:
-        return self._call(ops.list_models())
+        models = self._call(ops.list_models())
+        _served_catalog.remember(self._catalog_key, models)
+        return models
 
     def retrieve_model(self, model_id: str) -> Model:
         return self._call(ops.retrieve_model(model_id))
@@ -370,6 +408,42 @@ class CompactifAIClient(_BaseClient[httpx.Client]):
     ) -> Iterator[ChatCompletionChunk]:
         with self._naming_missing_model(params):
             yield from chunks
+
+    # ------------------------------------------------------------------ Responses API
+
+    def create_response(
+        self, *, extra_headers: Mapping[str, str] | None = None, **params: Any
+    ) -> ResponsesResult:
+        """``POST /responses`` (see ``compactifai.responses``); validated before sending."""
+        op = _responses.create_response(params)
+        with self._naming_refused_model(params):
+            return self._call(op, extra_headers)
+
+    def stream_response(
+        self, *, extra_headers: Mapping[str, str] | None = None, **params: Any
+    ) -> Iterator[ResponseStreamEvent]:
+        """Validate now; return an iterator of typed events that sends the request when first
+        advanced (an ``error`` or ``response.failed`` event raises its typed error)."""
+        op = _responses.stream_response(params)
+        return self._stream_naming_refused_model(self._stream(op, extra_headers), params)
+
+    def retrieve_response(self, response_id: str) -> ResponsesResult:
+        """A response created with ``store=True`` by this key (else NotFoundError)."""
+        return self._call(_responses.retrieve_response(response_id))
+
+    @contextmanager
+    def _naming_refused_model(self, params: Mapping[str, Any]) -> Iterator[None]:
+        try:
+            yield
+        except BadRequestError as exc:
+            _responses.raise_if_refused_model(exc, params.get("model"), self.list_models)
+            raise
+
+    def _stream_naming_refused_model(
+        self, events: Iterator[ResponseStreamEvent], params: Mapping[str, Any]
+    ) -> Iterator[ResponseStreamEvent]:
+        with self._naming_refused_model(params):
+            yield from events
 
     def get_usage(
         self,
@@ -436,6 +510,74 @@ class CompactifAIClient(_BaseClient[httpx.Client]):
             after = _next_cursor(page)
             if after is None:
                 return
+
+    # ------------------------------------------------------------------ audio
+
+    @overload
+    def transcribe(
+        self,
+        file: AudioInput,
+        *,
+        model: str = ...,
+        language: str | None = ...,
+        prompt: str | None = ...,
+        response_format: Literal["json", "verbose_json"] = ...,
+        temperature: float | None = ...,
+        timestamp_granularities: Sequence[str] | None = ...,
+        filename: str | None = ...,
+        content_type: str | None = ...,
+        extra_headers: Mapping[str, str] | None = ...,
+    ) -> Transcription: ...
+    @overload
+    def transcribe(
+        self,
+        file: AudioInput,
+        *,
+        model: str = ...,
+        language: str | None = ...,
+        prompt: str | None = ...,
+        response_format: Literal["text", "srt", "vtt"],
+        temperature: float | None = ...,
+        timestamp_granularities: Sequence[str] | None = ...,
+        filename: str | None = ...,
+        content_type: str | None = ...,
+        extra_headers: Mapping[str, str] | None = ...,
+    ) -> str: ...
+    def transcribe(
+        self,
+        file: AudioInput,
+        *,
+        model: str = DEFAULT_TRANSCRIPTION_MODEL,
+        language: str | None = None,
+        prompt: str | None = None,
+        response_format: ResponseFormat = "json",
+        temperature: float | None = None,
+        timestamp_granularities: Sequence[str] | None = None,
+        filename: str | None = None,
+        content_type: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> Transcription | str:
+        """Transcribe an audio file (a path, bytes or a binary file object, at most 25 MB).
+
+        A :class:`~compactifai.audio.Transcription` for ``json``/``verbose_json`` (the latter
+        with ``language``, ``duration`` and ``segments``), the text itself for ``text``,
+        ``srt`` and ``vtt``. The file name and MIME type are inferred (``filename``,
+        ``content_type`` override them). Billed per second of audio: a file the service would
+        refuse is refused before sending (:class:`RequestValidationError`), and a model that
+        cannot transcribe raises :class:`ModelCapabilityError` (before sending when known).
+        """
+        options = {
+            "language": language,
+            "prompt": prompt,
+            "response_format": response_format,
+            "temperature": temperature,
+            "timestamp_granularities": timestamp_granularities,
+        }
+        with (
+            self._transcription(file, model, filename, content_type, options) as op,
+            self._naming_missing_model({"model": model}),
+        ):
+            return self._call(op, extra_headers)
 
     def _call(self, op: Operation[T], extra_headers: Mapping[str, str] | None = None) -> T:
         (result,) = self._run(op, extra_headers)
@@ -585,7 +727,9 @@ class AsyncCompactifAIClient(_BaseClient[httpx.AsyncClient]):
         await self.aclose()
 
     async def list_models(self) -> list[Model]:
-        return await self._call(ops.list_models())
+        models = await self._call(ops.list_models())
+        _served_catalog.remember(self._catalog_key, models)
+        return models
 
     async def retrieve_model(self, model_id: str) -> Model:
         return await self._call(ops.retrieve_model(model_id))
@@ -634,6 +778,55 @@ class AsyncCompactifAIClient(_BaseClient[httpx.AsyncClient]):
                 yield chunk
         finally:
             close = getattr(chunks, "aclose", None)
+            if close is not None:
+                await close()
+
+    # ------------------------------------------------------------------ Responses API
+
+    async def create_response(
+        self, *, extra_headers: Mapping[str, str] | None = None, **params: Any
+    ) -> ResponsesResult:
+        """``POST /responses`` (see ``compactifai.responses``); validated before sending."""
+        op = _responses.create_response(params)
+        async with self._naming_refused_model(params):
+            return await self._call(op, extra_headers)
+
+    def stream_response(
+        self, *, extra_headers: Mapping[str, str] | None = None, **params: Any
+    ) -> AsyncIterator[ResponseStreamEvent]:
+        """Validate now; return an async iterator of typed events that sends the request when
+        first advanced (an ``error`` or ``response.failed`` event raises its typed error)."""
+        op = _responses.stream_response(params)
+        return self._stream_naming_refused_model(self._stream(op, extra_headers), params)
+
+    async def retrieve_response(self, response_id: str) -> ResponsesResult:
+        """A response created with ``store=True`` by this key (else NotFoundError)."""
+        return await self._call(_responses.retrieve_response(response_id))
+
+    @asynccontextmanager
+    async def _naming_refused_model(self, params: Mapping[str, Any]) -> AsyncIterator[None]:
+        try:
+            yield
+        except BadRequestError as exc:
+            model = params.get("model")
+            listed = await _responses.refused_model_listing(exc, model, self.list_models)
+            _responses.raise_if_refused_model(exc, model, lambda: listed)
+            raise
+
+    async def _stream_naming_refused_model(
+        self, events: AsyncIterator[ResponseStreamEvent], params: Mapping[str, Any]
+    ) -> AsyncIterator[ResponseStreamEvent]:
+        # The server refuses a model before the first event: only that wait is watched.
+        try:
+            async with self._naming_refused_model(params):
+                first = await anext(events, None)
+            if first is None:
+                return
+            yield first
+            async for event in events:
+                yield event
+        finally:
+            close = getattr(events, "aclose", None)
             if close is not None:
                 await close()
 
@@ -705,6 +898,72 @@ class AsyncCompactifAIClient(_BaseClient[httpx.AsyncClient]):
             after = _next_cursor(page)
             if after is None:
                 return
+
+    # ------------------------------------------------------------------ audio
+
+    @overload
+    async def transcribe(
+        self,
+        file: AudioInput,
+        *,
+        model: str = ...,
+        language: str | None = ...,
+        prompt: str | None = ...,
+        response_format: Literal["json", "verbose_json"] = ...,
+        temperature: float | None = ...,
+        timestamp_granularities: Sequence[str] | None = ...,
+        filename: str | None = ...,
+        content_type: str | None = ...,
+        extra_headers: Mapping[str, str] | None = ...,
+    ) -> Transcription: ...
+    @overload
+    async def transcribe(
+        self,
+        file: AudioInput,
+        *,
+        model: str = ...,
+        language: str | None = ...,
+        prompt: str | None = ...,
+        response_format: Literal["text", "srt", "vtt"],
+        temperature: float | None = ...,
+        timestamp_granularities: Sequence[str] | None = ...,
+        filename: str | None = ...,
+        content_type: str | None = ...,
+        extra_headers: Mapping[str, str] | None = ...,
+    ) -> str: ...
+    async def transcribe(
+        self,
+        file: AudioInput,
+        *,
+        model: str = DEFAULT_TRANSCRIPTION_MODEL,
+        language: str | None = None,
+        prompt: str | None = None,
+        response_format: ResponseFormat = "json",
+        temperature: float | None = None,
+        timestamp_granularities: Sequence[str] | None = None,
+        filename: str | None = None,
+        content_type: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> Transcription | str:
+        """Transcribe an audio file (a path, bytes or a binary file object, at most 25 MB).
+
+        A :class:`~compactifai.audio.Transcription` for ``json``/``verbose_json`` (the latter
+        with ``language``, ``duration`` and ``segments``), the text itself for ``text``,
+        ``srt`` and ``vtt``. The file name and MIME type are inferred (``filename``,
+        ``content_type`` override them). Billed per second of audio: a file the service would
+        refuse is refused before sending (:class:`RequestValidationError`), and a model that
+        cannot transcribe raises :class:`ModelCapabilityError` (before sending when known).
+        """
+        options = {
+            "language": language,
+            "prompt": prompt,
+            "response_format": response_format,
+            "temperature": temperature,
+            "timestamp_granularities": timestamp_granularities,
+        }
+        with self._transcription(file, model, filename, content_type, options) as op:
+            async with self._naming_missing_model({"model": model}):
+                return await self._call(op, extra_headers)
 
     async def _call(self, op: Operation[T], extra_headers: Mapping[str, str] | None = None) -> T:
         (result,) = [item async for item in self._run(op, extra_headers)]

@@ -16,27 +16,25 @@ import json
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, cast
 
-from langchain_core.language_models import LanguageModelInput
 from langchain_core.language_models.chat_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.messages import AIMessage
 from langchain_core.outputs import ChatResult
-from langchain_core.prompt_values import PromptValue
 from langchain_core.runnables import RunnableConfig
 from pydantic import BaseModel, Field
 
 from compactifai.types import Batch, ChatCompletion
 from langchain_compactifai._errors import langchain_errors
+from langchain_compactifai._host import ChatModelHost
 from langchain_compactifai._messages import chat_result_from_completion
 
 if TYPE_CHECKING:
-    from compactifai._client import AsyncCompactifAIClient, CompactifAIClient
     from compactifai.batches import AsyncBatchRunner, BatchResult, BatchRunner
 
 # compactifai.batches (and its transport imports) loads on the first batch, not with LangChain.
 
-__all__ = ["BatchAPIMixin", "BatchHost", "take_batch_result"]
+__all__ = ["BatchAPIMixin", "take_batch_result"]
 
 # body key -> results for that body (several inputs may send the same body)
 _Parked = dict[str, "deque[BatchResult | Exception]"]
@@ -102,21 +100,6 @@ def _message_or_error(result: BatchResult) -> AIMessage | Exception:
 _Config = RunnableConfig | list[RunnableConfig] | None
 
 
-class BatchHost(Protocol):
-    """What the mixin needs of the chat model it is mixed into (``ChatCompactifAI``): its
-    clients, and the body ``invoke`` would send. A protocol, so this module needs nothing from
-    the model's."""
-
-    @property
-    def client(self) -> CompactifAIClient: ...
-    @property
-    def async_client(self) -> AsyncCompactifAIClient: ...
-    def _convert_input(self, model_input: LanguageModelInput) -> PromptValue: ...
-    def _request_params(
-        self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]
-    ) -> dict[str, Any]: ...
-
-
 class _Plan:
     """A ``batch`` call's bodies: those to send as a job, and (with ``return_exceptions``)
     those the client refuses, which become their inputs' exceptions instead of failing all."""
@@ -161,8 +144,8 @@ class BatchAPIMixin(BaseModel):
 
     # -- helpers -------------------------------------------------------------------------------
 
-    def _chat(self) -> BatchHost:
-        return cast(BatchHost, self)
+    def _chat(self) -> ChatModelHost:
+        return cast(ChatModelHost, self)
 
     def _runner(self) -> BatchRunner:
         from compactifai.batches import BatchRunner

@@ -25,7 +25,7 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 from langchain_core.utils.pydantic import is_basemodel_subclass
 from pydantic import Field, field_validator
 
-from compactifai.catalog import DEFAULT_CHAT_MODEL, input_kinds, model_info
+from compactifai.catalog import DEFAULT_CHAT_MODEL, input_kinds
 from compactifai.chat import (
     chat_body,
     function_tool,
@@ -34,15 +34,25 @@ from compactifai.chat import (
     settings_body,
     tool_choice_param,
 )
+from compactifai.errors import ToolCallingNotSupportedError
+from compactifai.profiles import (
+    capabilities_for,
+    known_capabilities,
+    load_capabilities,
+    models_with_tools,
+    profile,
+)
 from compactifai.types import ReasoningEffort
-from langchain_compactifai._batch_api import BatchAPIMixin, BatchHost, take_batch_result
+from langchain_compactifai._batch_api import BatchAPIMixin, take_batch_result
 from langchain_compactifai._connection import CompactifAIConnection, langsmith_params
 from langchain_compactifai._errors import langchain_errors
+from langchain_compactifai._host import ChatModelHost
 from langchain_compactifai._messages import (
     StreamMapper,
     chat_result_from_completion,
     messages_to_api,
 )
+from langchain_compactifai._responses import ResponsesAPIMixin
 
 __all__ = ["ChatCompactifAI"]
 
@@ -52,7 +62,7 @@ _NOT_BODY = frozenset(
 )
 
 
-class ChatCompactifAI(CompactifAIConnection, BatchAPIMixin, BaseChatModel):
+class ChatCompactifAI(CompactifAIConnection, BatchAPIMixin, ResponsesAPIMixin, BaseChatModel):
     """CompactifAI chat models (compressed "slim" LLMs) for LangChain.
 
     A drop-in for ``ChatOpenAI``: sync and async invoke/stream/batch, token usage, tool
@@ -127,6 +137,13 @@ class ChatCompactifAI(CompactifAIConnection, BatchAPIMixin, BaseChatModel):
         reasoning chunks come before the answer's); ``ai_msg.text`` is the answer alone.
         It is never sent back to the server in later turns.
 
+    Responses API:
+        ``ChatCompactifAI(use_responses_api=True)`` sends calls to ``POST /responses``
+        (hypernova-60b, gpt-oss-120b, glm-5-1) with the same results: text, reasoning,
+        tool calls, structured output, usage. ``use_previous_response_id=True`` sends only
+        the turn after the latest answer, with ``previous_response_id``. By default
+        (``None``) only calls that need it go there (see ``use_responses_api``).
+
     Batch API (one job for a whole ``batch``; results in hours rather than seconds):
         ``ChatCompactifAI(use_batch_api=True).batch(inputs)``; or ``batch_api_submit(inputs)``
         -> id, later ``batch_api_retrieve(id)`` (also ``batch_api_status``/``batch_api_cancel``
@@ -136,6 +153,13 @@ class ChatCompactifAI(CompactifAIConnection, BatchAPIMixin, BaseChatModel):
         ``ai_msg.usage_metadata`` -> ``{"input_tokens": ..., "output_tokens": ..., "total_tokens": ...}``
         (on invoke, and on exactly one chunk of a stream), with
         ``output_token_details["reasoning"]`` when the server counts reasoning tokens.
+
+    Profile:
+        ``llm.profile`` says what the model can do (tool calling, structured output, image
+        and audio input, reasoning, token limits), from the bundled model table or, with
+        ``profile_from_api=True``, from your account's live catalog. ``bind_tools`` on a model
+        whose profile says it has no tools raises ``ToolCallingNotSupportedError`` naming the
+        models that do.
     """
 
     model_name: str = Field(default=DEFAULT_CHAT_MODEL, alias="model")
@@ -165,6 +189,14 @@ class ChatCompactifAI(CompactifAIConnection, BatchAPIMixin, BaseChatModel):
     does not implement the level refuses the request (``BadRequestError`` naming its levels)."""
     reasoning_enabled: bool | None = None
     """Switch reasoning on or off, on models that support reasoning control."""
+    profile_from_api: bool = False
+    """Fill ``profile`` from the live catalog (``GET /models``) rather than the bundled table.
+
+    The catalog is read when the model is constructed (``profile`` is set then), once per
+    process, base URL and API key; a failure falls back to the bundled table with one
+    warning. A ``profile=`` passed in wins, as always. Constructing inside a running event
+    loop, ``await compactifai.profiles.aload_profiles(client)`` first fills the same cache
+    without blocking the loop."""
 
     @field_validator("n")
     @classmethod
@@ -178,29 +210,12 @@ class ChatCompactifAI(CompactifAIConnection, BatchAPIMixin, BaseChatModel):
         return "compactifai-chat"
 
     def _resolve_model_profile(self) -> ModelProfile | None:
-        """Capabilities from the model catalog (what agents consult to pick strategies).
+        """Capabilities from the bundled table, or the live catalog with ``profile_from_api``.
 
-        A capability the catalog does not know for this model is left out: the server decides.
+        A capability no source states is left out: the server decides.
         """
-        info = model_info(self.model_name)
-        profile: dict[str, Any] = {
-            "max_input_tokens": info.context_window,
-            "text_inputs": True,
-            "text_outputs": True,
-            "structured_output": True,
-        }
-        flags = {
-            ("image_inputs", "image_url_inputs"): info.supports_image,
-            ("audio_inputs",): info.supports_audio,
-            ("tool_calling", "tool_choice", "tool_call_streaming"): info.supports_function_calling,
-            ("reasoning_output",): info.reasoning,
-        }
-        for keys, known in flags.items():
-            if known is not None:
-                profile.update(dict.fromkeys(keys, known))
-        if info.reasoning_efforts:
-            profile["reasoning_effort_levels"] = list(info.reasoning_efforts)
-        return cast("ModelProfile", profile)
+        catalog = load_capabilities(self.client) if self.profile_from_api else None
+        return cast("ModelProfile", profile(capabilities_for(self.model_name, catalog)))
 
     def _settings(self) -> tuple[tuple[str, Any], ...]:
         return (
@@ -275,6 +290,8 @@ class ChatCompactifAI(CompactifAIConnection, BatchAPIMixin, BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
+        if self._uses_responses_api(kwargs):
+            return self._generate_with_responses(messages, stop, kwargs)
         params = self._request_params(messages, stop, kwargs)
         if (from_batch_api := take_batch_result(params)) is not None:
             return from_batch_api
@@ -289,6 +306,8 @@ class ChatCompactifAI(CompactifAIConnection, BatchAPIMixin, BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
+        if self._uses_responses_api(kwargs):
+            return await self._agenerate_with_responses(messages, stop, kwargs)
         params = self._request_params(messages, stop, kwargs)
         if (from_batch_api := take_batch_result(params)) is not None:
             return from_batch_api
@@ -304,6 +323,9 @@ class ChatCompactifAI(CompactifAIConnection, BatchAPIMixin, BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
+        if self._uses_responses_api(kwargs):
+            yield from self._stream_with_responses(messages, stop, kwargs)
+            return
         params = self._request_params(messages, stop, kwargs, stream=True)
         mapper = StreamMapper()
         with langchain_errors():
@@ -320,6 +342,10 @@ class ChatCompactifAI(CompactifAIConnection, BatchAPIMixin, BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
+        if self._uses_responses_api(kwargs):
+            async for from_responses in self._astream_with_responses(messages, stop, kwargs):
+                yield from_responses
+            return
         params = self._request_params(messages, stop, kwargs, stream=True)
         mapper = StreamMapper()
         with langchain_errors():
@@ -346,6 +372,15 @@ class ChatCompactifAI(CompactifAIConnection, BatchAPIMixin, BaseChatModel):
         ``strict`` asks the server to follow the parameter schemas exactly.
         """
         formatted = [_api_tool(tool, strict) for tool in tools]
+        if formatted and (self.profile or {}).get("tool_calling") is False:
+            catalog = known_capabilities(self.client if self.profile_from_api else None)
+            raise ToolCallingNotSupportedError(
+                self.model_name,
+                models_with_tools(catalog),
+                source=capabilities_for(self.model_name, catalog).source,
+                hint="If your account's catalog says otherwise, pass profile_from_api=True "
+                "(or profile={..., 'tool_calling': True}).",
+            )
         if tool_choice is not None and tool_choice is not False:
             names = [tool["function"]["name"] for tool in formatted]
             kwargs["tool_choice"] = tool_choice_param(tool_choice, names)
@@ -430,5 +465,5 @@ def _api_tool(
     )
 
 
-if TYPE_CHECKING:  # mypy proves the model is the host its batch mixin expects
-    _BATCH_HOST: type[BatchHost] = ChatCompactifAI
+if TYPE_CHECKING:  # mypy proves the model is the host its mixins expect
+    _MIXIN_HOST: type[ChatModelHost] = ChatCompactifAI

@@ -3,33 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal, Protocol, TypedDict, cast, overload
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, cast, overload
 
 from llama_index.core.base.llms.types import ChatMessage, ChatResponse
 
+from llama_index_compactifai._host import LLMHost
 from llama_index_compactifai._messages import chat_response_from_completion
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack  # annotations only: no runtime dependency
 
-    from compactifai._client import AsyncCompactifAIClient, CompactifAIClient
     from compactifai.batches import BatchResults, PollPolicy, WaitOptions
     from compactifai.types import Batch, ChatCompletion
 
-__all__ = ["BatchChatHost", "BatchChatMixin"]
-
-
-class BatchChatHost(Protocol):
-    """What the mixin needs of the LLM it is mixed into (``CompactifAI``): its clients, and the
-    body ``chat`` would send. A protocol, so this module needs nothing from the LLM's."""
-
-    @property
-    def client(self) -> CompactifAIClient: ...
-    @property
-    def async_client(self) -> AsyncCompactifAIClient: ...
-    def _chat_params(
-        self, messages: Sequence[ChatMessage], kwargs: dict[str, Any]
-    ) -> dict[str, Any]: ...
+__all__ = ["BatchChatMixin"]
 
 
 def _responses(results: BatchResults, return_exceptions: bool) -> list[Any]:
@@ -80,7 +67,7 @@ class BatchChatMixin:
     def _bodies(
         self, conversations: Conversations, body: Mapping[str, Any] | None
     ) -> list[dict[str, Any]]:
-        llm = cast(BatchChatHost, self)
+        llm = cast(LLMHost, self)
         return [llm._chat_params(messages, dict(body or {})) for messages in conversations]
 
     @overload
@@ -101,7 +88,7 @@ class BatchChatMixin:
         from compactifai.batches import BatchRunner
 
         poll, wait = _split(options)
-        runner = BatchRunner(cast(BatchChatHost, self).client, poll)
+        runner = BatchRunner(cast(LLMHost, self).client, poll)
         results = runner.run(self._bodies(conversations, body), **wait)
         return _responses(results, return_exceptions)
 
@@ -123,6 +110,6 @@ class BatchChatMixin:
         from compactifai.batches import AsyncBatchRunner
 
         poll, wait = _split(options)
-        job = AsyncBatchRunner(cast(BatchChatHost, self).async_client, poll)
+        job = AsyncBatchRunner(cast(LLMHost, self).async_client, poll)
         answered = await job.run(self._bodies(conversations, body), **wait)
         return _responses(answered, return_exceptions)

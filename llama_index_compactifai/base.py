@@ -7,6 +7,7 @@ from collections.abc import AsyncGenerator, Generator, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 import httpx
+from llama_index.core.base.llms.generic_utils import chat_response_to_completion_response
 from llama_index.core.base.llms.types import (
     ChatMessage,
     ChatResponse,
@@ -18,7 +19,7 @@ from llama_index.core.base.llms.types import (
     LLMMetadata,
     MessageRole,
 )
-from llama_index.core.bridge.pydantic import Field, PrivateAttr, SecretStr
+from llama_index.core.bridge.pydantic import Field, PrivateAttr, SecretStr, model_validator
 from llama_index.core.constants import DEFAULT_NUM_OUTPUTS, DEFAULT_TEMPERATURE
 from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
 from llama_index.core.llms.function_calling import FunctionCallingLLM
@@ -29,7 +30,7 @@ from llama_index_instrumentation import get_dispatcher
 from compactifai._defaults import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, env_base_url
 from compactifai._holder import ClientHolder, api_key_from_env
 from compactifai._lazy_clients import LazyClients
-from compactifai.catalog import DEFAULT_CHAT_MODEL, input_kinds, model_info
+from compactifai.catalog import DEFAULT_CHAT_MODEL, DEFAULT_CONTEXT_WINDOW, input_kinds
 from compactifai.chat import (
     StreamAccumulator,
     chat_body,
@@ -39,8 +40,17 @@ from compactifai.chat import (
     reasoning_settings,
     tool_choice_param,
 )
+from compactifai.errors import ToolCallingNotSupportedError
+from compactifai.profiles import (
+    Capabilities,
+    capabilities_for,
+    known_capabilities,
+    load_capabilities,
+    models_with_tools,
+)
 from compactifai.types import ReasoningEffort
-from llama_index_compactifai._batch_api import BatchChatHost, BatchChatMixin
+from llama_index_compactifai._batch_api import BatchChatMixin
+from llama_index_compactifai._host import LLMHost
 from llama_index_compactifai._messages import (
     chat_response_from_completion,
     chat_stream_item,
@@ -49,6 +59,7 @@ from llama_index_compactifai._messages import (
     messages_to_api,
     tool_selections,
 )
+from llama_index_compactifai._responses import ResponsesChatMixin, ResponsesStream
 
 if TYPE_CHECKING:
     from llama_index.core.program.utils import FlexibleModel
@@ -60,7 +71,7 @@ __all__ = ["CompactifAI"]
 dispatcher = get_dispatcher(__name__)
 
 
-class CompactifAI(ClientHolder, BatchChatMixin, FunctionCallingLLM):
+class CompactifAI(ClientHolder, BatchChatMixin, ResponsesChatMixin, FunctionCallingLLM):
     """CompactifAI's compressed ("slim") chat models for LlamaIndex.
 
     Every method (``complete``, ``chat``, their streaming and async twins, and the
@@ -91,6 +102,9 @@ class CompactifAI(ClientHolder, BatchChatMixin, FunctionCallingLLM):
     the answer in ``response.message.blocks``, streamed items carry its new text in
     ``additional_kwargs["thinking_delta"]``, and ``raw["usage"]["reasoning_tokens"]`` counts it.
     ``response.message.content`` is the answer alone; the trace is never sent back.
+
+    ``use_responses_api=True`` sends every call to the Responses API (``POST /responses``;
+    hypernova-60b, gpt-oss-120b, glm-5-1) with the same results, tools and agents included.
     """
 
     model: str = Field(default=DEFAULT_CHAT_MODEL, description="The CompactifAI model id.")
@@ -130,17 +144,29 @@ class CompactifAI(ClientHolder, BatchChatMixin, FunctionCallingLLM):
     context_window: int | None = Field(
         default=None,
         gt=0,
-        description="Context window in tokens; by default what is known of the model.",
+        description="Context window in tokens; by default what is known of the model, "
+        f"else {DEFAULT_CONTEXT_WINDOW} (CompactifAI publishes no context windows).",
     )
     is_function_calling_model: bool | None = Field(
         default=None,
-        description="Whether the model calls tools; by default what is known of the model.",
+        description="Whether the model calls tools; by default true only where the model "
+        "catalog says it does.",
+    )
+    profile_from_api: bool = Field(
+        default=False,
+        description="Describe the model (metadata) from the live catalog (GET /models, read "
+        "at construction, once per process, base URL and key) rather than the bundled table.",
     )
     default_headers: dict[str, str] | None = Field(
         default=None, description="Headers sent with every request."
     )
     additional_kwargs: dict[str, Any] = Field(
         default_factory=dict, description="Extra body fields sent with every chat request."
+    )
+    use_responses_api: bool = Field(
+        default=False,
+        description="Send chat (and completion) calls to the Responses API (POST /responses) "
+        "instead of chat completions; served by hypernova-60b, gpt-oss-120b and glm-5-1.",
     )
     http_client: httpx.Client | None = Field(
         default=None, exclude=True, description="An httpx.Client to send sync requests with."
@@ -150,23 +176,63 @@ class CompactifAI(ClientHolder, BatchChatMixin, FunctionCallingLLM):
     )
 
     _lazy_clients: LazyClients | None = PrivateAttr(default=None)
+    # The live catalog read for profile_from_api; None: the bundled table.
+    _catalog: dict[str, Capabilities] | None = PrivateAttr(default=None)
 
     @classmethod
     def class_name(cls) -> str:
         return "CompactifAI"
 
+    @model_validator(mode="after")
+    def _read_catalog(self) -> CompactifAI:
+        if self.profile_from_api:
+            self._catalog = load_capabilities(self.client)
+        return self
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """What the model can do, from the live catalog (``profile_from_api``) or the table."""
+        return capabilities_for(self.model, self._catalog)
+
+    def _check_takes_tools(self) -> None:
+        """Refuse tools before sending when this object or the catalog says the model has
+        none (a model the catalog does not know is the server's call)."""
+        if self.is_function_calling_model is not None:
+            refused, source = not self.is_function_calling_model, "is_function_calling_model"
+        else:
+            refused, source = self.capabilities.tool_calling is False, self.capabilities.source
+        if refused:
+            catalog = self._catalog if self._catalog is not None else known_capabilities()
+            raise ToolCallingNotSupportedError(
+                self.model,
+                models_with_tools(catalog),
+                source=source,
+                hint="If your account's catalog says otherwise, pass profile_from_api=True "
+                "(or is_function_calling_model=True).",
+            )
+
     @property
     def metadata(self) -> LLMMetadata:
-        info = model_info(self.model)
+        """From the model catalog; the fields set on this object win.
+
+        ``context_window`` is the model's where known, else a conservative
+        ``DEFAULT_CONTEXT_WINDOW`` (8192). ``num_output`` is what prompt packing keeps free for
+        the answer: ``max_tokens``, else LlamaIndex's default (the API's 150000-token cap
+        would leave no room for the prompt). ``is_function_calling_model`` is true only where
+        the catalog says the model calls tools (FunctionAgent refuses the others; AgentWorkflow
+        picks a ReActAgent for them).
+        """
+        capabilities = self.capabilities
         return LLMMetadata(
-            context_window=self.context_window or info.context_window,
+            context_window=(
+                self.context_window or capabilities.context_window or DEFAULT_CONTEXT_WINDOW
+            ),
             num_output=self.max_tokens or DEFAULT_NUM_OUTPUTS,
-            is_chat_model=True,
-            # Unknown to the catalog: let the server decide (an agent may try tools).
+            is_chat_model=capabilities.chat_completion is not False,
             is_function_calling_model=(
                 self.is_function_calling_model
                 if self.is_function_calling_model is not None
-                else info.supports_function_calling is not False
+                else capabilities.tool_calling is True
             ),
             model_name=self.model,
         )
@@ -210,11 +276,15 @@ class CompactifAI(ClientHolder, BatchChatMixin, FunctionCallingLLM):
 
     @llm_chat_callback()
     def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        if self.use_responses_api:
+            return self._chat_with_responses(messages, kwargs)
         completion = self.client.create_chat_completion(**self._chat_params(messages, kwargs))
         return chat_response_from_completion(completion)
 
     @llm_chat_callback()
     async def achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        if self.use_responses_api:
+            return await self._achat_with_responses(messages, kwargs)
         completion = await self.async_client.create_chat_completion(
             **self._chat_params(messages, kwargs)
         )
@@ -224,6 +294,8 @@ class CompactifAI(ClientHolder, BatchChatMixin, FunctionCallingLLM):
     def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
         """Items carry the text so far (``message``), the new text (``delta``) and, on the last
         one, the server's token usage (``raw["usage"]``)."""
+        if self.use_responses_api:
+            return self._stream_with_responses(messages, kwargs, ResponsesStream.chat_item)
         chunks = self.client.stream_chat_completion(
             **self._chat_params(messages, kwargs, stream=True)
         )
@@ -239,6 +311,8 @@ class CompactifAI(ClientHolder, BatchChatMixin, FunctionCallingLLM):
     async def astream_chat(
         self, messages: Sequence[ChatMessage], **kwargs: Any
     ) -> ChatResponseAsyncGen:
+        if self.use_responses_api:
+            return self._astream_with_responses(messages, kwargs, ResponsesStream.chat_item)
         chunks = self.async_client.stream_chat_completion(
             **self._chat_params(messages, kwargs, stream=True)
         )
@@ -254,7 +328,13 @@ class CompactifAI(ClientHolder, BatchChatMixin, FunctionCallingLLM):
 
     @llm_completion_callback()
     def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
-        """A text completion from the ``/completions`` endpoint (the prompt is sent as is)."""
+        """A text completion from the ``/completions`` endpoint (the prompt is sent as is).
+
+        With ``use_responses_api``, the prompt is a user message to the Responses API."""
+        if self.use_responses_api:
+            return chat_response_to_completion_response(
+                self._chat_with_responses(self._prompt_as_chat(prompt, formatted), kwargs)
+            )
         completion = self.client.create_completion(
             **self._completion_params(prompt, formatted, kwargs)
         )
@@ -264,6 +344,10 @@ class CompactifAI(ClientHolder, BatchChatMixin, FunctionCallingLLM):
     async def acomplete(
         self, prompt: str, formatted: bool = False, **kwargs: Any
     ) -> CompletionResponse:
+        if self.use_responses_api:
+            return chat_response_to_completion_response(
+                await self._achat_with_responses(self._prompt_as_chat(prompt, formatted), kwargs)
+            )
         completion = await self.async_client.create_completion(
             **self._completion_params(prompt, formatted, kwargs)
         )
@@ -280,6 +364,9 @@ class CompactifAI(ClientHolder, BatchChatMixin, FunctionCallingLLM):
         would answer in one piece). Items carry the text so far, the ``delta`` and, on the last
         one, the server's token usage.
         """
+        if self.use_responses_api:
+            messages = self._prompt_as_chat(prompt, formatted)
+            return self._stream_with_responses(messages, kwargs, ResponsesStream.completion_item)
         chunks = self.client.stream_chat_completion(
             **self._chat_params(self._prompt_as_chat(prompt, formatted), kwargs, stream=True)
         )
@@ -296,6 +383,9 @@ class CompactifAI(ClientHolder, BatchChatMixin, FunctionCallingLLM):
         self, prompt: str, formatted: bool = False, **kwargs: Any
     ) -> CompletionResponseAsyncGen:
         """Async :meth:`stream_complete` (served by the chat endpoint's stream, too)."""
+        if self.use_responses_api:
+            messages = self._prompt_as_chat(prompt, formatted)
+            return self._astream_with_responses(messages, kwargs, ResponsesStream.completion_item)
         chunks = self.async_client.stream_chat_completion(
             **self._chat_params(self._prompt_as_chat(prompt, formatted), kwargs, stream=True)
         )
@@ -337,6 +427,8 @@ class CompactifAI(ClientHolder, BatchChatMixin, FunctionCallingLLM):
         if user_msg is not None:
             messages.append(user_msg)
         params: dict[str, Any] = {"messages": messages, **kwargs}
+        if specs:
+            self._check_takes_tools()
         if specs:
             params["tools"] = specs
             names = [spec["function"]["name"] for spec in specs]
@@ -484,5 +576,5 @@ class CompactifAI(ClientHolder, BatchChatMixin, FunctionCallingLLM):
         return gen()
 
 
-if TYPE_CHECKING:  # mypy proves the LLM is the host its batch mixin expects
-    _BATCH_HOST: type[BatchChatHost] = CompactifAI
+if TYPE_CHECKING:  # mypy proves the LLM is the host its mixins expect
+    _MIXIN_HOST: type[LLMHost] = CompactifAI

@@ -35,6 +35,8 @@ class UsageRecord:
     model: str
     input_tokens: int
     output_tokens: int
+    # Transcriptions are billed per second of audio (one-minute minimum), not per token.
+    audio_seconds: int = 0
 
 
 def parse_rfc3339(value: str, param: str) -> datetime:
@@ -103,6 +105,8 @@ class UsageLedger:
         input_tokens: int,
         output_tokens: int,
         timestamp: float | None = None,
+        *,
+        audio_seconds: int = 0,
     ) -> UsageRecord:
         rec = UsageRecord(
             time.time() if timestamp is None else timestamp,
@@ -110,14 +114,19 @@ class UsageLedger:
             model,
             input_tokens,
             output_tokens,
+            audio_seconds,
         )
         with self._lock:
             self._records.append(rec)
         return rec
 
-    def clear(self) -> None:
+    def clear(self, user_id: str | None = None) -> None:
+        """Forget the usage of one user, or (``None``) everyone's."""
         with self._lock:
-            self._records.clear()
+            if user_id is None:
+                self._records.clear()
+            else:
+                self._records = [r for r in self._records if r.user_id != user_id]
 
     @property
     def records(self) -> list[UsageRecord]:
