@@ -2,56 +2,27 @@
 
 from typing import TYPE_CHECKING, Any
 
+from compactifai import errors
 from compactifai._defaults import DEFAULT_BASE_URL
 from compactifai._version import __version__
-from compactifai.errors import (
-    APIConnectionError,
-    APIResponseValidationError,
-    APIStatusError,
-    APITimeoutError,
-    AuthenticationError,
-    BadRequestError,
-    CompactifAIError,
-    IncompleteStreamError,
-    InternalServerError,
-    MissingAPIKeyError,
-    ModelCapabilityError,
-    ModelNotFoundError,
-    NotFoundError,
-    PermissionDeniedError,
-    RateLimitError,
-    RequestValidationError,
-    ToolCallingNotSupportedError,
-)
+from compactifai.errors import *  # noqa: F403  (the exception types, listed in errors.__all__)
 
 __all__ = [
     "DEFAULT_BASE_URL",
-    "APIConnectionError",
-    "APIResponseValidationError",
-    "APIStatusError",
-    "APITimeoutError",
     "AsyncCompactifAIClient",
-    "AuthenticationError",
-    "BadRequestError",
     "CompactifAIClient",
-    "CompactifAIError",
-    "IncompleteStreamError",
-    "InternalServerError",
-    "MissingAPIKeyError",
-    "ModelCapabilityError",
-    "ModelNotFoundError",
-    "NotFoundError",
-    "PermissionDeniedError",
-    "RateLimitError",
-    "RequestValidationError",
     "RetryPolicy",
-    "ToolCallingNotSupportedError",
+    "Transcription",
+    "TranscriptionSegment",
+    "TranscriptionWord",
     "__version__",
 ]
+__all__ += errors.__all__
 
 if TYPE_CHECKING:
     from compactifai._client import AsyncCompactifAIClient, CompactifAIClient
     from compactifai._protocol import RetryPolicy
+    from compactifai.audio import Transcription, TranscriptionSegment, TranscriptionWord
 
 
 def __getattr__(name: str) -> Any:
@@ -66,4 +37,8 @@ def __getattr__(name: str) -> Any:
         from compactifai._protocol import RetryPolicy
 
         return RetryPolicy
+    if name in ("Transcription", "TranscriptionSegment", "TranscriptionWord"):
+        from compactifai import audio
+
+        return getattr(audio, name)
     raise AttributeError(f"module 'compactifai' has no attribute {name!r}")
