@@ -8,10 +8,10 @@ stderr before the answer, like chat's.
 from __future__ import annotations
 
 import argparse
-import time
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from compactifai.commands._common import safe_text
+from compactifai.commands._stream_print import print_stream, timed_turn
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -48,47 +48,15 @@ def stream_response_answer(
     from compactifai.responses import ResponseStreamAccumulator
 
     acc = ResponseStreamAccumulator()
+
     events = iter(client.stream_response(input=messages, **params))
-    status = out.status(spinner, spinner="dots") if out.is_terminal else None
-    thinking = False
-    if status is not None:
-        status.start()
-    try:
+
+    def deltas() -> Iterator[tuple[str, str]]:
         for event in events:
             delta = acc.add(event)
-            thought = delta.reasoning if thoughts is not None else ""
-            if (thought or delta.text) and status is not None:
-                status.stop()
-                status = None
-            if thought and thoughts is not None:
-                # markup=False: the model's text is shown as written, never read as rich markup.
-                thoughts.print(
-                    safe_text(thought, multiline=True, markup=False),
-                    end="",
-                    style="dim",
-                    markup=False,
-                    soft_wrap=True,
-                )
-                thoughts.file.flush()
-                thinking = True
-            if delta.text:
-                if thinking and thoughts is not None:
-                    thoughts.print()
-                    thinking = False
-                out.print(
-                    safe_text(delta.text, multiline=True, markup=False),
-                    end="",
-                    markup=False,
-                    highlight=False,
-                    soft_wrap=True,
-                )
-                out.file.flush()
-    finally:
-        if status is not None:
-            status.stop()
-    if thinking and thoughts is not None:
-        thoughts.print()
-    out.print()
+            yield delta.reasoning, delta.text
+
+    print_stream(deltas(), out, thoughts=thoughts, spinner=spinner)
     return acc
 
 
@@ -116,8 +84,9 @@ def responses_turn(
     out: Console,
     err: Console,
 ) -> ResponseStreamAccumulator:
-    started = time.perf_counter()
-    acc = stream_response_answer(client, messages, params, out, thoughts=err)
-    line = usage_line(acc, time.perf_counter() - started)
-    err.print(f"[dim]{safe_text(line)}[/]", highlight=False)
-    return acc
+    return timed_turn(
+        lambda: stream_response_answer(client, messages, params, out, thoughts=err),
+        usage_line,
+        err,
+        highlight=False,
+    )

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from compactifai.commands._common import (
@@ -18,6 +17,7 @@ from compactifai.commands._common import (
     resolved_base_url,
     safe_text,
 )
+from compactifai.commands._stream_print import print_stream, timed_turn
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -120,46 +120,15 @@ def stream_answer(
     from compactifai.chat import StreamAccumulator
 
     acc = StreamAccumulator()
+
     chunks = iter(client.stream_chat_completion(messages=messages, **params))
-    status = out.status(spinner, spinner="dots") if out.is_terminal else None
-    thinking = False
-    if status is not None:
-        status.start()
-    try:
+
+    def deltas() -> Iterator[tuple[str, str]]:
         for chunk in chunks:
             thought = _reasoning_delta(chunk)
-            text = acc.add(chunk)
-            if ((thought and thoughts is not None) or text) and status is not None:
-                status.stop()
-                status = None
-            if thought and thoughts is not None:
-                thoughts.print(
-                    safe_text(thought, multiline=True, markup=False),
-                    end="",
-                    style="dim",
-                    markup=False,
-                    soft_wrap=True,
-                )
-                thoughts.file.flush()
-                thinking = True
-            if text:
-                if thinking and thoughts is not None:
-                    thoughts.print()
-                    thinking = False
-                out.print(
-                    safe_text(text, multiline=True, markup=False),
-                    end="",
-                    markup=False,
-                    highlight=False,
-                    soft_wrap=True,
-                )
-                out.file.flush()
-    finally:
-        if status is not None:
-            status.stop()
-    if thinking and thoughts is not None:
-        thoughts.print()
-    out.print()
+            yield thought, acc.add(chunk)
+
+    print_stream(deltas(), out, thoughts=thoughts, spinner=spinner)
     return acc
 
 
@@ -193,10 +162,9 @@ def _turn(
     out: Console,
     err: Console,
 ) -> StreamAccumulator:
-    started = time.perf_counter()
-    acc = stream_answer(client, messages, params, out, thoughts=err)
-    err.print(f"[dim]{safe_text(_usage_line(acc, time.perf_counter() - started))}[/]")
-    return acc
+    return timed_turn(
+        lambda: stream_answer(client, messages, params, out, thoughts=err), _usage_line, err
+    )
 
 
 def _run(args: argparse.Namespace) -> int:
