@@ -20,6 +20,7 @@ from compactifai import _churn
 from compactifai._protocol import Operation, _encode, _parser, path_segment
 from compactifai.catalog import KNOWN_MODELS, model_info
 from compactifai.chat import ParsedToolCall, function_tool
+from compactifai.chat import usage_dict as chat_usage_dict
 from compactifai.errors import (
     BadRequestError,
     CompactifAIError,
@@ -37,6 +38,7 @@ from compactifai.types import (
     ResponsesResult,
     ResponseStreamEvent,
     ResponseUsage,
+    Usage,
 )
 
 __all__ = [
@@ -44,6 +46,7 @@ __all__ = [
     "ResponseDelta",
     "ResponseStreamAccumulator",
     "ResponseToolCallDelta",
+    "chat_usage",
     "check_response_id",
     "create_response",
     "input_from_chat_messages",
@@ -426,19 +429,24 @@ def tool_calls_of_response(result: ResponsesResult) -> list[ParsedToolCall]:
     ]
 
 
+def chat_usage(usage: ResponseUsage | None) -> Usage | None:
+    """Responses token counts under their chat names (``input_tokens`` -> ``prompt_tokens``...),
+    details included."""
+    if usage is None:
+        return None
+    return Usage(
+        prompt_tokens=usage.input_tokens,
+        completion_tokens=usage.output_tokens,
+        total_tokens=usage.total,
+        prompt_tokens_details=usage.input_tokens_details,
+        completion_tokens_details=usage.output_tokens_details,
+    )
+
+
 def usage_dict(usage: ResponseUsage | None) -> dict[str, Any] | None:
     """Responses usage in chat's words (what both integrations report), ``reasoning_tokens``
     added when the server counted them."""
-    if usage is None:
-        return None
-    counts: dict[str, Any] = {
-        "prompt_tokens": usage.input_tokens,
-        "completion_tokens": usage.output_tokens,
-        "total_tokens": usage.total,
-    }
-    if usage.reasoning_tokens is not None:
-        counts["reasoning_tokens"] = usage.reasoning_tokens
-    return counts
+    return chat_usage_dict(chat_usage(usage))
 
 
 @dataclass(frozen=True)
