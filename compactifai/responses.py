@@ -19,7 +19,7 @@ from typing import Any
 from compactifai import _churn
 from compactifai._protocol import Operation, _encode, _parser, path_segment
 from compactifai.catalog import KNOWN_MODELS, model_info
-from compactifai.chat import ParsedToolCall, function_tool
+from compactifai.chat import ParsedToolCall, function_tool, json_schema_response_format
 from compactifai.chat import usage_dict as chat_usage_dict
 from compactifai.errors import (
     BadRequestError,
@@ -299,12 +299,9 @@ def text_format_json_schema(
     strict: bool | None = None,
 ) -> dict[str, Any]:
     """The ``text`` parameter asking for JSON that follows ``schema``."""
-    fmt: dict[str, Any] = {"type": "json_schema", "name": name, "schema": dict(schema)}
-    if description:
-        fmt["description"] = description
-    if strict is not None:
-        fmt["strict"] = strict
-    return {"format": fmt}
+    # Chat's response_format with the json_schema object's fields lifted beside "type".
+    chat_format = json_schema_response_format(name, schema, description=description, strict=strict)
+    return {"format": {"type": "json_schema", **chat_format["json_schema"]}}
 
 
 def _input_part(part: Any) -> Any:

@@ -21,8 +21,10 @@ from ._checks import (
     check_context,
     check_generation,
     check_max_tokens,
+    check_tool_choice,
     model_or_400,
     stop_strings,
+    unsupported_input,
     usage_object,
 )
 from ._fault_responses import (
@@ -97,17 +99,9 @@ def _to_turns(messages: Sequence[MessageParam], model: EmulatedModel) -> list[Tu
     for i, msg in enumerate(messages):
         text, images, audios, files = _text_of(msg.content)
         if images and not model.supports_image:
-            raise ApiError(
-                400,
-                f"The model `{model.id}` does not support image input.",
-                param=f"messages[{i}].content",
-            )
+            raise unsupported_input(model, "image", f"messages[{i}].content")
         if audios and not model.supports_audio:
-            raise ApiError(
-                400,
-                f"The model `{model.id}` does not support audio input.",
-                param=f"messages[{i}].content",
-            )
+            raise unsupported_input(model, "audio", f"messages[{i}].content")
         if files:
             # No capability flag for files: every emulated model takes them.
             _check_files(msg.content, i)
@@ -191,22 +185,9 @@ def tool_choice_of(req: ChatRequest, model: EmulatedModel) -> tuple[list[ToolSpe
         ToolSpec(t.function.name, t.function.description or "", t.function.parameters)
         for t in req.tools or ()
     ]
-    choice: str | None
     if req.tool_choice is None or isinstance(req.tool_choice, str):
-        choice = req.tool_choice
-    else:
-        choice = req.tool_choice.function.name
-        if not any(t.name == choice for t in tools):
-            raise ApiError(
-                400,
-                f"tool_choice names the function `{choice}`, which is not in tools.",
-                param="tool_choice",
-            )
-    if choice == "required" and not tools:
-        raise ApiError(400, 'tool_choice "required" needs at least one tool.', param="tool_choice")
-    if tools and not model.supports_function_calling:
-        raise ApiError(400, f"The model `{model.id}` does not support tool calling.", param="tools")
-    return tools, choice
+        return tools, check_tool_choice(model, tools, req.tool_choice)
+    return tools, check_tool_choice(model, tools, req.tool_choice.function.name, named=True)
 
 
 def response_format_of(req: ChatRequest) -> dict[str, Any] | None:

@@ -26,7 +26,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ._checks import check_context, check_max_tokens, check_sampling, model_or_400
+from ._checks import (
+    check_context,
+    check_max_tokens,
+    check_sampling,
+    check_tool_choice,
+    model_or_400,
+    unsupported_input,
+)
 from ._fault_responses import apply_stream_fault, finish_json
 from ._http import (
     SSE_DONE,
@@ -178,19 +185,11 @@ def _content_text(
             texts.append(part.refusal or "")
         elif part.type == "input_image":
             if not model.supports_image:
-                raise ApiError(
-                    400,
-                    f"The model `{model.id}` does not support image input.",
-                    param=f"{where}.content[{j}]",
-                )
+                raise unsupported_input(model, "image", f"{where}.content[{j}]")
             images += 1
         elif part.type == "input_audio":
             if not model.supports_audio:
-                raise ApiError(
-                    400,
-                    f"The model `{model.id}` does not support audio input.",
-                    param=f"{where}.content[{j}]",
-                )
+                raise unsupported_input(model, "audio", f"{where}.content[{j}]")
         elif part.type == "input_file":
             files += 1
         else:
@@ -262,22 +261,9 @@ def _tools(req: ResponsesRequest, model: EmulatedModel) -> tuple[list[ToolSpec],
         if not tool.name:
             raise ApiError(400, "A function tool needs a name.", param=f"tools[{i}].name")
         tools.append(ToolSpec(tool.name, tool.description or "", tool.parameters))
-    choice: str | None
     if req.tool_choice is None or isinstance(req.tool_choice, str):
-        choice = req.tool_choice
-    else:
-        choice = req.tool_choice.name
-        if not any(t.name == choice for t in tools):
-            raise ApiError(
-                400,
-                f"tool_choice names the function `{choice}`, which is not in tools.",
-                param="tool_choice",
-            )
-    if choice == "required" and not tools:
-        raise ApiError(400, 'tool_choice "required" needs at least one tool.', param="tool_choice")
-    if tools and not model.supports_function_calling:
-        raise ApiError(400, f"The model `{model.id}` does not support tool calling.", param="tools")
-    return tools, choice
+        return tools, check_tool_choice(model, tools, req.tool_choice)
+    return tools, check_tool_choice(model, tools, req.tool_choice.name, named=True)
 
 
 def _response_format(req: ResponsesRequest) -> dict[str, Any] | None:
