@@ -19,7 +19,13 @@ from typing import Any
 from compactifai import _churn
 from compactifai._protocol import Operation, _encode, _parser, path_segment
 from compactifai.catalog import KNOWN_MODELS, model_info
-from compactifai.chat import ParsedToolCall, function_tool, json_schema_response_format
+from compactifai.chat import (
+    AnswerPieces,
+    ParsedToolCall,
+    function_tool,
+    joined_pieces,
+    json_schema_response_format,
+)
 from compactifai.chat import usage_dict as chat_usage_dict
 from compactifai.errors import (
     BadRequestError,
@@ -486,7 +492,7 @@ class _Call:
         return self.arguments[0] if self.arguments else ""
 
 
-class ResponseStreamAccumulator:
+class ResponseStreamAccumulator(AnswerPieces):
     """Everything a Responses stream has said so far, and what each event adds.
 
     :meth:`add` folds an event in and returns its :class:`ResponseDelta`. A server that sends
@@ -513,16 +519,8 @@ class ResponseStreamAccumulator:
     # -- reading
 
     @property
-    def text(self) -> str:
-        return _joined(self._text)
-
-    @property
-    def reasoning(self) -> str:
-        return _joined(self._reasoning)
-
-    @property
     def refusal(self) -> str | None:
-        return _joined(self._refusal) if self._refusal else None
+        return joined_pieces(self._refusal) if self._refusal else None
 
     @property
     def usage(self) -> ResponseUsage | None:
@@ -689,9 +687,3 @@ def _summary_index(event: ResponseStreamEvent) -> int:
     """The summary part a reasoning-summary event is about (0 when it does not say)."""
     index = getattr(event, "summary_index", None)
     return index if isinstance(index, int) else 0
-
-
-def _joined(pieces: list[str]) -> str:
-    if len(pieces) > 1:
-        pieces[:] = ["".join(pieces)]
-    return pieces[0] if pieces else ""

@@ -66,7 +66,6 @@ from ._http import (
     ServiceMiddleware,
     Unauthorized,
     Unprocessable,
-    json_body,
     validation_detail,
 )
 from ._schemas import CompletionRequest
@@ -85,6 +84,7 @@ from .state import (
     EmulatorState,
     ReasoningField,
     record_request,
+    recorded_json_body,
 )
 from .tokenizer import apply_limits, count_tokens
 from .usage import UsageError
@@ -165,8 +165,7 @@ async def retrieve_model(
 async def completions(
     request: Request, state: EmulatorState, user: str, fault: FaultSpec | None
 ) -> Response:
-    body = await json_body(request)
-    await record_request(request, state, body)
+    body = await recorded_json_body(request, state)
     try:
         req = CompletionRequest.model_validate(body)
     except ValidationError as exc:
@@ -222,8 +221,7 @@ async def completions(
 async def usage_completions(
     request: Request, state: EmulatorState, user: str, fault: FaultSpec | None
 ) -> Response:
-    body = await json_body(request)
-    await record_request(request, state, body)
+    body = await recorded_json_body(request, state)
     if not isinstance(body, dict):
         raise Unprocessable(
             [

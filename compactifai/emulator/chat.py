@@ -37,7 +37,6 @@ from ._http import (
     StreamResponse,
     Unprocessable,
     dumps,
-    json_body,
     validation_detail,
 )
 from ._schemas import ROLES, ChatRequest
@@ -45,7 +44,7 @@ from ._schemas import Message as MessageParam
 from .catalog import EmulatedModel
 from .conversation import Generated, ToolCall, ToolSpec, Turn, count_prompt_tokens
 from .faults import FaultSpec
-from .state import EmulatorState, record_request
+from .state import EmulatorState, recorded_json_body
 from .tokenizer import apply_limits, count_tokens, tokenize
 
 __all__ = [
@@ -324,8 +323,7 @@ def chat_payload(
 async def chat_completions(
     request: Request, state: EmulatorState, user: str, fault: FaultSpec | None
 ) -> Response:
-    body = await json_body(request)
-    await record_request(request, state, body)
+    body = await recorded_json_body(request, state)
     req, model = validate_chat_request(body, state)
     tools, choice = tool_choice_of(req, model)
     response_format = response_format_of(req)

@@ -42,13 +42,12 @@ from ._http import (
     StreamResponse,
     Unprocessable,
     dumps,
-    json_body,
     validation_detail,
 )
 from .catalog import EmulatedModel
 from .conversation import Generated, ToolCall, ToolSpec, Turn, count_prompt_tokens
 from .faults import FaultSpec
-from .state import EmulatorState, record_request
+from .state import EmulatorState, record_request, recorded_json_body
 from .tokenizer import apply_limits, count_tokens, tokenize
 
 __all__ = ["MAX_STORED_RESPONSES", "StoredResponse", "create_response", "retrieve_response"]
@@ -501,8 +500,7 @@ def _answer_turn(answer: _Answer) -> Turn:
 async def create_response(
     request: Request, state: EmulatorState, user: str, fault: FaultSpec | None
 ) -> Response:
-    body = await json_body(request)
-    await record_request(request, state, body)
+    body = await recorded_json_body(request, state)
     try:
         return await _create(request, state, user, fault, body)
     except _Detail as exc:
