@@ -8,18 +8,20 @@ stderr before the answer, like chat's.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from compactifai.commands._stream_print import print_stream, timed_turn
+from compactifai.commands._chat_core import ChatApi, token_counts
 
 if TYPE_CHECKING:
-    from rich.console import Console
-
-    from compactifai import CompactifAIClient
     from compactifai.responses import ResponseStreamAccumulator
 
-__all__ = ["responses_params", "responses_turn", "stream_response_answer", "usage_line"]
+__all__ = [
+    "RESPONSES",
+    "responses_params",
+    "responses_turn",
+    "stream_response_answer",
+    "usage_line",
+]
 
 
 def responses_params(args: argparse.Namespace) -> dict[str, Any]:
@@ -34,41 +36,24 @@ def responses_params(args: argparse.Namespace) -> dict[str, Any]:
     return params
 
 
-def stream_response_answer(
-    client: CompactifAIClient,
-    messages: list[dict[str, Any]],
-    params: dict[str, Any],
-    out: Console,
-    *,
-    thoughts: Console | None = None,
-    spinner: str = "Thinking…",
-) -> ResponseStreamAccumulator:
-    """Stream a response to ``out`` as it arrives (a spinner until the first token); its
-    reasoning goes to ``thoughts``, dimmed, before the answer."""
+def _new_accumulator() -> ResponseStreamAccumulator:
     from compactifai.responses import ResponseStreamAccumulator
 
-    acc = ResponseStreamAccumulator()
+    return ResponseStreamAccumulator()
 
-    events = iter(client.stream_response(input=messages, **params))
 
-    def deltas() -> Iterator[tuple[str, str]]:
-        for event in events:
-            delta = acc.add(event)
-            yield delta.reasoning, delta.text
-
-    print_stream(deltas(), out, thoughts=thoughts, spinner=spinner)
-    return acc
+def _fold(acc: ResponseStreamAccumulator, event: Any) -> tuple[str, str]:
+    delta = acc.add(event)
+    return delta.reasoning, delta.text
 
 
 def usage_line(acc: ResponseStreamAccumulator, seconds: float) -> str:
     usage = acc.usage
-    tokens = (
-        f"{usage.input_tokens} in, {usage.output_tokens} out"
+    tokens = token_counts(
+        (usage.input_tokens, usage.output_tokens, usage.reasoning_tokens)
         if usage is not None
-        else "usage not reported"
+        else None
     )
-    if usage is not None and usage.reasoning_tokens:
-        tokens += f" ({usage.reasoning_tokens} reasoning)"
     calls = f", {len(acc.tool_calls)} function calls" if acc.tool_calls else ""
     status = ""
     if acc.status not in (None, "completed"):
@@ -77,16 +62,14 @@ def usage_line(acc: ResponseStreamAccumulator, seconds: float) -> str:
     return f"{acc.model or '?'} · {tokens} · {seconds:.2f} s{status}{calls}"
 
 
-def responses_turn(
-    client: CompactifAIClient,
-    messages: list[dict[str, Any]],
-    params: dict[str, Any],
-    out: Console,
-    err: Console,
-) -> ResponseStreamAccumulator:
-    return timed_turn(
-        lambda: stream_response_answer(client, messages, params, out, thoughts=err),
-        usage_line,
-        err,
-        highlight=False,
-    )
+RESPONSES: ChatApi[ResponseStreamAccumulator] = ChatApi(
+    params=responses_params,
+    open_stream=lambda client, messages, params: client.stream_response(input=messages, **params),
+    new_accumulator=_new_accumulator,
+    fold=_fold,
+    usage_line=usage_line,
+    highlight_usage=False,
+)
+# A response streamed to ``out``, its reasoning to ``thoughts``; one turn of the conversation.
+stream_response_answer = RESPONSES.stream
+responses_turn = RESPONSES.turn

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from compactifai.commands._chat_core import ChatApi, token_counts
 from compactifai.commands._common import (
     add_connection_arguments,
     console,
@@ -17,7 +18,6 @@ from compactifai.commands._common import (
     resolved_base_url,
     safe_text,
 )
-from compactifai.commands._stream_print import print_stream, timed_turn
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -104,34 +104,6 @@ def _params(args: argparse.Namespace) -> dict[str, Any]:
     return params
 
 
-def stream_answer(
-    client: CompactifAIClient,
-    messages: list[dict[str, Any]],
-    params: dict[str, Any],
-    out: Console,
-    *,
-    thoughts: Console | None = None,
-    spinner: str = "Thinking…",
-) -> StreamAccumulator:
-    """Stream a reply to ``out`` as it arrives (a spinner until the first token).
-
-    A reasoning model's thinking goes to ``thoughts`` (dimmed) as it arrives, before the answer.
-    """
-    from compactifai.chat import StreamAccumulator
-
-    acc = StreamAccumulator()
-
-    chunks = iter(client.stream_chat_completion(messages=messages, **params))
-
-    def deltas() -> Iterator[tuple[str, str]]:
-        for chunk in chunks:
-            thought = _reasoning_delta(chunk)
-            yield thought, acc.add(chunk)
-
-    print_stream(deltas(), out, thoughts=thoughts, spinner=spinner)
-    return acc
-
-
 def _reasoning_delta(chunk: Any) -> str:
     """The reasoning text a stream chunk carries (the client reads either field name)."""
     for choice in getattr(chunk, "choices", None) or ():
@@ -143,39 +115,47 @@ def _reasoning_delta(chunk: Any) -> str:
 
 def _usage_line(acc: StreamAccumulator, seconds: float) -> str:
     usage = acc.usage
-    tokens = (
-        f"{usage.prompt_tokens} in, {usage.completion_tokens} out"
+    tokens = token_counts(
+        (usage.prompt_tokens, usage.completion_tokens, usage.reasoning_tokens)
         if usage is not None
-        else "usage not reported"
+        else None
     )
-    reasoning = (usage.completion_tokens_details or {}).get("reasoning_tokens") if usage else None
-    if isinstance(reasoning, int) and reasoning:
-        tokens += f" ({reasoning} reasoning)"
     finish = f", finish: {acc.finish_reason}" if acc.finish_reason not in (None, "stop") else ""
     return f"{acc.model or '?'} · {tokens} · {seconds:.2f} s{finish}"
 
 
-def _turn(
-    client: CompactifAIClient,
-    messages: list[dict[str, Any]],
-    params: dict[str, Any],
-    out: Console,
-    err: Console,
-) -> StreamAccumulator:
-    return timed_turn(
-        lambda: stream_answer(client, messages, params, out, thoughts=err), _usage_line, err
-    )
+def _new_accumulator() -> StreamAccumulator:
+    from compactifai.chat import StreamAccumulator
+
+    return StreamAccumulator()
+
+
+def _fold(acc: StreamAccumulator, chunk: Any) -> tuple[str, str]:
+    thought = _reasoning_delta(chunk)
+    return thought, acc.add(chunk)
+
+
+CHAT_COMPLETIONS: ChatApi[StreamAccumulator] = ChatApi(
+    params=_params,
+    open_stream=lambda client, messages, params: client.stream_chat_completion(
+        messages=messages, **params
+    ),
+    new_accumulator=_new_accumulator,
+    fold=_fold,
+    usage_line=_usage_line,
+)
+# Stream a reply to ``out`` as it arrives; a reasoning model's thinking goes to ``thoughts``.
+stream_answer = CHAT_COMPLETIONS.stream
 
 
 def _run(args: argparse.Namespace) -> int:
     out, err = console(), error_console()
-    turn: Turn = _turn
+    api: ChatApi[Any] = CHAT_COMPLETIONS
     if args.responses:
-        from compactifai.commands._responses_chat import responses_params, responses_turn
+        from compactifai.commands._responses_chat import RESPONSES
 
-        params, turn = responses_params(args), responses_turn
-    else:
-        params = _params(args)
+        api = RESPONSES
+    params, turn = api.params(args), api.turn
     # Messages are the same for both APIs: a role and text content.
     system = [{"role": "system", "content": args.system}] if args.system else []
     with make_client(args) as client:
@@ -202,7 +182,7 @@ def _session(
     out: Console,
     err: Console,
     base_url: str,
-    turn: Turn = _turn,
+    turn: Turn = CHAT_COMPLETIONS.turn,
 ) -> int:
     from compactifai.errors import BadRequestError, RequestValidationError
 
