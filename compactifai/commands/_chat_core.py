@@ -2,8 +2,8 @@
 
 Chat completions and the Responses API differ in the body they take, what their stream
 carries and how usage is counted, not in how an answer is shown: a :class:`ChatApi` names
-those differences, and its :meth:`~ChatApi.stream` and :meth:`~ChatApi.turn` are the one
-printing loop and the one turn for both.
+those differences, and its :meth:`~ChatApi.stream` is the one printing loop (and usage
+line) for both.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import argparse
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from compactifai.commands._common import safe_text
 
@@ -23,7 +23,16 @@ if TYPE_CHECKING:
 
 __all__ = ["ChatApi", "print_stream", "token_counts"]
 
-Accumulated = TypeVar("Accumulated")
+TokenCounts = tuple[int, int, "int | None"]
+"""Input, output and reasoning tokens (reasoning: None when not counted)."""
+
+
+class _Answer(Protocol):
+    @property
+    def model(self) -> str | None: ...
+
+
+Accumulated = TypeVar("Accumulated", bound=_Answer)
 
 
 @dataclass(frozen=True)
@@ -37,8 +46,10 @@ class ChatApi(Generic[Accumulated]):
     new_accumulator: Callable[[], Accumulated]
     fold: Callable[[Accumulated, Any], tuple[str, str]]
     """Fold one stream item into the accumulator; the (reasoning, text) it added."""
-    usage_line: Callable[[Accumulated, float], str]
-    """Model, token counts and seconds of a finished answer."""
+    token_counts: Callable[[Accumulated], TokenCounts | None]
+    """What the answer cost, if the server said."""
+    outcome: Callable[[Accumulated], str]
+    """How the answer ended, when it is worth saying (", finish: length")."""
     highlight_usage: bool | None = None
 
     def stream(
@@ -50,30 +61,25 @@ class ChatApi(Generic[Accumulated]):
         *,
         thoughts: Console | None = None,
         spinner: str = "Thinking…",
+        usage: Console | None = None,
     ) -> Accumulated:
         """Stream an answer to ``out`` as it arrives (a spinner until the first token); a
-        reasoning model's thinking goes to ``thoughts``, dimmed, before the answer."""
+        reasoning model's thinking goes to ``thoughts``, dimmed, before the answer. With
+        ``usage``, the answer's usage line follows there, dimmed (a turn of a conversation)."""
+        started = time.perf_counter()
         acc = self.new_accumulator()
         items = iter(self.open_stream(client, messages, params))
         deltas = (self.fold(acc, item) for item in items)
         print_stream(deltas, out, thoughts=thoughts, spinner=spinner)
+        if usage is not None:
+            line = self.usage_line(acc, time.perf_counter() - started)
+            usage.print(f"[dim]{safe_text(line)}[/]", highlight=self.highlight_usage)
         return acc
 
-    def turn(
-        self,
-        client: CompactifAIClient,
-        messages: list[dict[str, Any]],
-        params: dict[str, Any],
-        out: Console,
-        err: Console,
-    ) -> Accumulated:
-        """One turn of a conversation: stream the answer, then its usage line (dimmed) on
-        ``err``."""
-        started = time.perf_counter()
-        acc = self.stream(client, messages, params, out, thoughts=err)
-        line = self.usage_line(acc, time.perf_counter() - started)
-        err.print(f"[dim]{safe_text(line)}[/]", highlight=self.highlight_usage)
-        return acc
+    def usage_line(self, acc: Accumulated, seconds: float) -> str:
+        """Model, token counts, seconds and outcome of a finished answer."""
+        tokens = token_counts(self.token_counts(acc))
+        return f"{acc.model or '?'} · {tokens} · {seconds:.2f} s{self.outcome(acc)}"
 
 
 def print_stream(
@@ -129,7 +135,7 @@ def print_stream(
     out.print()
 
 
-def token_counts(counts: tuple[int, int, int | None] | None) -> str:
+def token_counts(counts: TokenCounts | None) -> str:
     """``(input, output, reasoning)`` tokens as the usage line says them."""
     if counts is None:
         return "usage not reported"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
-from compactifai.commands._chat_core import ChatApi, token_counts
+from compactifai.commands._chat_core import ChatApi, TokenCounts
 
 if TYPE_CHECKING:
     from compactifai.responses import ResponseStreamAccumulator
@@ -18,7 +18,6 @@ if TYPE_CHECKING:
 __all__ = [
     "RESPONSES",
     "responses_params",
-    "responses_turn",
     "stream_response_answer",
     "usage_line",
 ]
@@ -47,19 +46,19 @@ def _fold(acc: ResponseStreamAccumulator, event: Any) -> tuple[str, str]:
     return delta.reasoning, delta.text
 
 
-def usage_line(acc: ResponseStreamAccumulator, seconds: float) -> str:
-    usage = acc.usage
-    tokens = token_counts(
-        (usage.input_tokens, usage.output_tokens, usage.reasoning_tokens)
-        if usage is not None
-        else None
-    )
+def _token_counts(acc: ResponseStreamAccumulator) -> TokenCounts | None:
+    u = acc.usage
+    return None if u is None else (u.input_tokens, u.output_tokens, u.reasoning_tokens)
+
+
+def _outcome(acc: ResponseStreamAccumulator) -> str:
+    """The status when not completed (and why), then how many function calls were made."""
     calls = f", {len(acc.tool_calls)} function calls" if acc.tool_calls else ""
     status = ""
     if acc.status not in (None, "completed"):
         reason = acc.incomplete_reason
         status = f", {acc.status}" + (f": {reason}" if reason else "")
-    return f"{acc.model or '?'} · {tokens} · {seconds:.2f} s{status}{calls}"
+    return status + calls
 
 
 RESPONSES: ChatApi[ResponseStreamAccumulator] = ChatApi(
@@ -67,9 +66,10 @@ RESPONSES: ChatApi[ResponseStreamAccumulator] = ChatApi(
     open_stream=lambda client, messages, params: client.stream_response(input=messages, **params),
     new_accumulator=_new_accumulator,
     fold=_fold,
-    usage_line=usage_line,
+    token_counts=_token_counts,
+    outcome=_outcome,
     highlight_usage=False,
 )
-# A response streamed to ``out``, its reasoning to ``thoughts``; one turn of the conversation.
+# A response streamed to ``out``, its reasoning to ``thoughts``; its usage line.
 stream_response_answer = RESPONSES.stream
-responses_turn = RESPONSES.turn
+usage_line = RESPONSES.usage_line

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from compactifai.commands._chat_core import ChatApi, token_counts
+from compactifai.commands._chat_core import ChatApi, TokenCounts
 from compactifai.commands._common import (
     add_connection_arguments,
     console,
@@ -26,11 +25,6 @@ if TYPE_CHECKING:
     from compactifai.chat import StreamAccumulator
 
 __all__ = ["EXAMPLE", "HELP", "add_arguments", "run", "stream_answer"]
-
-# One turn of a conversation: send it, stream the answer, report usage; returns what has .text.
-Turn = Callable[
-    ["CompactifAIClient", list[dict[str, Any]], dict[str, Any], "Console", "Console"], Any
-]
 
 HELP = "Chat with a model: one streamed answer, or an interactive session"
 EXAMPLE = """examples:
@@ -113,15 +107,13 @@ def _reasoning_delta(chunk: Any) -> str:
     return ""
 
 
-def _usage_line(acc: StreamAccumulator, seconds: float) -> str:
-    usage = acc.usage
-    tokens = token_counts(
-        (usage.prompt_tokens, usage.completion_tokens, usage.reasoning_tokens)
-        if usage is not None
-        else None
-    )
-    finish = f", finish: {acc.finish_reason}" if acc.finish_reason not in (None, "stop") else ""
-    return f"{acc.model or '?'} · {tokens} · {seconds:.2f} s{finish}"
+def _token_counts(acc: StreamAccumulator) -> TokenCounts | None:
+    u = acc.usage
+    return None if u is None else (u.prompt_tokens, u.completion_tokens, u.reasoning_tokens)
+
+
+def _outcome(acc: StreamAccumulator) -> str:
+    return f", finish: {acc.finish_reason}" if acc.finish_reason not in (None, "stop") else ""
 
 
 def _new_accumulator() -> StreamAccumulator:
@@ -142,7 +134,8 @@ CHAT_COMPLETIONS: ChatApi[StreamAccumulator] = ChatApi(
     ),
     new_accumulator=_new_accumulator,
     fold=_fold,
-    usage_line=_usage_line,
+    token_counts=_token_counts,
+    outcome=_outcome,
 )
 # Stream a reply to ``out`` as it arrives; a reasoning model's thinking goes to ``thoughts``.
 stream_answer = CHAT_COMPLETIONS.stream
@@ -155,14 +148,15 @@ def _run(args: argparse.Namespace) -> int:
         from compactifai.commands._responses_chat import RESPONSES
 
         api = RESPONSES
-    params, turn = api.params(args), api.turn
+    params = api.params(args)
     # Messages are the same for both APIs: a role and text content.
     system = [{"role": "system", "content": args.system}] if args.system else []
     with make_client(args) as client:
         if args.prompt is not None:
-            turn(client, [*system, {"role": "user", "content": args.prompt}], params, out, err)
+            prompt = [*system, {"role": "user", "content": args.prompt}]
+            api.stream(client, prompt, params, out, thoughts=err, usage=err)
             return 0
-        return _session(client, system, params, out, err, resolved_base_url(args), turn)
+        return _session(client, system, params, out, err, resolved_base_url(args), api)
 
 
 def _read_prompt(interactive: bool) -> str | None:
@@ -182,7 +176,7 @@ def _session(
     out: Console,
     err: Console,
     base_url: str,
-    turn: Turn = CHAT_COMPLETIONS.turn,
+    api: ChatApi[Any] = CHAT_COMPLETIONS,
 ) -> int:
     from compactifai.errors import BadRequestError, RequestValidationError
 
@@ -220,7 +214,7 @@ def _session(
             out.print(f"[bold]you>[/] {safe_text(prompt)}", highlight=False)
         history.append({"role": "user", "content": prompt})
         try:
-            acc = turn(client, history, params, out, err)
+            acc = api.stream(client, history, params, out, thoughts=err, usage=err)
         except (BadRequestError, RequestValidationError) as exc:
             # The request was refused (too long, say): drop this turn, keep the session.
             history.pop()
