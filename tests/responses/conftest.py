@@ -8,7 +8,7 @@ from typing import Any
 import openai
 import pytest
 
-from compactifai import AsyncCompactifAIClient, CompactifAIClient, _served_catalog
+from compactifai import AsyncCompactifAIClient, CompactifAIClient
 from compactifai.emulator import Emulator
 
 # Models with the supports_responses capability in today's catalog.
@@ -49,9 +49,6 @@ def emu() -> Iterator[Emulator]:
 
 @pytest.fixture(autouse=True)
 def _reset(request: pytest.FixtureRequest) -> None:
-    """No faults or requests left from another test, and no catalog remembered from one (a
-    listed catalog decides which models are refused before sending)."""
-    _served_catalog.forget()
     if "emu" in request.fixturenames:
         request.getfixturevalue("emu").reset()
 
