@@ -11,7 +11,6 @@ import contextlib
 import ipaddress
 import logging
 import platform
-import socket
 import threading
 import time
 import urllib.request
@@ -640,36 +639,54 @@ def _undecoded(response: httpx.Response) -> bool:
 def _drain(response: httpx.Response, body: Iterator[bytes]) -> None:
     """Read the end of a finished stream's body (a few bytes), so its connection is reused.
 
-    A server slow to end the body gets ``DRAIN_TIMEOUT``: then the socket is shut down (the
-    connection is closed with the response, never reused) rather than the caller waiting.
+    The end is usually buffered already. A read it still needs waits at most what is left of
+    ``DRAIN_TIMEOUT``, through the network stream's own read timeout: a server slow to end the
+    body gets a read timeout, and the connection is closed with the response, never reused.
+    No thread or timer per stream. Over HTTP/2 (a caller's client) the connection is shared by
+    other streams and closing the response resets this stream only: nothing to drain.
     """
+    if response.http_version != "HTTP/1.1":
+        return
     stream = response.extensions.get("network_stream")
-    sock = stream.get_extra_info("socket") if stream is not None else None
-    lock = threading.Lock()
-    reading = [True]
-
-    def give_up() -> None:
-        with lock, contextlib.suppress(OSError):
-            if reading[0] and sock is not None:
-                sock.shutdown(socket.SHUT_RDWR)
-
-    timer = threading.Timer(DRAIN_TIMEOUT, give_up) if isinstance(sock, socket.socket) else None
-    if timer is not None:
-        timer.daemon = True
-        timer.start()
+    deadline = time.monotonic() + DRAIN_TIMEOUT
     try:
-        received = 0
-        for data in body:
-            received += len(data)
-            if received > ops.TRAILER_LIMIT:
-                break  # not the end of a body: the connection is closed with the response
+        with _reads_until(stream, deadline) if stream is not None else contextlib.nullcontext():
+            received = 0
+            for data in body:
+                received += len(data)
+                if received > ops.TRAILER_LIMIT:
+                    break  # not the end of a body: the connection is closed with the response
     except httpx.TransportError as exc:
         logger.debug("the end of a finished stream could not be read: %r", exc)
-    finally:
-        with lock:
-            reading[0] = False
-        if timer is not None:
-            timer.cancel()
+
+
+@contextmanager
+def _reads_until(stream: Any, deadline: float) -> Iterator[None]:
+    """Cap each read of an httpcore network stream at ``deadline``, for the ``with`` block.
+
+    httpcore takes a body's read timeout from the request once, when the body starts, so the
+    remaining bytes of a stream cannot get a shorter one through ``request.extensions``; the
+    cap goes on the stream's ``read`` (its documented ``read(max_bytes, timeout)``) instead.
+    """
+    read = stream.read
+
+    def read_until_deadline(max_bytes: int, timeout: float | None = None) -> bytes:
+        left = max(deadline - time.monotonic(), 0.001)
+        return read(max_bytes, left if timeout is None else min(timeout, left))  # type: ignore[no-any-return]
+
+    own = getattr(stream, "__dict__", {}).get("read")
+    try:
+        stream.read = read_until_deadline
+        capped = True
+    except (AttributeError, TypeError):  # a stream that takes no attribute: its own timeout
+        capped = False
+    try:
+        yield
+    finally:  # the stream's own method again, for the next request on the connection
+        if capped and own is None:
+            del stream.read
+        elif capped:
+            stream.read = own
 
 
 class AsyncCompactifAIClient(_BaseClient[httpx.AsyncClient]):

@@ -12,7 +12,7 @@ either path (text content, ``additional_kwargs["reasoning_content"]``, ``tool_ca
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
@@ -26,10 +26,8 @@ from compactifai.responses_mapping import (
 )
 from compactifai.types import ResponsesResult, ResponseStreamEvent
 from langchain_compactifai._errors import langchain_errors
+from langchain_compactifai._host import ChatModelHost
 from langchain_compactifai._messages import StreamMapper, chat_result_from_completion
-
-if TYPE_CHECKING:
-    from langchain_compactifai.chat_models import ChatCompactifAI
 
 __all__ = ["ResponsesAPIMixin", "last_turn"]
 
@@ -106,8 +104,8 @@ class ResponsesAPIMixin(BaseModel):
             )
         return self
 
-    def _chat_model(self) -> ChatCompactifAI:
-        return cast("ChatCompactifAI", self)
+    def _chat_model(self) -> ChatModelHost:
+        return cast(ChatModelHost, self)
 
     def _uses_responses_api(self, kwargs: dict[str, Any]) -> bool:
         if self.use_responses_api is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from operator import itemgetter
-from typing import Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import LangSmithParams, LanguageModelInput
@@ -46,6 +46,7 @@ from compactifai.types import ReasoningEffort
 from langchain_compactifai._batch_api import BatchAPIMixin, take_batch_result
 from langchain_compactifai._connection import CompactifAIConnection, langsmith_params
 from langchain_compactifai._errors import langchain_errors
+from langchain_compactifai._host import ChatModelHost
 from langchain_compactifai._messages import (
     StreamMapper,
     chat_result_from_completion,
@@ -462,3 +463,7 @@ def _api_tool(
         function.get("parameters"),
         function.get("strict"),
     )
+
+
+if TYPE_CHECKING:  # mypy proves the model is the host its mixins expect
+    _MIXIN_HOST: type[ChatModelHost] = ChatCompactifAI

@@ -11,21 +11,19 @@ functions: messages look the same on either path (a ``ThinkingBlock`` before the
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Callable, Generator, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from llama_index.core.base.llms.types import ChatMessage, ChatResponse, CompletionResponse
 
 from compactifai.chat import StreamAccumulator, usage_dict
 from compactifai.responses_mapping import ChatChunks, as_chat_completion, responses_body_from_chat
 from compactifai.types import ResponsesResult, ResponseStreamEvent
+from llama_index_compactifai._host import LLMHost
 from llama_index_compactifai._messages import (
     chat_response_from_completion,
     chat_stream_item,
     completion_stream_item,
 )
-
-if TYPE_CHECKING:
-    from llama_index_compactifai.base import CompactifAI
 
 __all__ = ["ResponsesChatMixin", "ResponsesStream", "chat_response_from_result"]
 
@@ -80,8 +78,8 @@ class ResponsesChatMixin:
     messages as the chat path does (``_chat_params``), rewrites the body, calls the client and
     maps the answer back. The public methods choose them when ``use_responses_api`` is set."""
 
-    def _llm(self) -> CompactifAI:
-        return cast("CompactifAI", self)
+    def _llm(self) -> LLMHost:
+        return cast(LLMHost, self)
 
     def _responses_params(
         self, messages: Sequence[ChatMessage], kwargs: dict[str, Any]

@@ -50,6 +50,7 @@ from compactifai.profiles import (
 )
 from compactifai.types import ReasoningEffort
 from llama_index_compactifai._batch_api import BatchChatMixin
+from llama_index_compactifai._host import LLMHost
 from llama_index_compactifai._messages import (
     chat_response_from_completion,
     chat_stream_item,
@@ -573,3 +574,7 @@ class CompactifAI(ClientHolder, BatchChatMixin, ResponsesChatMixin, FunctionCall
                 yield current
 
         return gen()
+
+
+if TYPE_CHECKING:  # mypy proves the LLM is the host its mixins expect
+    _MIXIN_HOST: type[LLMHost] = CompactifAI

@@ -47,8 +47,7 @@ from starlette.routing import BaseRoute, Route
 from ._checks import (
     DEFAULT_COMPLETION_MAX_TOKENS,
     check_context,
-    check_max_tokens,
-    check_sampling,
+    check_generation,
     model_or_400,
     stop_strings,
     usage_object,
@@ -71,6 +70,8 @@ from ._http import (
     validation_detail,
 )
 from ._schemas import CompletionRequest
+from .audio import install_audio
+from .batches import install_batches
 from .catalog import Catalog, EmulatedModel
 from .catalog_control import catalog_endpoint
 from .chat import chat_completions
@@ -182,8 +183,7 @@ async def completions(
         raise ApiError(
             400, "prompt must be a non-empty string or list of non-empty strings.", param="prompt"
         )
-    check_sampling(req.temperature, req.top_p, req.n)
-    check_max_tokens(req.max_tokens, "max_tokens")
+    check_generation(req.temperature, req.top_p, req.n, req.max_tokens)
     cap = req.max_tokens or DEFAULT_COMPLETION_MAX_TOKENS
     choices: list[dict[str, Any]] = []
     prompt_tokens = completion_tokens = 0
@@ -419,9 +419,7 @@ def create_app(
         exception_handlers={HTTPException: _http_exception},
     )
     app.state.emulator = state
-    from .audio import install_audio
-    from .batches import install_batches  # files and batches live in their own module
-
-    install_batches(app)
-    install_audio(app)
+    # Files and batches, and audio, live in their own modules; they get the /v1 wrapper.
+    install_batches(app, _v1)
+    install_audio(app, _v1)
     return app

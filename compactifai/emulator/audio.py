@@ -43,10 +43,9 @@ from compactifai.audio import sniff_audio_format
 
 from ._fault_responses import finish_json
 from ._http import LARGER_BODIES, ApiError, Unprocessable
-from .app import _v1
 from .catalog import EmulatedModel
 from .faults import FaultSpec
-from .state import EmulatorState, record_request
+from .state import EmulatorState, V1Wrapper, record_request
 from .words import TRANSCRIPT_OBJECTS, TRANSCRIPT_SUBJECTS, TRANSCRIPT_TAILS, TRANSCRIPT_VERBS
 
 __all__ = [
@@ -272,8 +271,8 @@ async def transcriptions(
     return finish_json(payload, fault)
 
 
-def install_audio(app: Starlette) -> None:
-    """Add the transcription route to an emulator app."""
+def install_audio(app: Starlette, v1: V1Wrapper) -> None:
+    """Add the transcription route to an emulator app, wrapped by its ``/v1`` wrapper ``v1``."""
     # A 25 MB file plus the form's other fields, above the app's general body limit.
     LARGER_BODIES[PATH] = MAX_AUDIO_BYTES + 2**20
-    app.router.routes.append(Route(PATH, _v1(transcriptions), methods=["POST"]))
+    app.router.routes.append(Route(PATH, v1(transcriptions), methods=["POST"]))
