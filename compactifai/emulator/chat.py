@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 import time
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import anyio
-import anyio.to_thread
 from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
@@ -39,6 +36,7 @@ from ._http import (
     dumps,
     validation_detail,
 )
+from ._reply import ReplySpec, compose_reply
 from ._schemas import ROLES, ChatRequest
 from ._schemas import Message as MessageParam
 from .catalog import EmulatedModel
@@ -334,23 +332,8 @@ async def chat_completions(
     effort = reasoning_effort_of(req, model)
 
     response_id = "chatcmpl-" + uuid.uuid4().hex
-    compose = functools.partial(
-        state.generator.chat,
-        turns,
-        tools=tools,
-        tool_choice=choice,
-        response_format=response_format,
-        temperature=req.temperature,
-        new_call_id=lambda: "chatcmpl-tool-" + uuid.uuid4().hex,
-        model=model.id,
-        reasoning_effort=effort,
-    )
-    if tools or response_format is not None:
-        # Schema-driven generation is bounded but not free: keep it off the event loop so
-        # one request cannot stall the others.
-        generated = await anyio.to_thread.run_sync(compose)
-    else:
-        generated = compose()
+    spec = ReplySpec(tools, choice, response_format, req.temperature, model.id, effort)
+    generated = await compose_reply(state.generator, turns, spec, "chatcmpl-tool-")
     out = account(generated, req, model, prompt_tokens)
     created = int(time.time())
 

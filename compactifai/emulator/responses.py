@@ -13,15 +13,12 @@ data-only SSE (each JSON's ``type`` names the event, with a ``sequence_number``)
 from __future__ import annotations
 
 import asyncio
-import functools
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import anyio
-import anyio.to_thread
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
@@ -44,6 +41,7 @@ from ._http import (
     dumps,
     validation_detail,
 )
+from ._reply import ReplySpec, compose_reply
 from .catalog import EmulatedModel
 from .conversation import Generated, ToolCall, ToolSpec, Turn, count_prompt_tokens
 from .faults import FaultSpec
@@ -536,21 +534,8 @@ async def _create(
     input_tokens = count_prompt_tokens(prompt, tools)
     check_context(model, input_tokens, req.max_output_tokens)
 
-    compose = functools.partial(
-        state.generator.chat,
-        prompt,
-        tools=tools,
-        tool_choice=choice,
-        response_format=response_format,
-        temperature=req.temperature,
-        new_call_id=lambda: "call_" + _hex(),
-        model=model.id,
-        reasoning_effort=effort,
-    )
-    if tools or response_format is not None:
-        generated = await anyio.to_thread.run_sync(compose)  # schema-driven: off the loop
-    else:
-        generated = compose()
+    spec = ReplySpec(tools, choice, response_format, req.temperature, model.id, effort)
+    generated = await compose_reply(state.generator, prompt, spec, "call_")
     answer = _account(generated, req.max_output_tokens, input_tokens, model.supports_reasoning)
 
     response_id = "resp_" + _hex()
