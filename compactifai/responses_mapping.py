@@ -12,8 +12,8 @@ looks the same whichever API produced it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from compactifai.errors import RequestValidationError
 from compactifai.types import (
@@ -21,15 +21,22 @@ from compactifai.types import (
     ChatCompletionChunk,
     ResponsesResult,
     ResponseStreamEvent,
-    ResponseUsage,
-    Usage,
 )
 
 if TYPE_CHECKING:
-    from compactifai.responses import ResponseStreamAccumulator
+    from compactifai.responses import ResponseStreamAccumulator, chat_usage
 
 # ``compactifai.responses`` (and the request logic under it) loads with the first Responses
-# call: the integrations import this module for their classes, and most never use it.
+# call, not with this module: both integrations import it for their classes.
+
+
+def __getattr__(name: str) -> Any:
+    if name == "chat_usage":
+        from compactifai.responses import chat_usage
+
+        return chat_usage
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "RESPONSE_ID_PREFIX",
@@ -43,6 +50,8 @@ __all__ = [
 # Ids of responses (what ``previous_response_id`` takes); a chat completion's id
 # (``chatcmpl-...``) in an older message of the same history is not one.
 RESPONSE_ID_PREFIX = "resp_"
+
+_Mapped = TypeVar("_Mapped")
 
 
 # ---------------------------------------------------------------------------- request
@@ -89,20 +98,6 @@ def responses_body_from_chat(
 # ---------------------------------------------------------------------------- results
 
 
-def chat_usage(usage: ResponseUsage | None) -> Usage | None:
-    """Responses token counts under their chat names (``input_tokens`` -> ``prompt_tokens``...),
-    details included."""
-    if usage is None:
-        return None
-    return Usage(
-        prompt_tokens=usage.input_tokens,
-        completion_tokens=usage.output_tokens,
-        total_tokens=usage.total,
-        prompt_tokens_details=usage.input_tokens_details,
-        completion_tokens_details=usage.output_tokens_details,
-    )
-
-
 def finish_reason(result: ResponsesResult) -> str | None:
     """The chat ``finish_reason`` of a finished response: ``tool_calls``, ``length``,
     ``content_filter`` or ``stop`` (None while it runs)."""
@@ -131,6 +126,8 @@ def as_chat_completion(result: ResponsesResult) -> ChatCompletion:
         "refusal": result.refusal,
         "tool_calls": calls or None,
     }
+    from compactifai.responses import chat_usage
+
     completion = ChatCompletion(
         id=result.id,
         created=int(result.created_at or 0),
@@ -184,6 +181,8 @@ class ChatChunks:
         response = self.events.response
         if response is not None and not self._ended:
             self._ended = True
+            from compactifai.responses import chat_usage
+
             usage = chat_usage(response.usage)
             ending = {"index": 0, "delta": {}, "finish_reason": finish_reason(response)}
             if choices:
@@ -201,3 +200,11 @@ class ChatChunks:
         )
         chunk._request_id = self.events.request_id
         return chunk
+
+    def map(
+        self, event: ResponseStreamEvent, map_chunk: Callable[[ChatCompletionChunk], _Mapped]
+    ) -> _Mapped | None:
+        """What an integration's chat-stream mapper (``map_chunk``) makes of the chat chunk
+        ``event`` equals; None for an event that equals none."""
+        chunk = self.chunk(event)
+        return None if chunk is None else map_chunk(chunk)
