@@ -20,6 +20,7 @@ from llama_index.core.llms import ChatMessage
 
 from compactifai import AsyncCompactifAIClient
 from langchain_compactifai import ChatCompactifAI
+from langchain_compactifai import CompactifAI as CompletionLLM
 from llama_index_compactifai import CompactifAI
 
 PROMPT = "hi"
@@ -55,6 +56,10 @@ async def lc_astream_abandoned() -> str:
     return ""
 
 
+async def lc_llm_ainvoke() -> str:
+    return await CompletionLLM(max_tokens=MAX_TOKENS).ainvoke(PROMPT)
+
+
 async def li_achat() -> str:
     return str((await llm().achat(MESSAGES)).message.content)
 
@@ -83,11 +88,17 @@ async def module_client() -> str:
 
 
 async def explicit_async_with() -> str:
-    async with chat() as model, llm() as other, AsyncCompactifAIClient() as client:
+    async with (
+        chat() as model,
+        CompletionLLM(max_tokens=MAX_TOKENS) as completion,
+        llm() as other,
+        AsyncCompactifAIClient() as client,
+    ):
         models = await client.list_models()
         first = await model.ainvoke(PROMPT)
-        second = await other.achat(MESSAGES)
-    return f"{first.content} / {second.message.content} / {len(models)} models"
+        second = await completion.ainvoke(PROMPT)
+        third = await other.achat(MESSAGES)
+    return f"{first.content} / {second} / {third.message.content} / {len(models)} models"
 
 
 async def explicit_aclose() -> str:
@@ -103,6 +114,7 @@ ASYNC_STEPS: dict[str, Callable[[], Coroutine[Any, Any, str]]] = {
     "lc-ainvoke": lc_ainvoke,
     "lc-astream": lc_astream,
     "lc-astream-abandoned": lc_astream_abandoned,
+    "lc-llm-ainvoke": lc_llm_ainvoke,
     "li-achat": li_achat,
     "li-astream-chat": li_astream_chat,
     "li-acomplete": li_acomplete,
