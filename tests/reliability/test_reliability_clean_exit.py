@@ -29,7 +29,7 @@ pytestmark = pytest.mark.emulator
 PROGRAMS = Path(__file__).with_name("exit_programs.py")
 USER_TESTS = Path(__file__).with_name("exit_user_tests.py")
 PYTEST_RUN = "a user's pytest-asyncio tests"
-TIMEOUT = 120
+TIMEOUT = 300  # generous: the machine may be loaded; a hang still fails
 
 # (python options, steps): "all-async" is every async step, each in its own asyncio.run.
 RUNS: dict[str, tuple[list[str], list[str]]] = {
