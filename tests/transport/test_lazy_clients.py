@@ -157,3 +157,15 @@ async def test_async_with_closes_the_models_and_the_clients_pools(
     async with AsyncCompactifAIClient(api_key="k", base_url=BASE_URL) as client:
         client_pool = client.http_client
     assert pool.is_closed and client_pool.is_closed
+
+
+async def test_a_dropped_models_pool_closes_while_its_loop_keeps_running(
+    model_class: tuple[str, Callable[..., Any]],
+) -> None:
+    """A server's loop never ends: a model per request must not leave its pool open."""
+    _, cls = model_class
+    pool = cls(api_key="k", base_url=BASE_URL).async_client.http_client
+    gc.collect()
+    for _ in range(10):
+        await asyncio.sleep(0)
+    assert pool.is_closed
