@@ -16,11 +16,13 @@ from compactifai.errors import (
     IncompleteStreamError,
     InternalServerError,
     MissingAPIKeyError,
+    ModelCapabilityError,
     ModelNotFoundError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
     RequestValidationError,
+    ToolCallingNotSupportedError,
 )
 
 __all__ = [
@@ -37,12 +39,14 @@ __all__ = [
     "IncompleteStreamError",
     "InternalServerError",
     "MissingAPIKeyError",
+    "ModelCapabilityError",
     "ModelNotFoundError",
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
     "RequestValidationError",
     "RetryPolicy",
+    "ToolCallingNotSupportedError",
     "__version__",
 ]
 

@@ -28,8 +28,9 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from compactifai import _churn
+from compactifai import _churn, _served_catalog
 from compactifai import _protocol as ops
+from compactifai import responses as _responses
 from compactifai._defaults import (
     DEFAULT_BASE_URL,
     DEFAULT_TIMEOUT,
@@ -49,6 +50,8 @@ from compactifai.types import (
     Completion,
     FileObject,
     Model,
+    ResponsesResult,
+    ResponseStreamEvent,
     UsageReport,
 )
 
@@ -227,6 +230,13 @@ class _BaseClient(Generic[HttpClientT]):
         return self.retry_policy.max_retries
 
     @property
+    def _catalog_key(self) -> _served_catalog.CatalogKey:
+        """Where this client's ``GET /models`` answers are kept (see ``_served_catalog``)."""
+        return _served_catalog.catalog_key(
+            self.base_url, self._api_key.get() if self._api_key else None
+        )
+
+    @property
     def has_api_key(self) -> bool:
         return self._api_key is not None
 
@@ -331,7 +341,9 @@ class CompactifAIClient(_BaseClient[httpx.Client]):
         self.close()
 
     def list_models(self) -> list[Model]:
-        return self._call(ops.list_models())
+        models = self._call(ops.list_models())
+        _served_catalog.remember(self._catalog_key, models)
+        return models
 
     def retrieve_model(self, model_id: str) -> Model:
         return self._call(ops.retrieve_model(model_id))
@@ -372,6 +384,42 @@ class CompactifAIClient(_BaseClient[httpx.Client]):
     ) -> Iterator[ChatCompletionChunk]:
         with self._naming_missing_model(params):
             yield from chunks
+
+    # ------------------------------------------------------------------ Responses API
+
+    def create_response(
+        self, *, extra_headers: Mapping[str, str] | None = None, **params: Any
+    ) -> ResponsesResult:
+        """``POST /responses`` (see ``compactifai.responses``); validated before sending."""
+        op = _responses.create_response(params)
+        with self._naming_refused_model(params):
+            return self._call(op, extra_headers)
+
+    def stream_response(
+        self, *, extra_headers: Mapping[str, str] | None = None, **params: Any
+    ) -> Iterator[ResponseStreamEvent]:
+        """Validate now; return an iterator of typed events that sends the request when first
+        advanced (an ``error`` or ``response.failed`` event raises its typed error)."""
+        op = _responses.stream_response(params)
+        return self._stream_naming_refused_model(self._stream(op, extra_headers), params)
+
+    def retrieve_response(self, response_id: str) -> ResponsesResult:
+        """A response created with ``store=True`` by this key (else NotFoundError)."""
+        return self._call(_responses.retrieve_response(response_id))
+
+    @contextmanager
+    def _naming_refused_model(self, params: Mapping[str, Any]) -> Iterator[None]:
+        try:
+            yield
+        except BadRequestError as exc:
+            _responses.raise_if_refused_model(exc, params.get("model"), self.list_models)
+            raise
+
+    def _stream_naming_refused_model(
+        self, events: Iterator[ResponseStreamEvent], params: Mapping[str, Any]
+    ) -> Iterator[ResponseStreamEvent]:
+        with self._naming_refused_model(params):
+            yield from events
 
     def get_usage(
         self,
@@ -566,7 +614,9 @@ class AsyncCompactifAIClient(_BaseClient[httpx.AsyncClient]):
         await self.aclose()
 
     async def list_models(self) -> list[Model]:
-        return await self._call(ops.list_models())
+        models = await self._call(ops.list_models())
+        _served_catalog.remember(self._catalog_key, models)
+        return models
 
     async def retrieve_model(self, model_id: str) -> Model:
         return await self._call(ops.retrieve_model(model_id))
@@ -615,6 +665,55 @@ class AsyncCompactifAIClient(_BaseClient[httpx.AsyncClient]):
                 yield chunk
         finally:
             close = getattr(chunks, "aclose", None)
+            if close is not None:
+                await close()
+
+    # ------------------------------------------------------------------ Responses API
+
+    async def create_response(
+        self, *, extra_headers: Mapping[str, str] | None = None, **params: Any
+    ) -> ResponsesResult:
+        """``POST /responses`` (see ``compactifai.responses``); validated before sending."""
+        op = _responses.create_response(params)
+        async with self._naming_refused_model(params):
+            return await self._call(op, extra_headers)
+
+    def stream_response(
+        self, *, extra_headers: Mapping[str, str] | None = None, **params: Any
+    ) -> AsyncIterator[ResponseStreamEvent]:
+        """Validate now; return an async iterator of typed events that sends the request when
+        first advanced (an ``error`` or ``response.failed`` event raises its typed error)."""
+        op = _responses.stream_response(params)
+        return self._stream_naming_refused_model(self._stream(op, extra_headers), params)
+
+    async def retrieve_response(self, response_id: str) -> ResponsesResult:
+        """A response created with ``store=True`` by this key (else NotFoundError)."""
+        return await self._call(_responses.retrieve_response(response_id))
+
+    @asynccontextmanager
+    async def _naming_refused_model(self, params: Mapping[str, Any]) -> AsyncIterator[None]:
+        try:
+            yield
+        except BadRequestError as exc:
+            model = params.get("model")
+            listed = await _responses.refused_model_listing(exc, model, self.list_models)
+            _responses.raise_if_refused_model(exc, model, lambda: listed)
+            raise
+
+    async def _stream_naming_refused_model(
+        self, events: AsyncIterator[ResponseStreamEvent], params: Mapping[str, Any]
+    ) -> AsyncIterator[ResponseStreamEvent]:
+        # The server refuses a model before the first event: only that wait is watched.
+        try:
+            async with self._naming_refused_model(params):
+                first = await anext(events, None)
+            if first is None:
+                return
+            yield first
+            async for event in events:
+                yield event
+        finally:
+            close = getattr(events, "aclose", None)
             if close is not None:
                 await close()
 

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, BinaryIO, Generic, Protocol, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import pydantic
 import pydantic_core
@@ -85,7 +85,7 @@ class Operation(Generic[T]):
 # ---------------------------------------------------------------------------- validation
 
 
-def _field_path(loc: Sequence[int | str], params: Any) -> str:
+def _field_path(loc: Sequence[int | str], params: Any, missing: bool = False) -> str:
     """``messages[0].content`` from pydantic's loc, without the names of union members.
 
     pydantic puts a union member's name (a role tag, ``str``, ``list[...]``) into the
@@ -97,7 +97,9 @@ def _field_path(loc: Sequence[int | str], params: Any) -> str:
         if isinstance(part, int):
             path += f"[{part}]"
             value = value[part] if isinstance(value, Sequence) and part < len(value) else None
-        elif (isinstance(value, Mapping) and part in value) or position == len(loc) - 1:
+        elif isinstance(value, Mapping) and (
+            part in value or (missing and position == len(loc) - 1)
+        ):
             path += f".{part}" if path else part
             value = value.get(part) if isinstance(value, Mapping) else None
     return path
@@ -107,9 +109,13 @@ def _validation_error(
     exc: pydantic.ValidationError, params: Mapping[str, Any]
 ) -> RequestValidationError:
     errors = exc.errors(include_url=False)
+
     # In a union, each member reports; the most specific complaint has the longest path.
-    error = max(errors, key=lambda e: len(_field_path(e["loc"], params)))
-    field = _field_path(error["loc"], params) or "request"
+    def path(error: Any) -> str:
+        return _field_path(error["loc"], params, error["type"] == "missing")
+
+    error = max(errors, key=lambda e: len(path(e)))
+    field = path(error) or "request"
     reason = error["msg"]
     if error["type"] == "union_tag_invalid":
         discriminator = str(error.get("ctx", {}).get("discriminator", "")).strip("'")
@@ -140,14 +146,38 @@ _HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _LINE_BREAKING = re.compile(r"[\r\n\0]")
 
 
+# Headers that frame the message or steer the connection: httpx sets them from the request
+# itself, and a caller's copy would contradict it (Transfer-Encoding next to Content-Length,
+# a Content-Length that cuts the body short: request smuggling on a shared proxy).
+FRAMING_HEADERS = frozenset(
+    {
+        "content-length",
+        "transfer-encoding",
+        "host",
+        "connection",
+        "upgrade",
+        "te",
+        "trailer",
+        "expect",
+    }
+)
+
+
 def check_headers(headers: Mapping[str, str], field: str) -> None:
     """Refuse a header that would change the request's framing (CR, LF or NUL: header
-    injection and request smuggling) or that no server accepts, before anything is sent."""
+    injection and request smuggling; a framing header such as ``Content-Length``) or that no
+    server accepts, before anything is sent."""
     for name, value in headers.items():
         if not isinstance(name, str) or not _HEADER_NAME.fullmatch(name):
             raise RequestValidationError(
                 f"{field}[{name!r}]",
                 "is not a valid HTTP header name (a token: no spaces, ':', CR, LF or NUL)",
+            )
+        if name.lower() in FRAMING_HEADERS:
+            raise RequestValidationError(
+                f"{field}[{name!r}]",
+                f"{name} frames the request or steers the connection; the HTTP client sets it "
+                "from the request itself",
             )
         if not isinstance(value, str):
             raise RequestValidationError(
@@ -197,12 +227,38 @@ def list_models() -> Operation[list[Model]]:
     return Operation("GET", "/models", _parse_model_list)
 
 
+# In an id sent as a URL path segment: characters that end or split the segment, and spaces
+# and control characters (no id has them; a server or proxy may trim or split on them).
+_NOT_IN_PATH_SEGMENT = re.compile(r"[/\\?#\s\x00-\x1f\x7f-\x9f]")
+
+
+def path_segment(name: str, value: str) -> str:
+    """``value`` as one URL path segment, or a :class:`RequestValidationError` naming ``name``.
+
+    Every operation with an id in its path uses this. Refused: a non-string or empty id, the
+    dot segments ``.`` and ``..`` (URL normalisation would remove them, so ``cancel_batch("..")``
+    would post to ``/v1/cancel``), and ids containing ``/``, a backslash, ``?``, ``#``, whitespace
+    or control characters, also once percent-decoded (a server or proxy may decode twice).
+    Ids like ``glm-5.1`` or ``org:model_v2`` pass; what is left is percent-encoded.
+    """
+    if not isinstance(value, str) or not value:
+        raise RequestValidationError(name, "a non-empty id is required")
+    for form in (value, unquote(value)):
+        if form in (".", ".."):
+            raise RequestValidationError(name, f"{value!r} is not an id (a URL dot segment)")
+        bad = _NOT_IN_PATH_SEGMENT.search(form)
+        if bad is not None:
+            raise RequestValidationError(
+                name,
+                f"an id may not contain {bad.group()!r} (/, \\, ?, #, spaces or control characters)",
+            )
+    return quote(value, safe="")
+
+
 def retrieve_model(model_id: str) -> Operation[Model]:
-    if not model_id or not isinstance(model_id, str):
-        raise RequestValidationError("model_id", "a non-empty model id is required")
     return Operation(
         "GET",
-        f"/models/{quote(model_id, safe='')}",
+        f"/models/{path_segment('model_id', model_id)}",
         _parser(Model),
         not_found_message=not_found_message(model_id),
     )
@@ -695,6 +751,7 @@ __all__ = [
     "create_completion",
     "get_usage",
     "list_models",
+    "path_segment",
     "retrieve_model",
     "stream_chat_completion",
 ]
@@ -709,10 +766,7 @@ BATCH_NOT_FOUND = "Batch not found"
 MAX_BATCH_LIST_LIMIT = 100
 
 
-def _path_id(name: str, value: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise RequestValidationError(name, "a non-empty id is required")
-    return quote(value, safe="")
+_path_id = path_segment
 
 
 def upload_file(

@@ -4,9 +4,18 @@ The live ``GET /models`` list is the truth: models come and go without notice (t
 ``cai-llama-*-slim`` models and ``deepseek-r1-0528`` were retired in 2026). This table
 describes the catalog as served in late 2026 (``service-2026.md`` section 1.1): owner,
 parameters, the original each slim model was compressed from, reasoning levels and
-tool/image/audio support, plus context windows taken from the upstream open models (the API
-publishes none). A flag the vendor leaves open is ``None``: the server decides. A model the
-table does not know gets ``None`` everywhere, never a refusal made up on the client.
+tool/image/audio support. A flag the vendor leaves open is ``None``: the server decides. A
+model the table does not know gets ``None`` everywhere, never a refusal made up on the client.
+
+Tools: the Mistral models are ``False``: the last word on them is the 2025-08-18 changelog
+("function tools on all models except Mistral"); an account whose catalog says otherwise gets
+the right answer from the live catalog (``compactifai.profiles``).
+
+Context windows: CompactifAI publishes none. The table carries the upstream model's window
+only where that is one exact number for the same weights or a compression of them (131,072
+tokens for gpt-oss-120b and hypernova-60b, 128K for Mistral Small 3.1); these are inferred,
+not measured on CompactifAI's deployments. Everything else ("about 200K" for GLM 5.x, nothing
+at all for the rest) is ``None``: unknown, never guessed.
 """
 
 from __future__ import annotations
@@ -28,7 +37,8 @@ __all__ = [
 
 # The flagship slim model today (compressed from gpt-oss-120b; a reasoning model with tools).
 DEFAULT_CHAT_MODEL = "hypernova-60b"
-# For a model this table does not know: small enough that prompt packing never overflows.
+# Where the window is unknown and a framework needs a number (LlamaIndex's prompt packing):
+# small enough that no served model overflows.
 DEFAULT_CONTEXT_WINDOW = 8192
 SLIM_OWNER = "multiverse_computing"
 # The ``reasoning_effort`` words the API's schema takes (a model implements some of them).
@@ -42,7 +52,7 @@ class ModelInfo:
     id: str
     owned_by: str | None = None
     parameters_number: str | None = None
-    context_window: int = DEFAULT_CONTEXT_WINDOW
+    context_window: int | None = None  # None: not known (see the module notes)
     supports_function_calling: bool | None = None
     supports_image: bool | None = None
     original: str | None = None  # for a slim model, the model it was compressed from
@@ -84,6 +94,7 @@ KNOWN_MODELS: dict[str, ModelInfo] = {
             SLIM_OWNER,
             "12B",
             131_072,
+            supports_function_calling=False,
             original="mistral-small-3-1",
             supports_audio=False,
             reasoning=False,
@@ -94,6 +105,7 @@ KNOWN_MODELS: dict[str, ModelInfo] = {
             "mistralai",
             "24B",
             131_072,
+            supports_function_calling=False,
             supports_image=True,
             supports_audio=False,
             reasoning=False,
@@ -115,13 +127,13 @@ KNOWN_MODELS: dict[str, ModelInfo] = {
             "glm-5-1",
             "zai-org",
             None,
-            131_072,
+            None,
             supports_function_calling=True,
             supports_responses=True,
         ),
         ModelInfo("cai-glm-5-1", SLIM_OWNER),
-        ModelInfo("glm-5-2", "zai-org", None, 131_072, supports_function_calling=True),
-        ModelInfo("quasar-438b", None, "438B", 131_072, supports_function_calling=True),
+        ModelInfo("glm-5-2", "zai-org", None, supports_function_calling=True),
+        ModelInfo("quasar-438b", None, "438B", supports_function_calling=True),
         ModelInfo("qwen-3-6-27b", SLIM_OWNER, "27B"),
         ModelInfo("nemotron-3-nano-omni", "nvidia", "30B", supports_image=True),
         ModelInfo(

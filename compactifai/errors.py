@@ -28,6 +28,7 @@ __all__ = [
     "PermissionDeniedError",
     "RateLimitError",
     "RequestValidationError",
+    "ToolCallingNotSupportedError",
     "error_message_from_body",
     "status_error_from_response",
 ]
@@ -46,6 +47,22 @@ class RequestValidationError(CompactifAIError, ValueError):
         self.field = field
         self.reason = reason
         super().__init__(f"Invalid value for '{field}': {reason}")
+
+
+class ToolCallingNotSupportedError(CompactifAIError, ValueError):
+    """Tools were offered to a model whose capabilities say it cannot call them; raised
+    before anything is sent. ``models_with_tools`` are the ids known to support tools."""
+
+    def __init__(
+        self, model: str, models_with_tools: list[str], *, source: str, hint: str = ""
+    ) -> None:
+        self.model = model
+        self.models_with_tools = models_with_tools
+        served = ", ".join(models_with_tools) if models_with_tools else "none known"
+        super().__init__(
+            f"Model {model!r} does not support tool calling (per {source}). "
+            f"Models that do: {served}.{' ' + hint if hint else ''}"
+        )
 
 
 class MissingAPIKeyError(CompactifAIError):
@@ -250,3 +267,19 @@ class ModelNotFoundError(BadRequestError):
         self.message = server_message
         self.model = model
         self.available = available
+
+
+class ModelCapabilityError(ModelNotFoundError):
+    """400: the model is served, but not on this route (``/v1/responses`` takes only models
+    whose capabilities include ``supports_responses``). ``route`` names the route,
+    ``available`` the models that serve it (None when they could not be learned).
+
+    Raised from the server's refusal, or before sending when the model catalog already says
+    the model lacks the capability (then ``request_id`` is None and ``attempts`` 0)."""
+
+    def __init__(self, text: str, *, route: str, **details: Any) -> None:
+        super().__init__(text, **details)
+        self.route = route
+
+
+__all__ += ["ModelCapabilityError"]

@@ -655,3 +655,449 @@ __all__ += [
     "BatchUsage",
     "FileObject",
 ]
+
+
+# ---------------------------------------------------------------------------- Responses API
+# ``POST /v1/responses`` (service-2026.md section 4): OpenAI's Responses shapes as vLLM serves
+# them. The request declares ``additionalProperties: true``: unknown fields go through.
+
+from pydantic import Discriminator, Tag, model_validator  # noqa: E402
+
+ResponsesReasoningEffort = Literal["minimal", "low", "medium", "high"]
+"""The Responses schema's ``reasoning.effort`` words (chat's ``reasoning_effort`` has more)."""
+
+
+class ResponseInputText(_RequestModel):
+    type: Literal["input_text"] = "input_text"
+    text: str
+
+
+class ResponseInputImage(_RequestModel):
+    type: Literal["input_image"] = "input_image"
+    image_url: str | None = None
+    file_id: str | None = None
+    detail: Literal["auto", "low", "high"] | None = None
+
+
+class ResponseInputFile(_RequestModel):
+    type: Literal["input_file"] = "input_file"
+    file_id: str | None = None
+    file_data: str | None = None
+    filename: str | None = None
+    file_url: str | None = None
+
+
+class ResponseInputAudio(_RequestModel):
+    type: Literal["input_audio"] = "input_audio"
+    input_audio: InputAudio
+
+
+class ResponseOutputTextParam(_RequestModel):
+    """An earlier answer's text, sent back as history."""
+
+    type: Literal["output_text"] = "output_text"
+    text: str
+
+
+class ResponseRefusalParam(_RequestModel):
+    type: Literal["refusal"] = "refusal"
+    refusal: str
+
+
+ResponseInputContent = Annotated[
+    ResponseInputText
+    | ResponseInputImage
+    | ResponseInputFile
+    | ResponseInputAudio
+    | ResponseOutputTextParam
+    | ResponseRefusalParam,
+    Field(discriminator="type"),
+]
+
+
+class ResponseInputMessage(_RequestModel):
+    """A message of the input; ``type`` may be left out (OpenAI's "easy input message")."""
+
+    type: Literal["message"] = "message"
+    role: Literal["user", "assistant", "system", "developer"]
+    content: str | list[ResponseInputContent]
+
+
+class ResponseFunctionCallParam(_RequestModel):
+    """A function call of an earlier answer, sent back as history."""
+
+    type: Literal["function_call"] = "function_call"
+    call_id: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+    arguments: str
+
+
+class ResponseFunctionCallOutput(_RequestModel):
+    """The result of a function call, for the answer to read."""
+
+    type: Literal["function_call_output"] = "function_call_output"
+    call_id: str = Field(min_length=1)
+    output: str | list[ResponseInputContent]
+
+
+class ResponseReasoningParam(_RequestModel):
+    """A reasoning item of an earlier answer (``input += response.output`` sends them back)."""
+
+    type: Literal["reasoning"] = "reasoning"
+
+
+ResponseInputItem = Annotated[
+    ResponseInputMessage
+    | ResponseFunctionCallParam
+    | ResponseFunctionCallOutput
+    | ResponseReasoningParam,
+    Field(discriminator="type"),
+]
+"""An input item; a message may leave ``type`` out (it is added before validation)."""
+
+
+class ResponsesFunctionTool(FunctionDefinition):
+    """A function tool in the Responses API's flat shape: ``{"type": "function", "name", ...}``
+    (chat nests the same fields under ``function``)."""
+
+    type: Literal["function"] = "function"
+
+
+class ResponsesNamedToolChoice(_RequestModel):
+    type: Literal["function"] = "function"
+    name: str
+
+
+ResponsesToolChoice = Literal["none", "auto", "required"] | ResponsesNamedToolChoice
+
+
+class ResponsesReasoning(_RequestModel):
+    effort: ResponsesReasoningEffort | None = None
+    summary: Literal["auto", "concise", "detailed"] | None = None
+
+
+class ResponsesTextFormat(_RequestModel):
+    """``text.format``: plain text, any JSON object, or JSON following ``schema``."""
+
+    type: Literal["text", "json_object", "json_schema"]
+    name: str | None = None
+    schema_: dict[str, Any] | None = Field(default=None, alias="schema")
+    description: str | None = None
+    strict: bool | None = None
+
+    @model_validator(mode="after")
+    def _json_schema_is_named(self) -> "ResponsesTextFormat":
+        if self.type == "json_schema" and (not self.name or self.schema_ is None):
+            raise ValueError("a json_schema format needs a name and a schema")
+        return self
+
+
+class ResponsesText(_RequestModel):
+    format: ResponsesTextFormat | None = None
+
+
+class ResponsesRequest(_RequestModel):
+    """Body of ``POST /responses``."""
+
+    model: str = Field(min_length=1)
+    input: str | list[ResponseInputItem]
+    instructions: str | None = None
+    temperature: float | None = Field(default=None, ge=0.0, le=2.0)
+    top_p: float | None = Field(default=None, gt=0.0, le=1.0)
+    max_output_tokens: int | None = Field(default=None, ge=1, le=150_000)
+    stream: bool | None = None
+    store: bool | None = None
+    tools: list[ResponsesFunctionTool] | None = None
+    tool_choice: ResponsesToolChoice | None = None
+    parallel_tool_calls: bool | None = None
+    reasoning: ResponsesReasoning | None = None
+    text: ResponsesText | None = None
+    metadata: dict[str, str] | None = None
+    previous_response_id: str | None = Field(default=None, min_length=1)
+    truncation: Literal["auto", "disabled"] | None = None
+    user: str | None = None
+    file_id: str | None = None
+
+    @field_validator("input", mode="before")
+    @classmethod
+    def _input_items(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            if not value:
+                raise ValueError("the input text must not be empty")
+            return value
+        if not isinstance(value, (list, tuple)):
+            raise ValueError("must be a string or a list of input items")
+        if not value:
+            raise ValueError("at least one input item is required")
+        # OpenAI's "easy input message" has a role and no type.
+        return [
+            {"type": "message", **item}
+            if isinstance(item, dict) and "type" not in item and "role" in item
+            else item
+            for item in value
+        ]
+
+    @field_validator("tool_choice", mode="before")
+    @classmethod
+    def _tool_choice_word(cls, value: Any) -> Any:
+        if isinstance(value, str) and value not in ("none", "auto", "required"):
+            raise ValueError(
+                "must be 'none', 'auto', 'required' or {'type': 'function', 'name': ...}"
+            )
+        return value
+
+
+# -- results
+
+
+class ResponseOutputText(APIObject):
+    type: Literal["output_text"] = "output_text"
+    text: str = ""
+    annotations: list[Any] = Field(default_factory=list)
+    logprobs: list[Any] | None = None
+
+
+class ResponseOutputRefusal(APIObject):
+    type: Literal["refusal"] = "refusal"
+    refusal: str = ""
+
+
+class ResponseContentOther(APIObject):
+    """A content part of a type this client does not know (kept with its fields)."""
+
+    type: str
+
+
+def _content_tag(value: Any) -> str:
+    kind = value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
+    return kind if kind in ("output_text", "refusal") else "other"
+
+
+ResponseOutputContent = Annotated[
+    Annotated[ResponseOutputText, Tag("output_text")]
+    | Annotated[ResponseOutputRefusal, Tag("refusal")]
+    | Annotated[ResponseContentOther, Tag("other")],
+    Discriminator(_content_tag),
+]
+
+
+class ResponseOutputMessage(APIObject):
+    type: Literal["message"] = "message"
+    id: str = ""
+    role: str = "assistant"
+    status: str | None = None
+    content: list[ResponseOutputContent] = Field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        return "".join(p.text for p in self.content if isinstance(p, ResponseOutputText))
+
+    @property
+    def refusal(self) -> str | None:
+        parts = [p.refusal for p in self.content if isinstance(p, ResponseOutputRefusal)]
+        return "".join(parts) if parts else None
+
+
+class ResponseReasoningText(APIObject):
+    """One part of a reasoning item (``reasoning_text`` content or ``summary_text``)."""
+
+    type: str = "reasoning_text"
+    text: str = ""
+
+
+class ResponseReasoningItem(APIObject):
+    type: Literal["reasoning"] = "reasoning"
+    id: str = ""
+    summary: list[ResponseReasoningText] = Field(default_factory=list)
+    content: list[ResponseReasoningText] | None = None
+    encrypted_content: str | None = None
+    status: str | None = None
+
+    @property
+    def text(self) -> str:
+        """The reasoning text: its content, else its summary."""
+        parts = self.content or self.summary
+        return "".join(p.text for p in parts)
+
+
+class ResponseFunctionCall(APIObject):
+    type: Literal["function_call"] = "function_call"
+    id: str | None = None
+    call_id: str = ""
+    name: str = ""
+    arguments: str = ""
+    status: str | None = None
+
+
+class ResponseOutputOther(APIObject):
+    """An output item of a type this client does not know (kept with its fields)."""
+
+    type: str
+
+
+def _output_tag(value: Any) -> str:
+    kind = value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
+    return kind if kind in ("message", "reasoning", "function_call") else "other"
+
+
+ResponseOutputItem = Annotated[
+    Annotated[ResponseOutputMessage, Tag("message")]
+    | Annotated[ResponseReasoningItem, Tag("reasoning")]
+    | Annotated[ResponseFunctionCall, Tag("function_call")]
+    | Annotated[ResponseOutputOther, Tag("other")],
+    Discriminator(_output_tag),
+]
+
+
+class ResponseUsage(APIObject):
+    input_tokens: int = 0
+    input_tokens_details: dict[str, Any] | None = None
+    output_tokens: int = 0
+    output_tokens_details: dict[str, Any] | None = None
+    total_tokens: int = 0
+
+    @property
+    def reasoning_tokens(self) -> int | None:
+        """Tokens spent reasoning (part of ``output_tokens``), when the server counts them."""
+        value = (self.output_tokens_details or {}).get("reasoning_tokens")
+        return value if isinstance(value, int) else None
+
+    @property
+    def cached_tokens(self) -> int | None:
+        value = (self.input_tokens_details or {}).get("cached_tokens")
+        return value if isinstance(value, int) else None
+
+    @property
+    def total(self) -> int:
+        """``total_tokens``, or the sum of both counts when the server left it out (0)."""
+        return self.total_tokens or self.input_tokens + self.output_tokens
+
+
+class ResponseIncompleteDetails(APIObject):
+    reason: str | None = None
+    """``max_output_tokens`` or ``content_filter``."""
+
+
+class ResponseError(APIObject):
+    code: str | int | None = None
+    message: str = ""
+
+
+ResponseStatus = Literal["completed", "failed", "in_progress", "cancelled", "queued", "incomplete"]
+
+
+class ResponsesResult(APIResponse):
+    """A response object (``POST /responses``, ``GET /responses/{id}``, stream events).
+
+    ``status`` is one of :data:`ResponseStatus` (unknown future words pass through).
+    """
+
+    id: str = ""
+    object: str = "response"
+    created_at: int | float = 0
+    completed_at: int | float | None = None
+    model: str = ""
+    status: str | None = None
+    output: list[ResponseOutputItem] = Field(default_factory=list)
+    usage: ResponseUsage | None = None
+    incomplete_details: ResponseIncompleteDetails | None = None
+    error: ResponseError | None = None
+    instructions: Any = None
+    previous_response_id: str | None = None
+    metadata: dict[str, Any] | None = None
+    tools: list[Any] = Field(default_factory=list)
+    tool_choice: Any = None
+    parallel_tool_calls: bool | None = None
+    reasoning: dict[str, Any] | None = None
+    text: dict[str, Any] | None = None
+    store: bool | None = None
+    max_output_tokens: int | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    truncation: str | None = None
+
+    @property
+    def output_text(self) -> str:
+        """The text of every ``output_text`` part of every message, joined."""
+        return "".join(item.text for item in self.output if isinstance(item, ResponseOutputMessage))
+
+    @property
+    def reasoning_text(self) -> str:
+        """The text of every reasoning item, joined (empty for a model that does not reason)."""
+        return "".join(item.text for item in self.output if isinstance(item, ResponseReasoningItem))
+
+    @property
+    def refusal(self) -> str | None:
+        parts = [
+            item.refusal
+            for item in self.output
+            if isinstance(item, ResponseOutputMessage) and item.refusal is not None
+        ]
+        return "".join(parts) if parts else None
+
+    @property
+    def function_calls(self) -> list[ResponseFunctionCall]:
+        return [item for item in self.output if isinstance(item, ResponseFunctionCall)]
+
+
+class ResponseStreamEvent(APIResponse):
+    """One event of a streamed response; ``type`` names it (``response.output_text.delta``...).
+
+    Every event type parses: the fields of the common ones are typed below, any other field
+    stays reachable as an attribute.
+    """
+
+    type: str
+    sequence_number: int | None = None
+    response: ResponsesResult | None = None
+    output_index: int | None = None
+    content_index: int | None = None
+    item_id: str | None = None
+    item: ResponseOutputItem | None = None
+    delta: str | None = None
+    text: str | None = None
+    arguments: str | None = None
+    name: str | None = None
+    code: str | int | None = None
+    message: str | None = None
+    param: str | None = None
+
+
+__all__ += [
+    "ResponseContentOther",
+    "ResponseError",
+    "ResponseFunctionCall",
+    "ResponseFunctionCallOutput",
+    "ResponseFunctionCallParam",
+    "ResponseIncompleteDetails",
+    "ResponseInputAudio",
+    "ResponseInputContent",
+    "ResponseInputFile",
+    "ResponseInputImage",
+    "ResponseInputItem",
+    "ResponseInputMessage",
+    "ResponseInputText",
+    "ResponseOutputContent",
+    "ResponseOutputItem",
+    "ResponseOutputMessage",
+    "ResponseOutputOther",
+    "ResponseOutputRefusal",
+    "ResponseOutputText",
+    "ResponseOutputTextParam",
+    "ResponseReasoningItem",
+    "ResponseReasoningParam",
+    "ResponseReasoningText",
+    "ResponseRefusalParam",
+    "ResponseStatus",
+    "ResponseStreamEvent",
+    "ResponseUsage",
+    "ResponsesFunctionTool",
+    "ResponsesNamedToolChoice",
+    "ResponsesReasoning",
+    "ResponsesReasoningEffort",
+    "ResponsesRequest",
+    "ResponsesResult",
+    "ResponsesText",
+    "ResponsesTextFormat",
+    "ResponsesToolChoice",
+]

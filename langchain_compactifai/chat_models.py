@@ -25,7 +25,7 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 from langchain_core.utils.pydantic import is_basemodel_subclass
 from pydantic import Field, field_validator
 
-from compactifai.catalog import DEFAULT_CHAT_MODEL, input_kinds, model_info
+from compactifai.catalog import DEFAULT_CHAT_MODEL, input_kinds
 from compactifai.chat import (
     chat_body,
     function_tool,
@@ -33,6 +33,14 @@ from compactifai.chat import (
     reasoning_settings,
     settings_body,
     tool_choice_param,
+)
+from compactifai.errors import ToolCallingNotSupportedError
+from compactifai.profiles import (
+    capabilities_for,
+    known_capabilities,
+    load_capabilities,
+    models_with_tools,
+    profile,
 )
 from compactifai.types import ReasoningEffort
 from langchain_compactifai._batch_api import BatchAPIMixin, take_batch_result
@@ -136,6 +144,13 @@ class ChatCompactifAI(CompactifAIConnection, BatchAPIMixin, BaseChatModel):
         ``ai_msg.usage_metadata`` -> ``{"input_tokens": ..., "output_tokens": ..., "total_tokens": ...}``
         (on invoke, and on exactly one chunk of a stream), with
         ``output_token_details["reasoning"]`` when the server counts reasoning tokens.
+
+    Profile:
+        ``llm.profile`` says what the model can do (tool calling, structured output, image
+        and audio input, reasoning, token limits), from the bundled model table or, with
+        ``profile_from_api=True``, from your account's live catalog. ``bind_tools`` on a model
+        whose profile says it has no tools raises ``ToolCallingNotSupportedError`` naming the
+        models that do.
     """
 
     model_name: str = Field(default=DEFAULT_CHAT_MODEL, alias="model")
@@ -165,6 +180,14 @@ class ChatCompactifAI(CompactifAIConnection, BatchAPIMixin, BaseChatModel):
     does not implement the level refuses the request (``BadRequestError`` naming its levels)."""
     reasoning_enabled: bool | None = None
     """Switch reasoning on or off, on models that support reasoning control."""
+    profile_from_api: bool = False
+    """Fill ``profile`` from the live catalog (``GET /models``) rather than the bundled table.
+
+    The catalog is read when the model is constructed (``profile`` is set then), once per
+    process, base URL and API key; a failure falls back to the bundled table with one
+    warning. A ``profile=`` passed in wins, as always. Constructing inside a running event
+    loop, ``await compactifai.profiles.aload_profiles(client)`` first fills the same cache
+    without blocking the loop."""
 
     @field_validator("n")
     @classmethod
@@ -178,29 +201,12 @@ class ChatCompactifAI(CompactifAIConnection, BatchAPIMixin, BaseChatModel):
         return "compactifai-chat"
 
     def _resolve_model_profile(self) -> ModelProfile | None:
-        """Capabilities from the model catalog (what agents consult to pick strategies).
+        """Capabilities from the bundled table, or the live catalog with ``profile_from_api``.
 
-        A capability the catalog does not know for this model is left out: the server decides.
+        A capability no source states is left out: the server decides.
         """
-        info = model_info(self.model_name)
-        profile: dict[str, Any] = {
-            "max_input_tokens": info.context_window,
-            "text_inputs": True,
-            "text_outputs": True,
-            "structured_output": True,
-        }
-        flags = {
-            ("image_inputs", "image_url_inputs"): info.supports_image,
-            ("audio_inputs",): info.supports_audio,
-            ("tool_calling", "tool_choice", "tool_call_streaming"): info.supports_function_calling,
-            ("reasoning_output",): info.reasoning,
-        }
-        for keys, known in flags.items():
-            if known is not None:
-                profile.update(dict.fromkeys(keys, known))
-        if info.reasoning_efforts:
-            profile["reasoning_effort_levels"] = list(info.reasoning_efforts)
-        return cast("ModelProfile", profile)
+        catalog = load_capabilities(self.client) if self.profile_from_api else None
+        return cast("ModelProfile", profile(capabilities_for(self.model_name, catalog)))
 
     def _settings(self) -> tuple[tuple[str, Any], ...]:
         return (
@@ -346,6 +352,15 @@ class ChatCompactifAI(CompactifAIConnection, BatchAPIMixin, BaseChatModel):
         ``strict`` asks the server to follow the parameter schemas exactly.
         """
         formatted = [_api_tool(tool, strict) for tool in tools]
+        if formatted and (self.profile or {}).get("tool_calling") is False:
+            catalog = known_capabilities(self.client if self.profile_from_api else None)
+            raise ToolCallingNotSupportedError(
+                self.model_name,
+                models_with_tools(catalog),
+                source=capabilities_for(self.model_name, catalog).source,
+                hint="If your account's catalog says otherwise, pass profile_from_api=True "
+                "(or profile={..., 'tool_calling': True}).",
+            )
         if tool_choice is not None and tool_choice is not False:
             names = [tool["function"]["name"] for tool in formatted]
             kwargs["tool_choice"] = tool_choice_param(tool_choice, names)

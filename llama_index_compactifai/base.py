@@ -18,7 +18,7 @@ from llama_index.core.base.llms.types import (
     LLMMetadata,
     MessageRole,
 )
-from llama_index.core.bridge.pydantic import Field, PrivateAttr, SecretStr
+from llama_index.core.bridge.pydantic import Field, PrivateAttr, SecretStr, model_validator
 from llama_index.core.constants import DEFAULT_NUM_OUTPUTS, DEFAULT_TEMPERATURE
 from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
 from llama_index.core.llms.function_calling import FunctionCallingLLM
@@ -29,7 +29,7 @@ from llama_index_instrumentation import get_dispatcher
 from compactifai._defaults import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, env_base_url
 from compactifai._holder import ClientHolder, api_key_from_env
 from compactifai._lazy_clients import LazyClients
-from compactifai.catalog import DEFAULT_CHAT_MODEL, input_kinds, model_info
+from compactifai.catalog import DEFAULT_CHAT_MODEL, DEFAULT_CONTEXT_WINDOW, input_kinds
 from compactifai.chat import (
     StreamAccumulator,
     chat_body,
@@ -38,6 +38,14 @@ from compactifai.chat import (
     json_schema_response_format,
     reasoning_settings,
     tool_choice_param,
+)
+from compactifai.errors import ToolCallingNotSupportedError
+from compactifai.profiles import (
+    Capabilities,
+    capabilities_for,
+    known_capabilities,
+    load_capabilities,
+    models_with_tools,
 )
 from compactifai.types import ReasoningEffort
 from llama_index_compactifai._batch_api import BatchChatMixin
@@ -130,11 +138,18 @@ class CompactifAI(ClientHolder, BatchChatMixin, FunctionCallingLLM):
     context_window: int | None = Field(
         default=None,
         gt=0,
-        description="Context window in tokens; by default what is known of the model.",
+        description="Context window in tokens; by default what is known of the model, "
+        f"else {DEFAULT_CONTEXT_WINDOW} (CompactifAI publishes no context windows).",
     )
     is_function_calling_model: bool | None = Field(
         default=None,
-        description="Whether the model calls tools; by default what is known of the model.",
+        description="Whether the model calls tools; by default true only where the model "
+        "catalog says it does.",
+    )
+    profile_from_api: bool = Field(
+        default=False,
+        description="Describe the model (metadata) from the live catalog (GET /models, read "
+        "at construction, once per process, base URL and key) rather than the bundled table.",
     )
     default_headers: dict[str, str] | None = Field(
         default=None, description="Headers sent with every request."
@@ -150,23 +165,63 @@ class CompactifAI(ClientHolder, BatchChatMixin, FunctionCallingLLM):
     )
 
     _lazy_clients: LazyClients | None = PrivateAttr(default=None)
+    # The live catalog read for profile_from_api; None: the bundled table.
+    _catalog: dict[str, Capabilities] | None = PrivateAttr(default=None)
 
     @classmethod
     def class_name(cls) -> str:
         return "CompactifAI"
 
+    @model_validator(mode="after")
+    def _read_catalog(self) -> CompactifAI:
+        if self.profile_from_api:
+            self._catalog = load_capabilities(self.client)
+        return self
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """What the model can do, from the live catalog (``profile_from_api``) or the table."""
+        return capabilities_for(self.model, self._catalog)
+
+    def _check_takes_tools(self) -> None:
+        """Refuse tools before sending when this object or the catalog says the model has
+        none (a model the catalog does not know is the server's call)."""
+        if self.is_function_calling_model is not None:
+            refused, source = not self.is_function_calling_model, "is_function_calling_model"
+        else:
+            refused, source = self.capabilities.tool_calling is False, self.capabilities.source
+        if refused:
+            catalog = self._catalog if self._catalog is not None else known_capabilities()
+            raise ToolCallingNotSupportedError(
+                self.model,
+                models_with_tools(catalog),
+                source=source,
+                hint="If your account's catalog says otherwise, pass profile_from_api=True "
+                "(or is_function_calling_model=True).",
+            )
+
     @property
     def metadata(self) -> LLMMetadata:
-        info = model_info(self.model)
+        """From the model catalog; the fields set on this object win.
+
+        ``context_window`` is the model's where known, else a conservative
+        ``DEFAULT_CONTEXT_WINDOW`` (8192). ``num_output`` is what prompt packing keeps free for
+        the answer: ``max_tokens``, else LlamaIndex's default (the API's 150000-token cap
+        would leave no room for the prompt). ``is_function_calling_model`` is true only where
+        the catalog says the model calls tools (FunctionAgent refuses the others; AgentWorkflow
+        picks a ReActAgent for them).
+        """
+        capabilities = self.capabilities
         return LLMMetadata(
-            context_window=self.context_window or info.context_window,
+            context_window=(
+                self.context_window or capabilities.context_window or DEFAULT_CONTEXT_WINDOW
+            ),
             num_output=self.max_tokens or DEFAULT_NUM_OUTPUTS,
-            is_chat_model=True,
-            # Unknown to the catalog: let the server decide (an agent may try tools).
+            is_chat_model=capabilities.chat_completion is not False,
             is_function_calling_model=(
                 self.is_function_calling_model
                 if self.is_function_calling_model is not None
-                else info.supports_function_calling is not False
+                else capabilities.tool_calling is True
             ),
             model_name=self.model,
         )
@@ -337,6 +392,8 @@ class CompactifAI(ClientHolder, BatchChatMixin, FunctionCallingLLM):
         if user_msg is not None:
             messages.append(user_msg)
         params: dict[str, Any] = {"messages": messages, **kwargs}
+        if specs:
+            self._check_takes_tools()
         if specs:
             params["tools"] = specs
             names = [spec["function"]["name"] for spec in specs]

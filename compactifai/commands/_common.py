@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -33,6 +34,7 @@ __all__ = [
     "one_line",
     "print_table",
     "require_api_key",
+    "safe_text",
     "service_or_emulator",
 ]
 
@@ -172,6 +174,33 @@ def print_table(out: Console, table: Table) -> None:
         out.width = width
 
 
+# ---------------------------------------------------------------------------- untrusted text
+
+# C0 controls but tab and newline, DEL and C1 controls: ESC and CSI start terminal escape
+# sequences (window titles, clearing the screen, hyperlinks), CR overwrites what was printed.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_LINE_BREAKS = re.compile(r"[\t\n]")
+
+
+def safe_text(text: object, *, multiline: bool = False, markup: bool = True) -> str:
+    """Text a server or a model sent (ids, statuses, messages, answers), made safe to print.
+
+    Control characters are dropped (tab and newline are kept with ``multiline``, else they
+    become spaces) so that no escape sequence reaches the terminal, and rich markup is escaped
+    so that ``[/INST]`` or ``[link=...]`` print as they are (``markup=False`` skips that for
+    text printed with rich's ``markup=False`` or with plain ``print``). Every command prints
+    such text through this helper.
+    """
+    cleaned = _CONTROL.sub("", str(text))
+    if not multiline:
+        cleaned = _LINE_BREAKS.sub(" ", cleaned)
+    if not markup:
+        return cleaned
+    from rich.markup import escape
+
+    return escape(cleaned)
+
+
 # ---------------------------------------------------------------------------- errors
 
 
@@ -242,6 +271,11 @@ def guarded(
         except KeyboardInterrupt:
             _print_error("interrupted")
             return EXIT_INTERRUPTED
+        except Exception as exc:  # a bug, or an answer nothing above foresaw: no traceback
+            request_id = getattr(exc, "request_id", None)
+            where = f" (request id: {request_id})" if request_id else ""
+            _print_error(f"unexpected {type(exc).__name__}: {one_line(str(exc))}{where}")
+            return EXIT_FAILURE
 
     wrapper.__name__ = getattr(run, "__name__", "run")
     wrapper.__doc__ = run.__doc__
@@ -249,7 +283,7 @@ def guarded(
 
 
 def _print_error(message: str) -> None:
-    print(f"error: {message}", file=sys.stderr, flush=True)
+    print(f"error: {safe_text(message, markup=False)}", file=sys.stderr, flush=True)
 
 
 # ---------------------------------------------------------------------------- models
@@ -313,11 +347,10 @@ def models_table(models: Sequence[Model], title: str | None = None) -> Table:
     Ids and owners are never cut (print it with :func:`print_table`).
     """
     from rich import box
-    from rich.markup import escape
     from rich.table import Table
 
     table = Table(
-        title=title,
+        title=safe_text(title) if title is not None else None,
         title_justify="left",
         header_style="bold",
         box=box.SIMPLE_HEAD,
@@ -336,11 +369,11 @@ def models_table(models: Sequence[Model], title: str | None = None) -> Table:
         flags = row["capabilities"] or {}
         kind = "[green]slim[/]" if row["kind"] == "slim" else "original"
         table.add_row(
-            escape(row["id"]),
-            escape(row["owned_by"] or "-"),
-            escape(row["parameters"] or "-"),
+            safe_text(row["id"]),
+            safe_text(row["owned_by"] or "-"),
+            safe_text(row["parameters"] or "-"),
             kind,
-            escape(row["original"] or ""),
+            safe_text(row["original"] or ""),
             *(_flag_cell(flags.get(flag)) for flag, _ in shown),
         )
     return table
@@ -372,5 +405,7 @@ def bar_chart(rows: Sequence[tuple[str, int, int]], width: int = BAR_WIDTH) -> T
         bar.append("█" * n_in, style="cyan")
         bar.append("▒" * n_out, style="magenta")
         bar.append(" " * max(0, width - n_in - n_out))
-        table.add_row(label, bar, f"{total:,} tokens ({input_tokens:,} in, {output_tokens:,} out)")
+        table.add_row(
+            safe_text(label), bar, f"{total:,} tokens ({input_tokens:,} in, {output_tokens:,} out)"
+        )
     return table

@@ -16,7 +16,13 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from compactifai.commands._common import add_connection_arguments, console, guarded, make_client
+from compactifai.commands._common import (
+    add_connection_arguments,
+    console,
+    guarded,
+    make_client,
+    safe_text,
+)
 
 if TYPE_CHECKING:
     from compactifai.batches import BatchResult, BatchResults, BatchRunner
@@ -39,6 +45,9 @@ requests from 0).
 """
 
 ACTIONS = ("submit", "status", "wait", "results", "cancel", "list")
+# JSON keeps the answers' text whole, and escapes C0 controls itself; DEL and C1 controls (CSI
+# is one) written raw to a terminal would act, so stdout gets them as \u escapes.
+_ESCAPE_C1 = {code: f"\\u{code:04x}" for code in (0x7F, *range(0x80, 0xA0))}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -206,7 +215,7 @@ def _wait(runner: BatchRunner, args: argparse.Namespace, batch_id: str) -> Batch
         TimeElapsedColumn(),
     )
     with Progress(*columns, console=console(), transient=False) as progress:
-        task = progress.add_task(batch_id, total=None, done=0, failed=0)
+        task = progress.add_task(safe_text(batch_id), total=None, done=0, failed=0)
 
         def show(batch: Batch) -> None:
             counts = batch.request_counts
@@ -218,7 +227,7 @@ def _wait(runner: BatchRunner, args: argparse.Namespace, batch_id: str) -> Batch
                 completed=done,
                 done=counts.completed if counts else 0,
                 failed=counts.failed if counts else 0,
-                description=f"{batch_id} [bold]{batch.status}[/]",
+                description=f"{safe_text(batch_id)} [bold]{safe_text(batch.status)}[/]",
             )
 
         return runner.wait(batch_id, on_progress=show, timeout=args.wait_timeout)
@@ -235,17 +244,25 @@ def _write_results(results: BatchResults, out: Path | None, as_json: bool) -> No
                 handle.write(line + "\n")
         ok = sum(1 for r in results if not isinstance(r, Exception))
         summary = {"id": results.batch.id, "out": str(out), "ok": ok, "failed": len(results) - ok}
-        print(json.dumps(summary) if as_json else f"{ok} ok, {len(results) - ok} failed -> {out}")
+        print(
+            json.dumps(summary)
+            if as_json
+            else safe_text(f"{ok} ok, {len(results) - ok} failed -> {out}", markup=False)
+        )
         return
     if as_json:
         for line in lines:
-            sys.stdout.write(line + "\n")
+            sys.stdout.write(line.translate(_ESCAPE_C1) + "\n")
         return
     out_console = console()
     for cid, result in zip(results.custom_ids, results, strict=True):
         row = result_json(cid, result)
-        text = row["content"] if row["ok"] else f"[red]error[/]: {row['error']['message']}"
-        out_console.print(f"[bold]{cid}[/]: {text}")
+        text = (
+            safe_text(row["content"] or "", multiline=True)
+            if row["ok"]
+            else f"[red]error[/]: {safe_text(row['error']['message'])}"
+        )
+        out_console.print(f"[bold]{safe_text(cid)}[/]: {text}")
 
 
 def _show(batch: Batch, as_json: bool) -> None:
@@ -255,11 +272,12 @@ def _show(batch: Batch, as_json: bool) -> None:
     row = batch_json(batch)
     counts = row["request_counts"]
     console().print(
-        f"[bold]{row['id']}[/] {row['status']}: {counts['completed']} completed, "
-        f"{counts['failed']} failed of {counts['total']} ({row['endpoint']}, {row['model'] or '-'})"
+        f"[bold]{safe_text(row['id'])}[/] {safe_text(row['status'])}: "
+        f"{counts['completed']} completed, {counts['failed']} failed of {counts['total']} "
+        f"({safe_text(row['endpoint'])}, {safe_text(row['model'] or '-')})"
     )
     for error in row["errors"]:
-        console().print(f"  line {error['line']}: {error['message']}")
+        console().print(f"  line {safe_text(error['line'])}: {safe_text(error['message'])}")
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -277,7 +295,7 @@ def _run(args: argparse.Namespace) -> int:
                 _show(batch, args.json)
                 return 0
             if not args.json:
-                console().print(f"submitted [bold]{batch.id}[/]")
+                console().print(f"submitted [bold]{safe_text(batch.id)}[/]")
             _wait(runner, args, batch.id)
             _write_results(runner.collect(batch.id), args.out, args.json)
         elif action == "status":

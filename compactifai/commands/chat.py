@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from compactifai.commands._common import (
@@ -15,6 +16,7 @@ from compactifai.commands._common import (
     guarded,
     make_client,
     resolved_base_url,
+    safe_text,
 )
 
 if TYPE_CHECKING:
@@ -25,15 +27,24 @@ if TYPE_CHECKING:
 
 __all__ = ["EXAMPLE", "HELP", "add_arguments", "run", "stream_answer"]
 
+# One turn of a conversation: send it, stream the answer, report usage; returns what has .text.
+Turn = Callable[
+    ["CompactifAIClient", list[dict[str, Any]], dict[str, Any], "Console", "Console"], Any
+]
+
 HELP = "Chat with a model: one streamed answer, or an interactive session"
 EXAMPLE = """examples:
   compactifai chat "What is tensor-network compression?"
   compactifai chat --model cai-mistral-small-3-1-slim --system "Answer in French." "Hello"
   compactifai chat --reasoning-effort high "Is 1001 prime?"
+  compactifai chat --responses "Is 1001 prime?"   # over POST /v1/responses
   compactifai chat            # interactive session with history; /reset, /exit
 
 A reasoning model's thinking goes to stderr, dimmed, before the answer; stdout gets the answer
 alone. In a session, /reset forgets the history and /exit (or Ctrl-D) ends it.
+--responses talks to the Responses API instead of chat completions (models whose capabilities
+include responses: hypernova-60b, gpt-oss-120b, glm-5-1); --max-tokens is then sent as
+max_output_tokens and --reasoning-effort as reasoning.effort (minimal, low, medium, high).
 Without COMPACTIFAI_API_KEY the command stops at once (try `compactifai demo`, which runs
 offline).
 """
@@ -73,6 +84,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="how hard a reasoning model thinks (hypernova-60b and gpt-oss-120b: low, medium, "
         "high; a model refuses levels it does not implement)",
+    )
+    parser.add_argument(
+        "--responses",
+        action="store_true",
+        help="use the Responses API (POST /v1/responses) instead of chat completions",
     )
     add_connection_arguments(parser)
 
@@ -117,14 +133,26 @@ def stream_answer(
                 status.stop()
                 status = None
             if thought and thoughts is not None:
-                thoughts.print(thought, end="", style="dim", markup=False, soft_wrap=True)
+                thoughts.print(
+                    safe_text(thought, multiline=True, markup=False),
+                    end="",
+                    style="dim",
+                    markup=False,
+                    soft_wrap=True,
+                )
                 thoughts.file.flush()
                 thinking = True
             if text:
                 if thinking and thoughts is not None:
                     thoughts.print()
                     thinking = False
-                out.print(text, end="", markup=False, highlight=False, soft_wrap=True)
+                out.print(
+                    safe_text(text, multiline=True, markup=False),
+                    end="",
+                    markup=False,
+                    highlight=False,
+                    soft_wrap=True,
+                )
                 out.file.flush()
     finally:
         if status is not None:
@@ -167,19 +195,26 @@ def _turn(
 ) -> StreamAccumulator:
     started = time.perf_counter()
     acc = stream_answer(client, messages, params, out, thoughts=err)
-    err.print(f"[dim]{_usage_line(acc, time.perf_counter() - started)}[/]")
+    err.print(f"[dim]{safe_text(_usage_line(acc, time.perf_counter() - started))}[/]")
     return acc
 
 
 def _run(args: argparse.Namespace) -> int:
     out, err = console(), error_console()
-    params = _params(args)
+    turn: Turn = _turn
+    if args.responses:
+        from compactifai.commands._responses_chat import responses_params, responses_turn
+
+        params, turn = responses_params(args), responses_turn
+    else:
+        params = _params(args)
+    # Messages are the same for both APIs: a role and text content.
     system = [{"role": "system", "content": args.system}] if args.system else []
     with make_client(args) as client:
         if args.prompt is not None:
-            _turn(client, [*system, {"role": "user", "content": args.prompt}], params, out, err)
+            turn(client, [*system, {"role": "user", "content": args.prompt}], params, out, err)
             return 0
-        return _session(client, system, params, out, err, resolved_base_url(args))
+        return _session(client, system, params, out, err, resolved_base_url(args), turn)
 
 
 def _read_prompt(interactive: bool) -> str | None:
@@ -199,13 +234,14 @@ def _session(
     out: Console,
     err: Console,
     base_url: str,
+    turn: Turn = _turn,
 ) -> int:
     from compactifai.errors import BadRequestError, RequestValidationError
 
     interactive = sys.stdin.isatty()
     if interactive:
         err.print(
-            f"[dim]Chatting with {params['model']} at {base_url}. "
+            f"[dim]Chatting with {safe_text(params['model'])} at {safe_text(base_url)}. "
             "/reset forgets the history, /exit or Ctrl-D ends.[/]"
         )
     history = list(system)
@@ -233,14 +269,14 @@ def _session(
                     err.print(f"[dim]{name:8} {text}[/]")
             continue
         if not interactive:
-            out.print(f"[bold]you>[/] {prompt}", highlight=False)
+            out.print(f"[bold]you>[/] {safe_text(prompt)}", highlight=False)
         history.append({"role": "user", "content": prompt})
         try:
-            acc = _turn(client, history, params, out, err)
+            acc = turn(client, history, params, out, err)
         except (BadRequestError, RequestValidationError) as exc:
             # The request was refused (too long, say): drop this turn, keep the session.
             history.pop()
-            print(f"error: {describe_error(exc)}", file=sys.stderr)
+            print(f"error: {safe_text(describe_error(exc), markup=False)}", file=sys.stderr)
             continue
         history.append({"role": "assistant", "content": acc.text})
 

@@ -24,6 +24,7 @@ from compactifai.commands._common import (
     models_table,
     one_line,
     print_table,
+    safe_text,
     service_or_emulator,
 )
 
@@ -36,9 +37,7 @@ if TYPE_CHECKING:
 
 
 def escape(text: str) -> str:
-    from rich.markup import escape as rich_escape
-
-    return rich_escape(text)
+    return safe_text(text)
 
 
 __all__ = ["EXAMPLE", "HELP", "RAG_QUESTION", "add_arguments", "pick_model", "run"]
@@ -178,6 +177,7 @@ class _Session:
             stop()
 
     def write(self, text: str, style: str | None = None) -> None:
+        text = safe_text(text, multiline=True, markup=False)
         self.out.print(text, end="", markup=False, highlight=False, soft_wrap=True, style=style)
         self.out.file.flush()
 
@@ -256,7 +256,9 @@ class _Session:
             ]
         )
         chain = prompt | self._chat_model()
-        self.out.print(f"[dim]chain = prompt | ChatCompactifAI(model={self.model!r})[/]")
+        self.out.print(
+            f"[dim]chain = prompt | ChatCompactifAI(model={escape(repr(self.model))})[/]"
+        )
         self.out.print(f"[bold]Q:[/] {escape(CHAIN_QUESTION)}")
         usage = self._usage_callback()
         answering = False
@@ -464,7 +466,7 @@ def _run(args: argparse.Namespace) -> int:
         try:
             session.step(1, "Model catalog", lambda: session.catalog(client, args.model))
         except DemoFailure as exc:
-            print(f"error: {exc}", file=sys.stderr)
+            print(f"error: {safe_text(exc, markup=False)}", file=sys.stderr)
             return 1
         session.step(2, "LangChain LCEL chain, streaming", session.lcel_chain)
         session.step(3, "LangChain agent calling a tool", session.agent)

@@ -16,6 +16,7 @@ EXAMPLE = """examples:
   compactifai emulator --port 8080
   compactifai emulator --catalog reference          # the reference page's nine models
   compactifai emulator --catalog ./models.json      # a saved GET /v1/models answer
+  compactifai emulator --api-key alice --api-key bob --admin-key ci-admin   # shared server
   COMPACTIFAI_BASE_URL=http://127.0.0.1:8080/v1 COMPACTIFAI_API_KEY=test-key compactifai models
 """
 
@@ -53,6 +54,48 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=16 * 1024 * 1024,
         metavar="N",
         help="largest request body accepted; larger ones answer 413 (default 16 MiB)",
+    )
+    parser.add_argument(
+        "--admin-key",
+        default=None,
+        metavar="KEY",
+        help="key for the /_emulator control endpoints acting on every user's faults, "
+        "request log and files (an API key acts on its own only); not a /v1 key",
+    )
+    parser.add_argument(
+        "--file-quota-bytes",
+        type=int,
+        default=512 * 1024 * 1024,
+        metavar="N",
+        help="bytes of uploaded files each key may store; more answers 400 (default 512 MiB)",
+    )
+    parser.add_argument(
+        "--total-file-quota-bytes",
+        type=int,
+        default=2 * 1024 * 1024 * 1024,
+        metavar="N",
+        help="bytes of uploaded files all keys together may store (default 2 GiB)",
+    )
+    parser.add_argument(
+        "--file-ttl",
+        type=float,
+        default=30 * 24 * 3600.0,
+        metavar="S",
+        help="seconds an uploaded file lives before it answers 404 (default 30 days)",
+    )
+    parser.add_argument(
+        "--head-timeout",
+        type=float,
+        default=10.0,
+        metavar="S",
+        help="close a connection whose request head takes longer (default 10)",
+    )
+    parser.add_argument(
+        "--max-connections",
+        type=int,
+        default=1000,
+        metavar="N",
+        help="open connections served at once; past them requests answer 503 (default 1000)",
     )
     parser.add_argument(
         "--latency", type=float, default=0.0, metavar="S", help="seconds added to every response"
@@ -109,11 +152,17 @@ def run(args: argparse.Namespace) -> int:
             chunk_delay=args.chunk_delay,
             max_body_bytes=args.max_body_bytes,
             log_level=args.log_level,
+            admin_key=args.admin_key,
+            file_quota_bytes=args.file_quota_bytes,
+            total_file_quota_bytes=args.total_file_quota_bytes,
+            file_ttl=args.file_ttl,
+            head_timeout=args.head_timeout,
+            max_connections=args.max_connections,
         )
     except CatalogError as exc:
         print(f"--catalog: {exc}", file=sys.stderr)
         return 2
-    except ValueError as exc:  # e.g. a --max-body-bytes below the minimum
+    except ValueError as exc:  # e.g. a --max-body-bytes below the minimum, a bad --admin-key
         print(f"error: {exc}", file=sys.stderr)
         return 2
     try:

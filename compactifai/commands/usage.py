@@ -21,6 +21,7 @@ from compactifai.commands._common import (
     guarded,
     make_client,
     print_table,
+    safe_text,
 )
 from compactifai.errors import CompactifAIError, NotFoundError
 
@@ -264,10 +265,12 @@ def print_report(data: dict[str, Any], *, by_model: bool) -> None:
         f" {data['window_timezone']}"
     )
     if not data["rows"]:
-        out.print(f"No usage between {period}.")
+        out.print(f"No usage between {safe_text(period)}.")
         return
     window_format = "%Y-%m-%d" if data["window_size"] == "DAY" else minute
-    out.print(f"[bold]Token usage[/] {period}, per {data['window_size'].lower()}")
+    out.print(
+        f"[bold]Token usage[/] {safe_text(period)}, per {safe_text(data['window_size'].lower())}"
+    )
     table = Table(header_style="bold")
     table.add_column("window", no_wrap=True)
     if by_model:
@@ -277,7 +280,7 @@ def print_report(data: dict[str, Any], *, by_model: bool) -> None:
     for row in data["rows"]:
         cells = [_local(row["window_start"], zone, window_format)]
         if by_model:
-            cells.append(str(row["group"].get("model", "?")))
+            cells.append(safe_text(row["group"].get("model", "?")))
         cells += [f"{row[k]:,}" for k in ("input_tokens", "output_tokens", "total_tokens")]
         table.add_row(*cells)
     totals = data["totals"]

@@ -19,6 +19,7 @@ from compactifai.commands._common import (
     guarded,
     one_line,
     print_table,
+    safe_text,
     service_or_emulator,
 )
 
@@ -186,7 +187,7 @@ def _run(args: argparse.Namespace) -> int:
     try:
         return _compare(args, err)
     except UsageError as exc:
-        print(f"error: {one_line(str(exc))}", file=sys.stderr, flush=True)
+        print(f"error: {safe_text(one_line(str(exc)), markup=False)}", file=sys.stderr, flush=True)
         return EXIT_USAGE
 
 
@@ -278,7 +279,10 @@ def _outcome(report: ComparisonReport) -> int:
                 o.error for o in report.observations.values() if o.model == stats.model and o.error
             )
             print(
-                f"error: every request to {stats.model} failed: {one_line(message or '')}",
+                safe_text(
+                    f"error: every request to {stats.model} failed: {one_line(message or '')}",
+                    markup=False,
+                ),
                 file=sys.stderr,
                 flush=True,
             )
@@ -287,8 +291,11 @@ def _outcome(report: ComparisonReport) -> int:
         first = next(o for o in report.observations.values() if o.error)
         total = len(report.observations)
         print(
-            f"warning: {report.errors} of {total} requests failed "
-            f"(first: {first.model}: {one_line(first.error or '')})",
+            safe_text(
+                f"warning: {report.errors} of {total} requests failed "
+                f"(first: {first.model}: {one_line(first.error or '')})",
+                markup=False,
+            ),
             file=sys.stderr,
             flush=True,
         )
@@ -309,7 +316,6 @@ def print_report(report: ComparisonReport, out: Console) -> None:
     ``tok/s`` is output tokens per second of request time; ``cost`` uses the ``--price``es.
     """
     from rich import box
-    from rich.markup import escape
     from rich.table import Table
 
     table = Table(
@@ -327,7 +333,7 @@ def print_report(report: ComparisonReport, out: Console) -> None:
     for s in report.model_stats:
         tps = s.output_tokens_per_second
         table.add_row(
-            escape(s.model),
+            safe_text(s.model),
             "[green]slim[/]" if s.kind == "slim" else "original",
             f"{s.requests - s.errors}/" + (f"[red]{s.errors}[/]" if s.errors else "0"),
             f"{_ms(s.ttft_median)}/{_ms(s.ttft_p95)}",
@@ -353,8 +359,8 @@ def print_report(report: ComparisonReport, out: Console) -> None:
         pairs.add_column("cost saving", justify="right")
         for p in report.pairs:
             pairs.add_row(
-                escape(p.candidate),
-                escape(p.reference),
+                safe_text(p.candidate),
+                safe_text(p.reference),
                 str(p.compared),
                 _pct(p.exact_match_rate),
                 _pct(p.token_overlap_mean),
@@ -369,12 +375,12 @@ def print_report(report: ComparisonReport, out: Console) -> None:
             score = report.item_score(item.id)
             label = "error" if score < 0 else f"{score * 100:.0f}%"
             out.print(
-                f"  #{escape(item.id)} [yellow]{label}[/] {escape(one_line(item.label)[:90])}"
+                f"  #{safe_text(item.id)} [yellow]{label}[/] {safe_text(one_line(item.label)[:90])}"
             )
             for m in report.models:
                 o = report.observation(m, item.id)
                 text = o.error if o.error else one_line(o.text)
-                out.print(f"    [dim]{escape(m)}:[/] {escape((text or '')[:110])}")
+                out.print(f"    [dim]{safe_text(m)}:[/] {safe_text((text or '')[:110])}")
     else:
         out.print(f"[green]All {len(report.items)} answers agree across the compared models.[/]")
 

@@ -31,7 +31,7 @@ __all__ = [
 ]
 
 
-def fault_for(state: EmulatorState, request: Request) -> FaultSpec | None:
+def fault_for(state: EmulatorState, request: Request, user: str | None = None) -> FaultSpec | None:
     header = request.headers.get("x-emulator-fault")
     if header:
         try:
@@ -43,7 +43,7 @@ def fault_for(state: EmulatorState, request: Request) -> FaultSpec | None:
         if spec.matches(request.url.path) and state.faults.roll(spec):
             return spec
         return None
-    return state.faults.take(request.url.path)
+    return state.faults.take(request.url.path, user)
 
 
 def status_fault_response(fault: FaultSpec) -> Response:

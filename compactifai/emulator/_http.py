@@ -22,6 +22,7 @@ __all__ = [
     "SSE_DONE",
     "STATUS_MESSAGES",
     "ApiError",
+    "BodyTooLarge",
     "JsonResponse",
     "ServiceMiddleware",
     "StreamResponse",
@@ -174,13 +175,26 @@ class StreamResponse(Response):
 LARGER_BODIES: dict[str, int] = {}
 
 
+class BodyTooLarge(ApiError):
+    """A request body passed its limit while it was read (answered 413)."""
+
+    def __init__(self, size: int, limit: int) -> None:
+        super().__init__(
+            413,
+            f"Request body too large ({size} bytes or more): this server accepts at most "
+            f"{limit} bytes.",
+        )
+
+
 class ServiceMiddleware:
     """What the service's gateway does around every route.
 
     Adds ``x-request-id`` (the client's, else a fresh UUID), ``x-served-by-region`` and
     ``x-envoy-upstream-service-time`` (milliseconds until the response started) to every
-    response, and answers 413 to a body larger than ``max_body_bytes`` before any route reads
-    it (from ``Content-Length``; a chunked body is read here, bounded, and replayed).
+    response, and answers 413 to a body larger than ``max_body_bytes``: from
+    ``Content-Length`` before anything is read, or, for a chunked body, as soon as the bytes
+    read pass the limit. Nothing is buffered here: a route that answers without reading the
+    body (a bad key) never pulls it off the socket, and its answer closes the connection.
     """
 
     def __init__(self, app: ASGIApp, *, max_body_bytes: int, region: str) -> None:
@@ -196,6 +210,7 @@ class ServiceMiddleware:
         limit = max(self.max_body_bytes, LARGER_BODIES.get(scope["path"], 0))
         rid = ""
         declared: int | None = None
+        chunked = False
         for name, value in scope["headers"]:
             if name == b"x-request-id" and not rid:
                 rid = value.decode("latin-1")
@@ -204,77 +219,54 @@ class ServiceMiddleware:
                     declared = int(value)
                 except ValueError:
                     declared = None
+            elif name == b"transfer-encoding":
+                chunked = True
         if not rid:
             rid = str(uuid.uuid4())
         scope["emulator.request_id"] = rid
         raw = rid.encode("latin-1")
+        body_read = not chunked and not declared
+        size = 0
+        response_started = False
 
         async def send_with_headers(message: Message) -> None:
+            nonlocal response_started
             if message["type"] == "http.response.start":
+                response_started = True
                 headers = list(message.get("headers", []))
                 if not any(k.lower() == b"x-request-id" for k, _ in headers):
                     headers.append((b"x-request-id", raw))
                 elapsed = max(0, round((time.perf_counter() - started) * 1000))
                 headers.append((b"x-served-by-region", self.region))
                 headers.append((b"x-envoy-upstream-service-time", str(elapsed).encode()))
+                if not body_read:
+                    # Answered before the body was read (a bad key, a body too large): the rest
+                    # of the body is never read, so the connection cannot carry another request.
+                    headers.append((b"connection", b"close"))
                 message = {**message, "headers": headers}
             await send(message)
 
-        if declared is not None:
-            # The server holds the body to its Content-Length: the header is the whole check.
-            if declared > limit:
-                await self._too_large(declared, limit, scope, receive, send_with_headers)
-                return
-            await self.app(scope, receive, send_with_headers)
-            return
-        if scope["method"] in ("GET", "HEAD") and not any(
-            name == b"transfer-encoding" for name, _ in scope["headers"]
-        ):
-            await self.app(scope, receive, send_with_headers)
-            return
-        # A chunked body has no declared size: read it here, bounded, and replay it.
-        body, size = await self._read_body(receive, limit)
-        if body is None:
-            await self._too_large(size, limit, scope, receive, send_with_headers)
-            return
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
-        await self.app(scope, replay, send_with_headers)
-
-    async def _read_body(self, receive: Receive, limit: int) -> tuple[bytes | None, int]:
-        """The whole body, or ``(None, bytes seen)`` once it passes the limit."""
-        parts: list[bytes] = []
-        size = 0
-        while True:
+        async def bounded_receive() -> Message:
+            nonlocal size, body_read
             message = await receive()
-            if message["type"] != "http.request":  # the client went away
-                return b"".join(parts), size
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > limit:
-                return None, size
-            parts.append(chunk)
-            if not message.get("more_body", False):
-                return b"".join(parts), size
+            if message["type"] == "http.request":
+                size += len(message.get("body", b""))
+                if size > limit:
+                    raise BodyTooLarge(size, limit)
+                if not message.get("more_body", False):
+                    body_read = True
+            return message
 
-    async def _too_large(
-        self, size: int, limit: int, scope: Scope, receive: Receive, send: Send
-    ) -> None:
-        message = (
-            f"Request body too large ({size} bytes or more): this server accepts at most "
-            f"{limit} bytes."
-        )
-        response = ApiError(413, message).response()
-        # Close the connection: the rest of the body is never read.
-        response.headers["connection"] = "close"
-        await response(scope, receive, send)
+        if declared is not None and declared > limit:
+            # The server holds the body to its Content-Length: the header is the whole check.
+            await BodyTooLarge(declared, limit).response()(scope, receive, send_with_headers)
+            return
+        try:
+            await self.app(scope, bounded_receive, send_with_headers)
+        except BodyTooLarge as exc:  # a route that does not answer ApiErrors itself
+            if response_started:
+                raise
+            await exc.response()(scope, receive, send_with_headers)
 
 
 def validation_detail(exc: ValidationError) -> list[dict[str, Any]]:

@@ -6,10 +6,15 @@ fault acts):
 - ``GET /v1/models``, ``GET /v1/models/{model_id}`` (unknown id: 404 ``{"detail": "Not Found"}``)
 - ``POST /v1/chat/completions`` (JSON or SSE with ``stream: true``; see :mod:`.chat`)
 - ``POST /v1/completions`` (no streaming, like the service)
+- ``POST /v1/responses``, ``GET /v1/responses/{response_id}`` (see :mod:`.responses`)
 - ``POST /v1/usage/completions`` (only with the ``reference`` catalog or ``usage_endpoint=True``)
 - control plane: ``GET /_emulator/health`` (open); ``GET|POST|DELETE /_emulator/faults``,
-  ``POST /_emulator/reset``, ``GET /_emulator/requests`` (a valid API key, and
-  ``Content-Type: application/json`` on POST/DELETE)
+  ``POST /_emulator/reset``, ``GET /_emulator/requests``, ``POST|DELETE /_emulator/catalog``
+  (a new ``GET /v1/models`` body to serve; see :mod:`.catalog_control`) (a valid API key,
+  and ``Content-Type: application/json`` on POST/DELETE). An API key sees and scripts its own
+  requests only: its faults act on its requests, its reset clears its faults, usage, log,
+  files, batches and stored responses. The admin key (``admin_key``, no ``/v1`` key) acts on
+  everyone's; with an admin key set, only it changes the catalog (served to everyone).
 
 Every response carries ``x-request-id``, ``x-served-by-region`` and
 ``x-envoy-upstream-service-time``; a request body over ``max_body_bytes`` (16 MiB by default)
@@ -66,9 +71,19 @@ from ._http import (
 )
 from ._schemas import CompletionRequest
 from .catalog import Catalog, EmulatedModel
+from .catalog_control import catalog_endpoint
 from .chat import chat_completions
 from .faults import FaultError, FaultSpec
-from .state import DEFAULT_MAX_BODY_BYTES, EmulatorState, ReasoningField, record_request
+from .responses import create_response, retrieve_response
+from .state import (
+    DEFAULT_FILE_QUOTA_BYTES,
+    DEFAULT_FILE_TTL_SECONDS,
+    DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_TOTAL_FILE_QUOTA_BYTES,
+    EmulatorState,
+    ReasoningField,
+    record_request,
+)
 from .tokenizer import apply_limits, count_tokens
 from .usage import UsageError
 
@@ -91,7 +106,8 @@ def _v1(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
             if state.latency > 0:
                 await asyncio.sleep(state.latency)
             user = _authenticated_user(state, request)
-            fault = fault_for(state, request)
+            request.state.emulator_user = user
+            fault = fault_for(state, request, user)
             if fault is not None:
                 if fault.kind == "delay":
                     await asyncio.sleep(fault.sleep)
@@ -242,21 +258,28 @@ async def usage_completions(
 
 
 def _control(
-    handler: Callable[[Request, EmulatorState], Awaitable[Response]],
+    handler: Callable[[Request, EmulatorState, str | None], Awaitable[Response]],
 ) -> Callable[[Request], Awaitable[Response]]:
-    """Wrap a control endpoint: a valid API key, and a JSON content type on POST/DELETE.
+    """Wrap a control endpoint: a valid key, and a JSON content type on POST/DELETE.
 
-    The key keeps other local users (and web pages: a cross-site form can post text/plain
-    but not application/json without a preflight) from scripting faults or reading the
-    request log, which holds prompts.
+    The handler gets the user whose faults, log and files it acts on: the key's own user, or
+    ``None`` (everyone) for the admin key. On a server shared by a team, one key must neither
+    read another's prompts nor break another's requests. The key also keeps web pages out (a
+    cross-site form can post text/plain but not application/json without a preflight).
     """
 
     async def endpoint(request: Request) -> Response:
         state: EmulatorState = request.app.state.emulator
-        try:
-            _authenticated_user(state, request)
-        except Unauthorized:
-            return JsonResponse({"detail": INVALID_TOKEN_DETAIL}, 401)
+        scheme, _, key = request.headers.get("authorization", "").partition(" ")
+        key = key.strip()
+        scope: str | None
+        if scheme.lower() == "bearer" and state.is_admin_key(key):
+            scope = None
+        else:
+            try:
+                scope = _authenticated_user(state, request)
+            except Unauthorized:
+                return JsonResponse({"detail": INVALID_TOKEN_DETAIL}, 401)
         if request.method in ("POST", "DELETE"):
             media_type = request.headers.get("content-type", "").partition(";")[0].strip()
             if media_type.lower() != "application/json":
@@ -265,7 +288,7 @@ def _control(
                     "Control endpoints take Content-Type: application/json "
                     f"(got {media_type or 'none'}).",
                 ).response()
-        return await handler(request, state)
+        return await handler(request, state, scope)
 
     return endpoint
 
@@ -275,9 +298,9 @@ async def health(request: Request) -> Response:
     return JsonResponse({"status": "ok", "models": len(state.model_map)})
 
 
-async def faults_endpoint(request: Request, state: EmulatorState) -> Response:
+async def faults_endpoint(request: Request, state: EmulatorState, user: str | None) -> Response:
     if request.method == "DELETE":
-        state.faults.clear()
+        state.faults.clear(user)
     elif request.method == "POST":
         try:
             data = json.loads(await request.body() or b"null")
@@ -292,16 +315,16 @@ async def faults_endpoint(request: Request, state: EmulatorState) -> Response:
         except FaultError as exc:
             return ApiError(400, str(exc), param=exc.field).response()
         for spec in specs:
-            state.faults.add(spec)
-    return JsonResponse({"faults": state.faults.active()})
+            state.faults.add(spec, user)
+    return JsonResponse({"faults": state.faults.active(user)})
 
 
-async def reset_endpoint(request: Request, state: EmulatorState) -> Response:
-    state.reset()
+async def reset_endpoint(request: Request, state: EmulatorState, user: str | None) -> Response:
+    state.reset(user)
     return JsonResponse({"status": "reset"})
 
 
-async def requests_endpoint(request: Request, state: EmulatorState) -> Response:
+async def requests_endpoint(request: Request, state: EmulatorState, user: str | None) -> Response:
     return JsonResponse(
         {
             "requests": [
@@ -312,7 +335,7 @@ async def requests_endpoint(request: Request, state: EmulatorState) -> Response:
                     "body": r.body,
                     "timestamp": r.timestamp,
                 }
-                for r in state.requests
+                for r in state.requests_of(user)
             ]
         }
     )
@@ -330,6 +353,8 @@ def _routes(state: EmulatorState) -> list[BaseRoute]:
         Route("/v1/models/{model_id:path}", _v1(retrieve_model), methods=["GET"]),
         Route("/v1/chat/completions", _v1(chat_completions), methods=["POST"]),
         Route("/v1/completions", _v1(completions), methods=["POST"]),
+        Route("/v1/responses", _v1(create_response), methods=["POST"]),
+        Route("/v1/responses/{response_id}", _v1(retrieve_response), methods=["GET"]),
     ]
     if state.usage_endpoint:
         routes.append(Route("/v1/usage/completions", _v1(usage_completions), methods=["POST"]))
@@ -340,6 +365,7 @@ def _routes(state: EmulatorState) -> list[BaseRoute]:
         Route("/_emulator/faults", _control(faults_endpoint), methods=["GET", "POST", "DELETE"]),
         Route("/_emulator/reset", _control(reset_endpoint), methods=["POST"]),
         Route("/_emulator/requests", _control(requests_endpoint), methods=["GET"]),
+        Route("/_emulator/catalog", _control(catalog_endpoint), methods=["POST", "DELETE"]),
     ]
     return routes
 
@@ -356,6 +382,10 @@ def create_app(
     reasoning_field: ReasoningField = "reasoning",
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     region: str = "emulator-local-1",
+    admin_key: str | None = None,
+    file_quota_bytes: int = DEFAULT_FILE_QUOTA_BYTES,
+    total_file_quota_bytes: int = DEFAULT_TOTAL_FILE_QUOTA_BYTES,
+    file_ttl: float | None = DEFAULT_FILE_TTL_SECONDS,
     state: EmulatorState | None = None,
 ) -> Starlette:
     """The emulator as an ASGI app (use with ``httpx.ASGITransport`` or any ASGI server).
@@ -375,6 +405,10 @@ def create_app(
             reasoning_field=reasoning_field,
             max_body_bytes=max_body_bytes,
             region=region,
+            admin_key=admin_key,
+            file_quota_bytes=file_quota_bytes,
+            total_file_quota_bytes=total_file_quota_bytes,
+            file_ttl=file_ttl,
         )
     app = Starlette(
         routes=_routes(state),

@@ -19,6 +19,15 @@ Limits (assumptions: the vendor publishes none): :data:`MAX_REQUESTS` lines and
 :data:`MAX_FILE_BYTES` bytes per input file. A file that breaks them, or has lines that are not
 batch requests for the job's endpoint, makes the job ``failed`` with one error per bad line.
 
+Files live in memory, so they are bounded: each key may store ``file_quota_bytes`` and all keys
+together ``total_file_quota_bytes`` (each file counts at least 1 KiB). An upload over either
+answers 400 ``invalid_request_error`` with ``param: "file"``: the service documents no quota
+and no 413/429 for files, and 400 with the ``error`` envelope is its answer to a request it
+refuses on its merits (service notes §7). Batch result files are always written, and count.
+A file expires at its ``ttl`` (``created_at + file_ttl``, by the store's clock): it is freed,
+and asking for it answers 404 ``File not found`` like any unknown file. ``POST
+/_emulator/reset`` forgets the caller's files and batches (the admin key's: everyone's).
+
 Fast clock for tests: ``clock=86400.0`` makes an emulated day pass in a real second, so a job
 still running after its 24 h window becomes ``expired`` (unfinished lines get ``batch_expired``
 error lines). Configure with ``app.state.batches.configure(pace=..., clock=...)`` or
@@ -51,7 +60,7 @@ from ._http import LARGER_BODIES
 from .app import _v1
 from .faults import FaultSpec
 
-__all__ = ["MAX_FILE_BYTES", "MAX_REQUESTS", "BatchStore", "install_batches"]
+__all__ = ["MAX_FILE_BYTES", "MAX_REQUESTS", "BatchStore", "QuotaExceeded", "install_batches"]
 
 MAX_REQUESTS = 50_000
 MAX_FILE_BYTES = 200 * 1024 * 1024
@@ -61,6 +70,12 @@ _TERMINAL = ("completed", "failed", "expired", "cancelled")
 ALL_ENDPOINTS = ("/v1/responses", "/v1/chat/completions", "/v1/embeddings", "/v1/completions")
 _DUMPS = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 _MAX_LINE_ERRORS = 100
+# What a stored file costs at least (its record, its id): keeps a flood of empty files bounded.
+_MIN_FILE_CHARGE = 1024
+
+
+class QuotaExceeded(Exception):
+    """An upload would pass a file quota (answered 400)."""
 
 
 def _json(content: Any, status: int = 200) -> Response:
@@ -78,6 +93,10 @@ def _error(status: int, message: str, param: str | None = None) -> Response:
 class _File:
     info: dict[str, Any]
     content: bytes
+
+    @property
+    def charge(self) -> int:
+        return max(len(self.content), _MIN_FILE_CHARGE)
 
 
 @dataclass
@@ -97,6 +116,12 @@ class BatchStore:
 
     def __init__(self, app: Starlette) -> None:
         self.app = app
+        state: EmulatorState = app.state.emulator
+        self.file_quota_bytes = state.file_quota_bytes
+        self.total_file_quota_bytes = state.total_file_quota_bytes
+        self.file_ttl = state.file_ttl
+        self._stored: dict[str, int] = {}  # bytes charged per user
+        self._stored_total = 0
         self.pace = float(os.environ.get("COMPACTIFAI_EMULATOR_BATCH_PACE", "1.0"))
         self.request_delay = 0.0
         self.paused = False
@@ -145,18 +170,78 @@ class BatchStore:
         """Every job's current batch object, newest first."""
         return [self._refresh(job) for job in reversed(self.jobs.values())]
 
-    def reset(self) -> None:
-        for job in self.jobs.values():
+    def reset(self, user: str | None = None) -> None:
+        """Forget the files, batches and requests of ``user``, or (``None``) everyone's."""
+        for job_id, job in list(self.jobs.items()):
+            if user is not None and job.record["_owner"] != user:
+                continue
             if job.task is not None and not job.task.done():
                 # The server's loop may run in another thread (``Emulator``).
                 job.task.get_loop().call_soon_threadsafe(job.task.cancel)
-        self.files.clear()
-        self.jobs.clear()
-        self.requests.clear()
-        self.paused = False
+            del self.jobs[job_id]
+        for file_id, file in list(self.files.items()):
+            if user is None or file.info["owner_id"] == user:
+                self._remove_file(file_id)
+        if user is None:
+            self.requests.clear()
+            self.paused = False
+        else:
+            kept = [r for r in self.requests if r.user != user]
+            self.requests.clear()
+            self.requests.extend(kept)
 
     # -- files ---------------------------------------------------------------------------------
-    def add_file(self, filename: str, purpose: str, content: bytes, user: str) -> dict[str, Any]:
+    def file(self, file_id: str, user: str) -> _File | None:
+        """``user``'s file ``file_id``, unless it is someone else's or has expired."""
+        self._drop_expired()
+        file = self.files.get(file_id)
+        return file if file is not None and file.info["owner_id"] == user else None
+
+    def stored_bytes(self, user: str | None = None) -> int:
+        """Bytes the file quotas charge to ``user``, or to everyone."""
+        return self._stored_total if user is None else self._stored.get(user, 0)
+
+    def _drop_expired(self) -> None:
+        now = self.now()
+        # Files are stored in the order they expire (one ttl, a clock that only moves on).
+        expired = []
+        for file_id, file in self.files.items():
+            ttl = file.info["ttl"]
+            if ttl is None or ttl > now:
+                break
+            expired.append(file_id)
+        for file_id in expired:
+            self._remove_file(file_id)
+
+    def _remove_file(self, file_id: str) -> None:
+        file = self.files.pop(file_id)
+        owner = file.info["owner_id"]
+        self._stored[owner] -= file.charge
+        if not self._stored[owner]:
+            del self._stored[owner]
+        self._stored_total -= file.charge
+
+    def _check_quota(self, user: str, size: int) -> None:
+        charge = max(size, _MIN_FILE_CHARGE)
+        if self.stored_bytes(user) + charge > self.file_quota_bytes:
+            raise QuotaExceeded(
+                f"File storage quota exceeded: this key stores {self.stored_bytes(user)} bytes "
+                f"of files and may store at most {self.file_quota_bytes} (this file: {size})."
+            )
+        if self._stored_total + charge > self.total_file_quota_bytes:
+            raise QuotaExceeded(
+                f"File storage quota exceeded: the server stores {self._stored_total} bytes of "
+                f"files and may store at most {self.total_file_quota_bytes} (this file: {size})."
+            )
+
+    def add_file(
+        self, filename: str, purpose: str, content: bytes, user: str, *, enforce_quota: bool = False
+    ) -> dict[str, Any]:
+        """Store a file; with ``enforce_quota`` (uploads), raise :class:`QuotaExceeded` past a
+        quota (the results of a batch are always written)."""
+        self._drop_expired()
+        if enforce_quota:
+            self._check_quota(user, len(content))
         now = self.now()
         file_id = f"file-{uuid.uuid4().hex[:24]}"
         info = {
@@ -169,10 +254,12 @@ class BatchStore:
             "owner_id": user,
             "s3_uri": None,
             "status": "uploaded",
-            "ttl": None,
+            "ttl": None if self.file_ttl is None else int(now + self.file_ttl),
             "updated_at": now,
         }
-        self.files[file_id] = _File(info, content)
+        file = self.files[file_id] = _File(info, content)
+        self._stored[user] = self._stored.get(user, 0) + file.charge
+        self._stored_total += file.charge
         return info
 
     # -- jobs ----------------------------------------------------------------------------------
@@ -259,7 +346,7 @@ class BatchStore:
 
     def _validate(self, job: _Job) -> list[dict[str, Any]]:
         record = job.record
-        file = self.files.get(record["input_file_id"])
+        file = self.file(record["input_file_id"], record["_owner"])
         if file is None:
             return [_line_error("file_not_found", None, "The input file does not exist.")]
         failures: list[dict[str, Any]] = []
@@ -450,6 +537,7 @@ def _route(handler: _Handler) -> Callable[[Request], Awaitable[Response]]:
             {k: v for k, v in request.headers.items() if k != "authorization"},
             getattr(request.state, "recorded_body", None),
             time.time(),
+            user,
         )
         state.requests.append(recorded)
         store.requests.append(recorded)
@@ -499,12 +587,16 @@ async def upload_file(request: Request, store: BatchStore, user: str, key: str) 
         return _error(400, "Missing the 'purpose' field.", "purpose")
     if len(file[1]) > MAX_FILE_BYTES:
         return _error(413, f"The file exceeds the {MAX_FILE_BYTES // 2**20} MB limit.", "file")
-    return _json(store.add_file(file[0] or "upload", purpose, file[1], user))
+    try:
+        info = store.add_file(file[0] or "upload", purpose, file[1], user, enforce_quota=True)
+    except QuotaExceeded as exc:
+        return _error(400, str(exc), "file")
+    return _json(info)
 
 
 async def file_content(request: Request, store: BatchStore, user: str, key: str) -> Response:
-    file = store.files.get(request.path_params["file_id"])
-    if file is None or file.info["owner_id"] != user:
+    file = store.file(request.path_params["file_id"], user)
+    if file is None:
         return _error(404, "File not found")
     return Response(file.content, media_type="application/octet-stream")
 
@@ -532,8 +624,7 @@ async def create_batch(request: Request, store: BatchStore, user: str, key: str)
         isinstance(metadata, dict) and all(isinstance(v, str) for v in metadata.values())
     ):
         return _error(400, "metadata must map strings to strings.", "metadata")
-    file = store.files.get(file_id)
-    if file is None or file.info["owner_id"] != user:
+    if store.file(file_id, user) is None:
         return _error(400, f"input_file_id: no file with id {file_id!r}.", "input_file_id")
     record = store.create(file_id, endpoint, metadata, user, key)
     return _json(_public(record), 201)
@@ -589,6 +680,7 @@ def install_batches(app: Starlette) -> BatchStore:
     """Add the files and batches routes to an emulator app; its store is ``app.state.batches``."""
     store = BatchStore(app)
     app.state.batches = store
+    app.state.emulator.reset_hooks.append(store.reset)
     # Input files may be larger than the app's general body limit (16 MiB by default).
     LARGER_BODIES["/v1/files"] = MAX_FILE_BYTES + 2**20
     app.router.routes.extend(

@@ -48,6 +48,7 @@ __all__ = [
     "ReasoningMode",
     "load_catalog",
     "models_by_id",
+    "parse_catalog",
 ]
 
 ReasoningMode = Literal["none", "always", "hybrid"]
@@ -238,8 +239,13 @@ def load_catalog(catalog: str | PathLike[str] | Catalog = "current") -> Catalog:
         data = json.loads(path.read_text("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise CatalogError(f"{path}: not valid JSON ({exc})") from None
-    known = models_by_id(DEFAULT_MODELS)
-    return Catalog(str(path), _parse(data, str(path), known), usage_endpoint=False)
+    return Catalog(str(path), parse_catalog(data, str(path)), usage_endpoint=False)
+
+
+def parse_catalog(data: Any, origin: str = "the catalog") -> tuple[EmulatedModel, ...]:
+    """Models from decoded JSON shaped like ``GET /v1/models`` (as a catalog file's content:
+    facts an item leaves out come from the bundled ``current`` catalog)."""
+    return _parse(data, origin, models_by_id(DEFAULT_MODELS))
 
 
 def models_by_id(models: Iterable[EmulatedModel] | None = None) -> Mapping[str, EmulatedModel]:

@@ -133,10 +133,19 @@ class FaultSpec:
 class _Active:
     spec: FaultSpec
     remaining: int | None
+    owner: str | None = None
+    """The user whose requests it acts on; ``None``: everyone's."""
+
+    def concerns(self, user: str | None) -> bool:
+        return user is None or self.owner is None or self.owner == user
 
 
 class FaultInjector:
-    """Thread-safe queue of scripted faults (first match wins)."""
+    """Thread-safe queue of scripted faults (first match wins).
+
+    A fault added with an ``owner`` acts on that user's requests only, and only that user
+    (or ``None``, everyone: the Python API and the admin key) lists or clears it.
+    """
 
     def __init__(self, seed: int = 0) -> None:
         self._lock = threading.Lock()
@@ -144,18 +153,27 @@ class FaultInjector:
         self._rng = random.Random(seed)
         self._seed = seed
 
-    def add(self, spec: FaultSpec) -> None:
+    def add(self, spec: FaultSpec, owner: str | None = None) -> None:
         with self._lock:
-            self._faults.append(_Active(spec, spec.count))
+            self._faults.append(_Active(spec, spec.count, owner))
 
-    def clear(self) -> None:
+    def clear(self, owner: str | None = None) -> None:
+        """Remove the faults of ``owner``, or (``None``) all of them."""
         with self._lock:
-            self._faults.clear()
-            self._rng = random.Random(self._seed)
+            if owner is None:
+                self._faults.clear()
+                self._rng = random.Random(self._seed)
+            else:
+                self._faults = [a for a in self._faults if a.owner != owner]
 
-    def active(self) -> list[dict[str, Any]]:
+    def active(self, owner: str | None = None) -> list[dict[str, Any]]:
+        """The faults of ``owner`` (``None``: all of them) with their remaining count."""
         with self._lock:
-            return [{**a.spec.to_json(), "remaining": a.remaining} for a in self._faults]
+            return [
+                {**a.spec.to_json(), "remaining": a.remaining}
+                for a in self._faults
+                if owner is None or a.owner == owner
+            ]
 
     def roll(self, spec: FaultSpec) -> bool:
         """Whether a one-off fault (e.g. from a request header) applies, per its probability."""
@@ -164,13 +182,13 @@ class FaultInjector:
         with self._lock:
             return self._rng.random() < spec.probability
 
-    def take(self, path: str) -> FaultSpec | None:
-        """The fault to apply to a request to ``path``, consuming one use of it."""
+    def take(self, path: str, user: str | None = None) -> FaultSpec | None:
+        """The fault to apply to ``user``'s request to ``path``, consuming one use of it."""
         if not self._faults:
             return None
         with self._lock:
             for active in self._faults:
-                if not active.spec.matches(path):
+                if not active.concerns(user) or not active.spec.matches(path):
                     continue
                 if active.spec.probability < 1.0 and self._rng.random() >= active.spec.probability:
                     continue

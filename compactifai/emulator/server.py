@@ -10,10 +10,24 @@ from os import PathLike
 from types import TracebackType
 from typing import Any
 
+from ._connections import (
+    DEFAULT_HEAD_TIMEOUT,
+    DEFAULT_MAX_CONNECTIONS,
+    MAX_HEAD_BYTES,
+    guarded_protocol,
+)
 from .app import create_app
-from .catalog import Catalog, EmulatedModel
+from .catalog import Catalog, EmulatedModel, parse_catalog
 from .faults import FaultKind, FaultSpec
-from .state import DEFAULT_MAX_BODY_BYTES, EmulatorState, ReasoningField, RecordedRequest
+from .state import (
+    DEFAULT_FILE_QUOTA_BYTES,
+    DEFAULT_FILE_TTL_SECONDS,
+    DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_TOTAL_FILE_QUOTA_BYTES,
+    EmulatorState,
+    ReasoningField,
+    RecordedRequest,
+)
 from .usage import UsageLedger
 
 __all__ = ["Emulator"]
@@ -39,6 +53,15 @@ class Emulator:
     reasoning: ``"reasoning"`` (2026 vLLM) or ``"reasoning_content"`` (older vLLM).
     ``max_body_bytes`` bounds request bodies (larger ones answer 413); ``region`` is the value
     of the ``x-served-by-region`` header.
+
+    As a server shared by a team or a CI fleet: each key's control calls
+    (``/_emulator/faults``, ``/_emulator/requests``, ``/_emulator/reset``) act on that key's
+    own traffic; ``admin_key`` is a key for the control endpoints alone that acts on everyone's.
+    Uploaded files are bounded by ``file_quota_bytes`` per key (512 MiB) and
+    ``total_file_quota_bytes`` (2 GiB), answering 400 past them, and expire after
+    ``file_ttl`` seconds (30 days; ``None``: never). A connection whose request head is not
+    complete within ``head_timeout`` seconds (10) is closed; past ``max_connections`` open
+    connections (1000) requests answer 503.
     """
 
     def __init__(
@@ -57,10 +80,22 @@ class Emulator:
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         region: str = "emulator-local-1",
         log_level: str = "warning",
+        admin_key: str | None = None,
+        file_quota_bytes: int = DEFAULT_FILE_QUOTA_BYTES,
+        total_file_quota_bytes: int = DEFAULT_TOTAL_FILE_QUOTA_BYTES,
+        file_ttl: float | None = DEFAULT_FILE_TTL_SECONDS,
+        head_timeout: float = DEFAULT_HEAD_TIMEOUT,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
     ) -> None:
+        if not head_timeout > 0:
+            raise ValueError("head_timeout must be a positive number of seconds")
+        if max_connections < 1:
+            raise ValueError("max_connections must be at least 1")
         self.host = host
         self.port = port
         self.log_level = log_level
+        self.head_timeout = head_timeout
+        self.max_connections = max_connections
         self.app = create_app(
             tuple(api_keys),
             latency=latency,
@@ -72,6 +107,10 @@ class Emulator:
             reasoning_field=reasoning_field,
             max_body_bytes=max_body_bytes,
             region=region,
+            admin_key=admin_key,
+            file_quota_bytes=file_quota_bytes,
+            total_file_quota_bytes=total_file_quota_bytes,
+            file_ttl=file_ttl,
         )
         self.state: EmulatorState = self.app.state.emulator
         self._server: Any = None
@@ -143,6 +182,9 @@ class Emulator:
             timeout_graceful_shutdown=1,
             backlog=4096,
             timeout_keep_alive=30,
+            http=guarded_protocol(self.head_timeout),
+            limit_concurrency=self.max_connections,
+            h11_max_incomplete_event_size=MAX_HEAD_BYTES,
         )
         server = uvicorn.Server(config)
         self._server = server
@@ -240,8 +282,14 @@ class Emulator:
         return list(self.state.requests)
 
     def reset(self) -> None:
-        """Clear faults, usage and the request log."""
+        """Clear faults, usage, the request log, files, batches and stored responses (every
+        user's); serve the start catalog again."""
         self.state.reset()
+
+    def serve_catalog(self, catalog: Any) -> None:
+        """Serve a new catalog from now on: decoded JSON shaped like ``GET /v1/models``, as
+        ``POST /_emulator/catalog`` takes it (:meth:`reset` restores the start catalog)."""
+        self.state.serve_models(parse_catalog(catalog, "the new catalog"))
 
     def __repr__(self) -> str:
         state = "running" if self.running else "stopped"

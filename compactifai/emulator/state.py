@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from os import PathLike
 from typing import Any, Literal
@@ -20,7 +21,10 @@ from .faults import FaultInjector
 from .usage import UsageLedger
 
 __all__ = [
+    "DEFAULT_FILE_QUOTA_BYTES",
+    "DEFAULT_FILE_TTL_SECONDS",
     "DEFAULT_MAX_BODY_BYTES",
+    "DEFAULT_TOTAL_FILE_QUOTA_BYTES",
     "REASONING_FIELDS",
     "EmulatorState",
     "ReasoningField",
@@ -33,6 +37,11 @@ REASONING_FIELDS: tuple[ReasoningField, ...] = ("reasoning", "reasoning_content"
 # Request bodies above this answer 413: room for a few base64 images, and a bound on the
 # memory one request can take.
 DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
+# The file store lives in memory: bounds per key and for everyone, and the files' lifetime
+# (their ``ttl``; the service documents neither its limits nor its expiry).
+DEFAULT_FILE_QUOTA_BYTES = 512 * 1024 * 1024
+DEFAULT_TOTAL_FILE_QUOTA_BYTES = 2 * 1024 * 1024 * 1024
+DEFAULT_FILE_TTL_SECONDS = 30 * 24 * 3600.0
 
 
 @dataclass(frozen=True)
@@ -44,6 +53,8 @@ class RecordedRequest:
     headers: dict[str, str]
     body: Any
     timestamp: float
+    user: str | None = None
+    """The user whose key sent it (each key's control calls see only its own requests)."""
 
 
 @dataclass
@@ -62,9 +73,18 @@ class EmulatorState:
     reasoning_field: ReasoningField = "reasoning"
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     region: str = "emulator-local-1"
+    admin_key: str | None = field(default=None, repr=False)
+    """A key for the control endpoints only, acting on every user (a plain key acts on its own
+    requests, faults and files)."""
+    file_quota_bytes: int = DEFAULT_FILE_QUOTA_BYTES
+    total_file_quota_bytes: int = DEFAULT_TOTAL_FILE_QUOTA_BYTES
+    file_ttl: float | None = DEFAULT_FILE_TTL_SECONDS
+    """Seconds an uploaded file lives (its ``ttl``); ``None``: forever."""
     faults: FaultInjector = field(init=False)
     ledger: UsageLedger = field(default_factory=UsageLedger)
     requests: deque[RecordedRequest] = field(default_factory=lambda: deque(maxlen=1000))
+    stored_responses: dict[str, Any] = field(default_factory=dict)
+    """``store: true`` responses by id (see :mod:`.responses`)."""
 
     def __post_init__(self) -> None:
         if isinstance(self.api_keys, str):
@@ -83,13 +103,29 @@ class EmulatorState:
             )
         if self.max_body_bytes < 1024:
             raise ValueError("max_body_bytes must be at least 1024")
+        if self.admin_key is not None and (
+            not self.admin_key.strip() or self.admin_key in self.users
+        ):
+            raise ValueError("admin_key must be non-empty and differ from every API key")
+        if self.file_quota_bytes < 0 or self.total_file_quota_bytes < 0:
+            raise ValueError("file quotas must be non-negative byte counts")
+        if self.file_ttl is not None and self.file_ttl <= 0:
+            raise ValueError("file_ttl must be a positive number of seconds (or None)")
+        # Stores kept by other modules (files and batches) register how to empty themselves.
+        self.reset_hooks: list[Callable[[str | None], None]] = []
         loaded = load_catalog(self.catalog)
         if self.models is not None:
             loaded = Catalog(loaded.name, tuple(self.models), loaded.usage_endpoint)
         self.catalog = loaded
-        self.models = loaded.models
+        self.start_models: tuple[EmulatedModel, ...] = tuple(loaded.models)
         if self.usage_endpoint is None:
             self.usage_endpoint = loaded.usage_endpoint
+        self.serve_models(self.start_models)
+
+    def serve_models(self, models: Sequence[EmulatedModel]) -> None:
+        """Serve ``models`` from now on: the catalog changes under running clients, as the
+        service's does (``POST /_emulator/catalog``)."""
+        self.models = tuple(models)
         self.model_map: dict[str, EmulatedModel] = {m.id: m for m in self.models}
         self._models_body = dumps({"object": "list", "data": [m.to_json() for m in self.models]})
 
@@ -100,10 +136,35 @@ class EmulatorState:
     def user_for_key(self, key: str) -> str | None:
         return self.users.get(key)
 
-    def reset(self) -> None:
-        self.faults.clear()
-        self.ledger.clear()
-        self.requests.clear()
+    def is_admin_key(self, key: str) -> bool:
+        return self.admin_key is not None and secrets.compare_digest(
+            key.encode(), self.admin_key.encode()
+        )
+
+    def requests_of(self, user: str | None) -> list[RecordedRequest]:
+        """The request log, of one user or (``None``) everyone's."""
+        return [r for r in self.requests if user is None or r.user == user]
+
+    def reset(self, user: str | None = None) -> None:
+        """Forget faults, usage, the request log, stored responses, files and batches: one
+        user's, or everyone's (``None``, which also serves the start catalog again: the
+        catalog is everyone's)."""
+        self.faults.clear(user)
+        if user is None:
+            self.serve_models(self.start_models)
+            self.ledger.clear()
+            self.requests.clear()
+            self.stored_responses.clear()
+        else:
+            self.ledger.clear(user)
+            kept = [r for r in self.requests if r.user != user]
+            self.requests.clear()
+            self.requests.extend(kept)
+            for response_id, stored in list(self.stored_responses.items()):
+                if getattr(stored, "owner", None) == user:
+                    del self.stored_responses[response_id]
+        for hook in self.reset_hooks:
+            hook(user)
 
 
 async def record_request(request: Request, state: EmulatorState, body: Any) -> None:
@@ -114,5 +175,6 @@ async def record_request(request: Request, state: EmulatorState, body: Any) -> N
             {k: v for k, v in request.headers.items() if k != "authorization"},
             body,
             time.time(),
+            getattr(request.state, "emulator_user", None),
         )
     )

@@ -115,9 +115,13 @@ class UsageLedger:
             self._records.append(rec)
         return rec
 
-    def clear(self) -> None:
+    def clear(self, user_id: str | None = None) -> None:
+        """Forget the usage of one user, or (``None``) everyone's."""
         with self._lock:
-            self._records.clear()
+            if user_id is None:
+                self._records.clear()
+            else:
+                self._records = [r for r in self._records if r.user_id != user_id]
 
     @property
     def records(self) -> list[UsageRecord]:

@@ -18,6 +18,8 @@ from langchain_compactifai._errors import CompactifAIInvalidRequestError
 
 from .conftest import MODEL
 
+TOOLS_MODEL = "hypernova-60b"
+
 pytestmark = pytest.mark.emulator
 
 
@@ -28,9 +30,9 @@ class City(BaseModel):
     country: str
 
 
-def _llm(emulator: Emulator, **kwargs: Any) -> ChatCompactifAI:
+def _llm(emulator: Emulator, model: str = MODEL, **kwargs: Any) -> ChatCompactifAI:
     return ChatCompactifAI(
-        model=MODEL,
+        model=model,
         api_key=emulator.api_key,
         base_url=emulator.base_url,
         batch_poll_interval=0.01,
@@ -82,7 +84,8 @@ def test_2000_inputs_one_job_same_answers_in_order(emulator: Emulator, store: Ba
 
 
 def test_bodies_are_mapped_exactly_as_a_normal_call(emulator: Emulator, store: BatchStore) -> None:
-    llm = _llm(emulator, use_batch_api=True, temperature=0, max_tokens=64)
+    # A model with tools (the Mistral models have none).
+    llm = _llm(emulator, TOOLS_MODEL, use_batch_api=True, temperature=0, max_tokens=64)
     inputs = [[("system", "Answer briefly."), ("human", "Where is Lyon?")]]
     for runnable in (
         llm.bind_tools([City], tool_choice="City"),

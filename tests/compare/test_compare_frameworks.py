@@ -12,6 +12,9 @@ from compactifai.emulator import Emulator
 
 from .conftest import ORIGINAL, SLIM
 
+# hypernova-60b is compressed from gpt-oss-120b; both call tools.
+TOOLS_SLIM, TOOLS_ORIGINAL = "hypernova-60b", "gpt-oss-120b"
+
 pytestmark = pytest.mark.emulator
 
 CONTEXT = (
@@ -172,16 +175,17 @@ def test_langchain_messages_are_compared_by_text_or_tool_calls(live: Emulator) -
     assert answer.structured is None and "3.28 billion parameters" in answer.text
     assert report.pairs[0].exact_match_rate == 1.0  # message ids and metadata are not compared
 
+    # The Mistral pair takes no tools: the tool calls are compared on a pair that does.
     report = compare_runnable(
         lambda llm: llm.bind_tools([GetWeather], tool_choice="any"),
         ["What is the weather in Paris?"],
-        [SLIM, ORIGINAL],
+        [TOOLS_SLIM, TOOLS_ORIGINAL],
         api_key=live.api_key,
         base_url=live.base_url,
     )
-    assert report.observation(ORIGINAL, "1").structured == [
+    assert report.observation(TOOLS_ORIGINAL, "1").structured == [
         {"name": "GetWeather", "args": {"city": "Paris"}}
     ]
     agreement = report.pairs[0].items[0]
     assert [f.path for f in agreement.fields] == ["[0].name", "[0].args.city"]
-    assert report.observation(SLIM, "1").ttft is not None  # tool-call deltas count as tokens
+    assert report.observation(TOOLS_SLIM, "1").ttft is not None  # tool-call deltas count as tokens

@@ -17,6 +17,8 @@ from compactifai.emulator.schema_values import SchemaLimits, SchemaValueGenerato
 from compactifai.emulator.state import DEFAULT_MAX_BODY_BYTES
 
 MODEL = "cai-mistral-small-3-1-slim"
+# The Mistral models take no tools (service-2026.md): tool requests go to a model that does.
+TOOLS_MODEL = "gpt-oss-120b"
 # Each level nests three more copies of itself: built in full to the generator's old depth
 # bound this is millions of values (10-16 s and megabytes of JSON before the bounds).
 SELF_REFERENCING: dict[str, Any] = {
@@ -103,7 +105,7 @@ async def test_schema_generation_runs_off_the_event_loop() -> None:
     ) as client:
         assert (await client.post("/chat/completions", json=body)).status_code == 200
         tools = [{"type": "function", "function": {"name": "grow", "parameters": SELF_REFERENCING}}]
-        plain = {"messages": body["messages"], "model": MODEL}
+        plain = {"messages": body["messages"], "model": TOOLS_MODEL}
         r = await client.post("/chat/completions", json={**plain, "tools": tools})
         assert r.status_code == 200
     assert len(threads) == 2

@@ -16,6 +16,8 @@ from compactifai.emulator.tokenizer import tokenize
 
 MODEL = "cai-mistral-small-3-1-slim"
 VISION_MODEL = "mistral-small-3-1"
+# The Mistral models take no tools (service-2026.md): the tool tests use one that does.
+TOOLS_MODEL = "gpt-oss-120b"
 
 RAG_PROMPT = (
     "Context information is below.\n---------------------\n"
@@ -305,7 +307,7 @@ async def test_async_client_chat_and_stream(emu: Emulator) -> None:
 
 def test_tool_call_from_the_message(client: openai.OpenAI) -> None:
     r = client.chat.completions.create(
-        model=MODEL, messages=user("What is magic_function(3)?"), tools=[WEATHER, MAGIC]
+        model=TOOLS_MODEL, messages=user("What is magic_function(3)?"), tools=[WEATHER, MAGIC]
     )
     choice = r.choices[0]
     assert choice.finish_reason == "tool_calls"
@@ -320,7 +322,7 @@ def test_tool_call_from_the_message(client: openai.OpenAI) -> None:
 
 def test_tool_result_is_used_and_not_called_again(client: openai.OpenAI) -> None:
     first = client.chat.completions.create(
-        model=MODEL, messages=user("What is magic_function(3)?"), tools=[MAGIC]
+        model=TOOLS_MODEL, messages=user("What is magic_function(3)?"), tools=[MAGIC]
     )
     call = first.choices[0].message.tool_calls[0]  # type: ignore[index]
     messages: list[Any] = [
@@ -328,7 +330,7 @@ def test_tool_result_is_used_and_not_called_again(client: openai.OpenAI) -> None
         {"role": "assistant", "content": None, "tool_calls": [call.model_dump()]},
         {"role": "tool", "tool_call_id": call.id, "content": "5"},
     ]
-    r = client.chat.completions.create(model=MODEL, messages=messages, tools=[MAGIC])
+    r = client.chat.completions.create(model=TOOLS_MODEL, messages=messages, tools=[MAGIC])
     assert r.choices[0].finish_reason == "stop"
     assert not r.choices[0].message.tool_calls
     assert r.choices[0].message.content == "The result of magic_function is 5."
@@ -338,17 +340,20 @@ def test_tool_choice_modes(client: openai.OpenAI) -> None:
     weather_q = user("What's the weather in San Francisco in fahrenheit?")
     # auto without a mention answers in text
     r = client.chat.completions.create(
-        model=MODEL, messages=user("Hello there"), tools=[MAGIC, WEATHER]
+        model=TOOLS_MODEL, messages=user("Hello there"), tools=[MAGIC, WEATHER]
     )
     assert r.choices[0].finish_reason == "stop" and r.choices[0].message.content
     # none never calls, even when the tool is named
     r = client.chat.completions.create(
-        model=MODEL, messages=user("What is magic_function(3)?"), tools=[MAGIC], tool_choice="none"
+        model=TOOLS_MODEL,
+        messages=user("What is magic_function(3)?"),
+        tools=[MAGIC],
+        tool_choice="none",
     )
     assert not r.choices[0].message.tool_calls
     # required picks the most relevant tool and fills the schema from the message
     r = client.chat.completions.create(
-        model=MODEL, messages=weather_q, tools=[MAGIC, WEATHER], tool_choice="required"
+        model=TOOLS_MODEL, messages=weather_q, tools=[MAGIC, WEATHER], tool_choice="required"
     )
     call = r.choices[0].message.tool_calls[0]  # type: ignore[index]
     assert call.function.name == "get_weather"
@@ -358,7 +363,7 @@ def test_tool_choice_modes(client: openai.OpenAI) -> None:
     }
     # a named function is called even when the message does not mention it
     r = client.chat.completions.create(
-        model=MODEL,
+        model=TOOLS_MODEL,
         messages=weather_q,
         tools=[MAGIC, WEATHER, NO_ARGS],
         tool_choice={"type": "function", "function": {"name": "get_time"}},
@@ -367,7 +372,7 @@ def test_tool_choice_modes(client: openai.OpenAI) -> None:
     assert (call.function.name, json.loads(call.function.arguments)) == ("get_time", {})
     with pytest.raises(openai.BadRequestError) as info:
         client.chat.completions.create(
-            model=MODEL,
+            model=TOOLS_MODEL,
             messages=weather_q,
             tools=[MAGIC],
             tool_choice={"type": "function", "function": {"name": "nope"}},
@@ -377,7 +382,7 @@ def test_tool_choice_modes(client: openai.OpenAI) -> None:
 
 def test_streamed_tool_call_fragments_reassemble(client: openai.OpenAI) -> None:
     kwargs: dict[str, Any] = {
-        "model": MODEL,
+        "model": TOOLS_MODEL,
         "messages": user("What's the weather in Madrid in celsius?"),
         "tools": [WEATHER],
         "tool_choice": "required",

@@ -46,6 +46,15 @@ EXPECTED: dict[str, list[str]] = {
         "final answer: ",
     ],
     "testing_offline": ["4 passed"],
+    "responses_api": [
+        "answer: The Eiffel Tower is in Paris and was completed in 1889.",
+        "stream: The Eiffel Tower is in Paris and was completed in 1889.",
+        "stream status: completed",
+        "tool call: get_population({'city': 'Lyon'})",
+        'tool answer: The result of get_population is "522,250".',
+        "continued: My name is Ada Lovelace.",
+        "retrieved: True",
+    ],
     "batch_eval": [
         "submitting 1,000 prompts as one batch job",
         "requests",  # progress lines

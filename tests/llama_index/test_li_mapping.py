@@ -73,7 +73,8 @@ def test_metadata_of_a_known_model() -> None:
 def test_metadata_of_an_unknown_model_uses_safe_defaults_and_overrides() -> None:
     meta = CompactifAI(model="cai-new-model-2027-slim", api_key=KEY).metadata
     assert meta.context_window == 8192
-    assert meta.is_function_calling_model is True
+    # Not known to call tools: agents pick the ReAct protocol (profile_from_api can tell).
+    assert meta.is_function_calling_model is False
     meta = CompactifAI(
         model="x", api_key=KEY, context_window=4096, is_function_calling_model=False
     ).metadata

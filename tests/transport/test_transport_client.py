@@ -128,8 +128,8 @@ async def test_retrieve_model_quotes_the_id(make: Make) -> None:
     model = await driver.call("retrieve_model", "cai-llama-3-1-8b-slim")
     assert model.id == "cai-llama-3-1-8b-slim" and model.created == 1749600000
     assert model.request_id == "req-1"
-    await driver.call("retrieve_model", "a/b c")
-    assert recorder.requests[1].url.raw_path == b"/v1/models/a%2Fb%20c"
+    await driver.call("retrieve_model", "org:model@v1")  # "/" and spaces are refused instead
+    assert recorder.requests[1].url.raw_path == b"/v1/models/org%3Amodel%40v1"
 
 
 async def test_chat_completion_maps_response_and_sends_only_set_fields(make: Make) -> None:
