@@ -2,53 +2,24 @@
 
 from typing import TYPE_CHECKING, Any
 
+from compactifai import errors
 from compactifai._defaults import DEFAULT_BASE_URL
 from compactifai._protocol import RetryPolicy
 from compactifai._version import __version__
-from compactifai.errors import (
-    APIConnectionError,
-    APIResponseValidationError,
-    APIStatusError,
-    APITimeoutError,
-    AuthenticationError,
-    BadRequestError,
-    CompactifAIError,
-    IncompleteStreamError,
-    InternalServerError,
-    MissingAPIKeyError,
-    ModelCapabilityError,
-    ModelNotFoundError,
-    NotFoundError,
-    PermissionDeniedError,
-    RateLimitError,
-    RequestValidationError,
-    ToolCallingNotSupportedError,
-)
+from compactifai.audio import Transcription, TranscriptionSegment, TranscriptionWord
+from compactifai.errors import *  # noqa: F403  (the exception types, listed in errors.__all__)
 
 __all__ = [
     "DEFAULT_BASE_URL",
-    "APIConnectionError",
-    "APIResponseValidationError",
-    "APIStatusError",
-    "APITimeoutError",
     "AsyncCompactifAIClient",
-    "AuthenticationError",
-    "BadRequestError",
     "CompactifAIClient",
-    "CompactifAIError",
-    "IncompleteStreamError",
-    "InternalServerError",
-    "MissingAPIKeyError",
-    "ModelCapabilityError",
-    "ModelNotFoundError",
-    "NotFoundError",
-    "PermissionDeniedError",
-    "RateLimitError",
-    "RequestValidationError",
     "RetryPolicy",
-    "ToolCallingNotSupportedError",
+    "Transcription",
+    "TranscriptionSegment",
+    "TranscriptionWord",
     "__version__",
 ]
+__all__ += errors.__all__
 
 if TYPE_CHECKING:
     from compactifai._client import AsyncCompactifAIClient, CompactifAIClient

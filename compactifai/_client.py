@@ -11,7 +11,6 @@ import contextlib
 import ipaddress
 import logging
 import platform
-import socket
 import threading
 import time
 import urllib.request
@@ -23,7 +22,7 @@ from datetime import datetime
 from os import PathLike
 from pathlib import Path
 from types import TracebackType
-from typing import Any, BinaryIO, Generic, TypeVar, Union, overload
+from typing import Any, BinaryIO, Generic, Literal, TypeVar, Union, overload
 from urllib.parse import urlsplit
 
 import httpx
@@ -41,6 +40,16 @@ from compactifai._defaults import (
 from compactifai._loop_pools import aclose_pool, close_with_loop
 from compactifai._protocol import Exchange, Operation, RetryPolicy
 from compactifai._version import __version__
+from compactifai.audio import (
+    DEFAULT_TRANSCRIPTION_MODEL,
+    AudioInput,
+    ResponseFormat,
+    Transcription,
+    check_transcription_model,
+    open_audio,
+    refused_models,
+    transcription,
+)
 from compactifai.errors import BadRequestError, MissingAPIKeyError, RequestValidationError
 from compactifai.types import (
     Batch,
@@ -292,6 +301,22 @@ class _BaseClient(Generic[HttpClientT]):
     def http_client(self) -> HttpClientT:
         raise NotImplementedError
 
+    @contextmanager
+    def _transcription(
+        self,
+        file: AudioInput,
+        model: str,
+        filename: str | None,
+        content_type: str | None,
+        options: Mapping[str, Any],
+    ) -> Iterator[Operation[Transcription | str]]:
+        """The request ``transcribe`` sends, checked against the catalog this client's server
+        listed last; the server's refusal of the model becomes a ``ModelCapabilityError``."""
+        served = _served_catalog.cached(self._catalog_key)
+        check_transcription_model(model, served)
+        with open_audio(file, filename, content_type) as upload, refused_models(model, served):
+            yield transcription(upload, model=model, **options)
+
     def _prepare(
         self, op: Operation[T], extra_headers: Mapping[str, str] | None, sink: BinaryIO | None
     ) -> tuple[httpx.Request, Exchange[T]]:
@@ -487,6 +512,74 @@ class CompactifAIClient(_BaseClient[httpx.Client]):
             if after is None:
                 return
 
+    # ------------------------------------------------------------------ audio
+
+    @overload
+    def transcribe(
+        self,
+        file: AudioInput,
+        *,
+        model: str = ...,
+        language: str | None = ...,
+        prompt: str | None = ...,
+        response_format: Literal["json", "verbose_json"] = ...,
+        temperature: float | None = ...,
+        timestamp_granularities: Sequence[str] | None = ...,
+        filename: str | None = ...,
+        content_type: str | None = ...,
+        extra_headers: Mapping[str, str] | None = ...,
+    ) -> Transcription: ...
+    @overload
+    def transcribe(
+        self,
+        file: AudioInput,
+        *,
+        model: str = ...,
+        language: str | None = ...,
+        prompt: str | None = ...,
+        response_format: Literal["text", "srt", "vtt"],
+        temperature: float | None = ...,
+        timestamp_granularities: Sequence[str] | None = ...,
+        filename: str | None = ...,
+        content_type: str | None = ...,
+        extra_headers: Mapping[str, str] | None = ...,
+    ) -> str: ...
+    def transcribe(
+        self,
+        file: AudioInput,
+        *,
+        model: str = DEFAULT_TRANSCRIPTION_MODEL,
+        language: str | None = None,
+        prompt: str | None = None,
+        response_format: ResponseFormat = "json",
+        temperature: float | None = None,
+        timestamp_granularities: Sequence[str] | None = None,
+        filename: str | None = None,
+        content_type: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> Transcription | str:
+        """Transcribe an audio file (a path, bytes or a binary file object, at most 25 MB).
+
+        A :class:`~compactifai.audio.Transcription` for ``json``/``verbose_json`` (the latter
+        with ``language``, ``duration`` and ``segments``), the text itself for ``text``,
+        ``srt`` and ``vtt``. The file name and MIME type are inferred (``filename``,
+        ``content_type`` override them). Billed per second of audio: a file the service would
+        refuse is refused before sending (:class:`RequestValidationError`), and a model that
+        cannot transcribe raises :class:`ModelCapabilityError` (before sending when known).
+        """
+        options = {
+            "language": language,
+            "prompt": prompt,
+            "response_format": response_format,
+            "temperature": temperature,
+            "timestamp_granularities": timestamp_granularities,
+        }
+        with (
+            self._transcription(file, model, filename, content_type, options) as op,
+            self._naming_missing_model({"model": model}),
+        ):
+            return self._call(op, extra_headers)
+
     def _call(self, op: Operation[T], extra_headers: Mapping[str, str] | None = None) -> T:
         (result,) = self._run(op, extra_headers)
         return result
@@ -541,36 +634,54 @@ def _undecoded(response: httpx.Response) -> bool:
 def _drain(response: httpx.Response, body: Iterator[bytes]) -> None:
     """Read the end of a finished stream's body (a few bytes), so its connection is reused.
 
-    A server slow to end the body gets ``DRAIN_TIMEOUT``: then the socket is shut down (the
-    connection is closed with the response, never reused) rather than the caller waiting.
+    The end is usually buffered already. A read it still needs waits at most what is left of
+    ``DRAIN_TIMEOUT``, through the network stream's own read timeout: a server slow to end the
+    body gets a read timeout, and the connection is closed with the response, never reused.
+    No thread or timer per stream. Over HTTP/2 (a caller's client) the connection is shared by
+    other streams and closing the response resets this stream only: nothing to drain.
     """
+    if response.http_version != "HTTP/1.1":
+        return
     stream = response.extensions.get("network_stream")
-    sock = stream.get_extra_info("socket") if stream is not None else None
-    lock = threading.Lock()
-    reading = [True]
-
-    def give_up() -> None:
-        with lock, contextlib.suppress(OSError):
-            if reading[0] and sock is not None:
-                sock.shutdown(socket.SHUT_RDWR)
-
-    timer = threading.Timer(DRAIN_TIMEOUT, give_up) if isinstance(sock, socket.socket) else None
-    if timer is not None:
-        timer.daemon = True
-        timer.start()
+    deadline = time.monotonic() + DRAIN_TIMEOUT
     try:
-        received = 0
-        for data in body:
-            received += len(data)
-            if received > ops.TRAILER_LIMIT:
-                break  # not the end of a body: the connection is closed with the response
+        with _reads_until(stream, deadline) if stream is not None else contextlib.nullcontext():
+            received = 0
+            for data in body:
+                received += len(data)
+                if received > ops.TRAILER_LIMIT:
+                    break  # not the end of a body: the connection is closed with the response
     except httpx.TransportError as exc:
         logger.debug("the end of a finished stream could not be read: %r", exc)
-    finally:
-        with lock:
-            reading[0] = False
-        if timer is not None:
-            timer.cancel()
+
+
+@contextmanager
+def _reads_until(stream: Any, deadline: float) -> Iterator[None]:
+    """Cap each read of an httpcore network stream at ``deadline``, for the ``with`` block.
+
+    httpcore takes a body's read timeout from the request once, when the body starts, so the
+    remaining bytes of a stream cannot get a shorter one through ``request.extensions``; the
+    cap goes on the stream's ``read`` (its documented ``read(max_bytes, timeout)``) instead.
+    """
+    read = stream.read
+
+    def read_until_deadline(max_bytes: int, timeout: float | None = None) -> bytes:
+        left = max(deadline - time.monotonic(), 0.001)
+        return read(max_bytes, left if timeout is None else min(timeout, left))  # type: ignore[no-any-return]
+
+    own = getattr(stream, "__dict__", {}).get("read")
+    try:
+        stream.read = read_until_deadline
+        capped = True
+    except (AttributeError, TypeError):  # a stream that takes no attribute: its own timeout
+        capped = False
+    try:
+        yield
+    finally:  # the stream's own method again, for the next request on the connection
+        if capped and own is None:
+            del stream.read
+        elif capped:
+            stream.read = own
 
 
 class AsyncCompactifAIClient(_BaseClient[httpx.AsyncClient]):
@@ -785,6 +896,72 @@ class AsyncCompactifAIClient(_BaseClient[httpx.AsyncClient]):
             after = _next_cursor(page)
             if after is None:
                 return
+
+    # ------------------------------------------------------------------ audio
+
+    @overload
+    async def transcribe(
+        self,
+        file: AudioInput,
+        *,
+        model: str = ...,
+        language: str | None = ...,
+        prompt: str | None = ...,
+        response_format: Literal["json", "verbose_json"] = ...,
+        temperature: float | None = ...,
+        timestamp_granularities: Sequence[str] | None = ...,
+        filename: str | None = ...,
+        content_type: str | None = ...,
+        extra_headers: Mapping[str, str] | None = ...,
+    ) -> Transcription: ...
+    @overload
+    async def transcribe(
+        self,
+        file: AudioInput,
+        *,
+        model: str = ...,
+        language: str | None = ...,
+        prompt: str | None = ...,
+        response_format: Literal["text", "srt", "vtt"],
+        temperature: float | None = ...,
+        timestamp_granularities: Sequence[str] | None = ...,
+        filename: str | None = ...,
+        content_type: str | None = ...,
+        extra_headers: Mapping[str, str] | None = ...,
+    ) -> str: ...
+    async def transcribe(
+        self,
+        file: AudioInput,
+        *,
+        model: str = DEFAULT_TRANSCRIPTION_MODEL,
+        language: str | None = None,
+        prompt: str | None = None,
+        response_format: ResponseFormat = "json",
+        temperature: float | None = None,
+        timestamp_granularities: Sequence[str] | None = None,
+        filename: str | None = None,
+        content_type: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> Transcription | str:
+        """Transcribe an audio file (a path, bytes or a binary file object, at most 25 MB).
+
+        A :class:`~compactifai.audio.Transcription` for ``json``/``verbose_json`` (the latter
+        with ``language``, ``duration`` and ``segments``), the text itself for ``text``,
+        ``srt`` and ``vtt``. The file name and MIME type are inferred (``filename``,
+        ``content_type`` override them). Billed per second of audio: a file the service would
+        refuse is refused before sending (:class:`RequestValidationError`), and a model that
+        cannot transcribe raises :class:`ModelCapabilityError` (before sending when known).
+        """
+        options = {
+            "language": language,
+            "prompt": prompt,
+            "response_format": response_format,
+            "temperature": temperature,
+            "timestamp_granularities": timestamp_granularities,
+        }
+        with self._transcription(file, model, filename, content_type, options) as op:
+            async with self._naming_missing_model({"model": model}):
+                return await self._call(op, extra_headers)
 
     async def _call(self, op: Operation[T], extra_headers: Mapping[str, str] | None = None) -> T:
         (result,) = [item async for item in self._run(op, extra_headers)]

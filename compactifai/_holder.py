@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from pydantic import SecretStr
 
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from compactifai._client import AsyncCompactifAIClient, CompactifAIClient
     from compactifai._lazy_clients import LazyClients
 
-__all__ = ["CONNECTION_FIELDS", "ClientHolder", "api_key_from_env", "secret_value"]
+__all__ = ["CONNECTION_FIELDS", "ClientHolder", "HoldsClients", "api_key_from_env", "secret_value"]
 
 _HolderT = TypeVar("_HolderT", bound="ClientHolder")
 
@@ -47,6 +47,15 @@ def secret_value(value: SecretStr | str | None) -> str | None:
     if value is None:
         return None
     return value.get_secret_value() if isinstance(value, SecretStr) else value
+
+
+class HoldsClients(Protocol):
+    """A model's transport clients, as its mixins see them (a :class:`ClientHolder` has them)."""
+
+    @property
+    def client(self) -> CompactifAIClient: ...
+    @property
+    def async_client(self) -> AsyncCompactifAIClient: ...
 
 
 class ClientHolder:

@@ -78,7 +78,7 @@ class Operation(Generic[T]):
     not_found_message: str | None = None
     params: Mapping[str, str | int] | None = None
     files: Mapping[str, FileField] | None = None
-    form: Mapping[str, str] | None = None
+    form: Mapping[str, str | Sequence[str]] | None = None  # a sequence repeats the field
     raw: bool = False
 
 
@@ -287,12 +287,13 @@ def create_completion(params: Mapping[str, Any]) -> Operation[Completion]:
 
 def get_usage(
     start_time: str | datetime,
-    end_time: str | datetime | None = None,
-    window_size: str = "DAY",
-    window_timezone: str = "UTC",
-    group_by: Sequence[str] | None = None,
-    filter_group_by: Mapping[str, Sequence[str]] | None = None,
+    end_time: str | datetime | None,
+    window_size: str,
+    window_timezone: str,
+    group_by: Sequence[str] | None,
+    filter_group_by: Mapping[str, Sequence[str]] | None,
 ) -> Operation[UsageReport]:
+    """The usage request; the defaults are the clients' (``get_usage``), written once there."""
     params = {
         "start_time": start_time,
         "end_time": end_time,

@@ -557,11 +557,5 @@ def file_part(
             "file",
             "a file needs base64 data (file_data) or the id of an uploaded file (file_id)",
         )
-    file: dict[str, Any] = {}
-    if file_data:
-        file["file_data"] = file_data
-    if file_id:
-        file["file_id"] = file_id
-    if filename:
-        file["filename"] = filename
-    return {"type": "file", "file": file}
+    given = {"file_data": file_data, "file_id": file_id, "filename": filename}
+    return {"type": "file", "file": {name: value for name, value in given.items() if value}}

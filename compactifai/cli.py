@@ -23,6 +23,7 @@ from compactifai.commands import chat as _chat
 from compactifai.commands import demo as _demo
 from compactifai.commands import emulator as _emulator
 from compactifai.commands import models as _models
+from compactifai.commands import transcribe as _transcribe
 from compactifai.commands import usage as _usage
 from compactifai.compare import cli as _compare
 
@@ -51,6 +52,9 @@ COMMANDS: dict[str, Command] = {
     "demo": Command(_demo.HELP, _demo.add_arguments, _demo.run, _demo.EXAMPLE),
     "compare": Command(_compare.HELP, _compare.add_arguments, _compare.run, _compare.EXAMPLE),
     "batch": Command(_batch.HELP, _batch.add_arguments, _batch.run, _batch.EXAMPLE),
+    "transcribe": Command(
+        _transcribe.HELP, _transcribe.add_arguments, _transcribe.run, _transcribe.EXAMPLE
+    ),
 }
 
 

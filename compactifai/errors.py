@@ -12,6 +12,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+# The exception types: ``compactifai`` re-exports exactly these (the helpers below are the
+# clients' own).
 __all__ = [
     "APIConnectionError",
     "APIResponseValidationError",
@@ -23,14 +25,13 @@ __all__ = [
     "IncompleteStreamError",
     "InternalServerError",
     "MissingAPIKeyError",
+    "ModelCapabilityError",
     "ModelNotFoundError",
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
     "RequestValidationError",
     "ToolCallingNotSupportedError",
-    "error_message_from_body",
-    "status_error_from_response",
 ]
 
 EXCERPT_LENGTH = 200

@@ -1,4 +1,5 @@
-"""CompactifAI's compressed ("slim") LLMs for LangChain: ``ChatCompactifAI`` and ``CompactifAI``."""
+"""CompactifAI's compressed ("slim") LLMs for LangChain: ``ChatCompactifAI`` and ``CompactifAI``,
+and ``CompactifAIWhisperParser`` (audio files as documents)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ from typing import TYPE_CHECKING, Any
 from langchain_compactifai.chat_models import ChatCompactifAI
 
 if TYPE_CHECKING:
+    from langchain_compactifai.document_loaders import CompactifAIWhisperParser
     from langchain_compactifai.llms import CompactifAI
 
-__all__ = ["ChatCompactifAI", "CompactifAI"]
+__all__ = ["ChatCompactifAI", "CompactifAI", "CompactifAIWhisperParser"]
 
 
 def __getattr__(name: str) -> Any:
@@ -20,4 +22,9 @@ def __getattr__(name: str) -> Any:
 
         globals()["CompactifAI"] = CompactifAI
         return CompactifAI
+    if name == "CompactifAIWhisperParser":
+        from langchain_compactifai.document_loaders import CompactifAIWhisperParser
+
+        globals()["CompactifAIWhisperParser"] = CompactifAIWhisperParser
+        return CompactifAIWhisperParser
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -26,11 +26,11 @@ from pydantic import BaseModel, Field
 
 from compactifai.types import Batch, ChatCompletion
 from langchain_compactifai._errors import langchain_errors
+from langchain_compactifai._host import ChatModelHost
 from langchain_compactifai._messages import chat_result_from_completion
 
 if TYPE_CHECKING:
     from compactifai.batches import AsyncBatchRunner, BatchResult, BatchRunner
-    from langchain_compactifai.chat_models import ChatCompactifAI
 
 # compactifai.batches (and its transport imports) loads on the first batch, not with LangChain.
 
@@ -144,8 +144,8 @@ class BatchAPIMixin(BaseModel):
 
     # -- helpers -------------------------------------------------------------------------------
 
-    def _chat(self) -> ChatCompactifAI:
-        return cast("ChatCompactifAI", self)
+    def _chat(self) -> ChatModelHost:
+        return cast(ChatModelHost, self)
 
     def _runner(self) -> BatchRunner:
         from compactifai.batches import BatchRunner
@@ -182,6 +182,16 @@ class BatchAPIMixin(BaseModel):
             return None
         return _Plan(self._batch_bodies(inputs, kwargs), errors_ok)
 
+    @staticmethod
+    def _answers_parked(
+        plan: _Plan | None, kwargs: dict[str, Any]
+    ) -> contextlib.AbstractContextManager[None]:
+        """Where LangChain's own ``batch`` runs: with the job's answers parked, if there is one."""
+        if plan is None:
+            return contextlib.nullcontext()
+        kwargs["stream"] = False  # the answers are parked: no streaming call may bypass them
+        return plan.parked()
+
     def _wait_options(self) -> dict[str, Any]:
         return {"on_progress": self.batch_on_progress, "timeout": self.batch_timeout}
 
@@ -195,16 +205,14 @@ class BatchAPIMixin(BaseModel):
         return_exceptions: bool = False,
         **kwargs: Any,
     ) -> list[AIMessage]:
-        chat = self._chat()
+        model = cast(BaseChatModel, self)
         plan = self._plan(inputs, kwargs, return_exceptions)
         if plan is not None and plan.to_send:
             with langchain_errors():
                 plan.answered = self._runner().run(plan.to_send, **self._wait_options())
-        if plan is not None:
-            kwargs["stream"] = False  # the answers are parked: no streaming call may bypass them
-        with plan.parked() if plan is not None else contextlib.nullcontext():
+        with self._answers_parked(plan, kwargs):
             return BaseChatModel.batch(
-                chat, inputs, config, return_exceptions=return_exceptions, **kwargs
+                model, inputs, config, return_exceptions=return_exceptions, **kwargs
             )
 
     async def abatch(
@@ -220,12 +228,13 @@ class BatchAPIMixin(BaseModel):
             runner = self._async_runner()
             with langchain_errors():
                 plan.answered = await runner.run(plan.to_send, **self._wait_options())
-        context = contextlib.nullcontext() if plan is None else plan.parked()
-        if plan is not None:
-            kwargs["stream"] = False
-        with context:
+        with self._answers_parked(plan, kwargs):
             return await BaseChatModel.abatch(
-                self._chat(), inputs, config, return_exceptions=return_exceptions, **kwargs
+                cast(BaseChatModel, self),
+                inputs,
+                config,
+                return_exceptions=return_exceptions,
+                **kwargs,
             )
 
     # -- explicit jobs (survive the process) ---------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from operator import itemgetter
-from typing import Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import LangSmithParams, LanguageModelInput
@@ -46,11 +46,13 @@ from compactifai.types import ReasoningEffort
 from langchain_compactifai._batch_api import BatchAPIMixin, take_batch_result
 from langchain_compactifai._connection import CompactifAIConnection, langsmith_params
 from langchain_compactifai._errors import langchain_errors
+from langchain_compactifai._host import ChatModelHost
 from langchain_compactifai._messages import (
     StreamMapper,
     chat_result_from_completion,
     messages_to_api,
 )
+from langchain_compactifai._responses import ResponsesAPIMixin
 
 __all__ = ["ChatCompactifAI"]
 
@@ -60,7 +62,7 @@ _NOT_BODY = frozenset(
 )
 
 
-class ChatCompactifAI(CompactifAIConnection, BatchAPIMixin, BaseChatModel):
+class ChatCompactifAI(CompactifAIConnection, BatchAPIMixin, ResponsesAPIMixin, BaseChatModel):
     """CompactifAI chat models (compressed "slim" LLMs) for LangChain.
 
     A drop-in for ``ChatOpenAI``: sync and async invoke/stream/batch, token usage, tool
@@ -134,6 +136,13 @@ class ChatCompactifAI(CompactifAIConnection, BatchAPIMixin, BaseChatModel):
         (so ``ai_msg.content_blocks`` starts with a ``reasoning`` block; in a stream, the
         reasoning chunks come before the answer's); ``ai_msg.text`` is the answer alone.
         It is never sent back to the server in later turns.
+
+    Responses API:
+        ``ChatCompactifAI(use_responses_api=True)`` sends calls to ``POST /responses``
+        (hypernova-60b, gpt-oss-120b, glm-5-1) with the same results: text, reasoning,
+        tool calls, structured output, usage. ``use_previous_response_id=True`` sends only
+        the turn after the latest answer, with ``previous_response_id``. By default
+        (``None``) only calls that need it go there (see ``use_responses_api``).
 
     Batch API (one job for a whole ``batch``; results in hours rather than seconds):
         ``ChatCompactifAI(use_batch_api=True).batch(inputs)``; or ``batch_api_submit(inputs)``
@@ -281,6 +290,8 @@ class ChatCompactifAI(CompactifAIConnection, BatchAPIMixin, BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
+        if self._uses_responses_api(kwargs):
+            return self._generate_with_responses(messages, stop, kwargs)
         params = self._request_params(messages, stop, kwargs)
         if (from_batch_api := take_batch_result(params)) is not None:
             return from_batch_api
@@ -295,6 +306,8 @@ class ChatCompactifAI(CompactifAIConnection, BatchAPIMixin, BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
+        if self._uses_responses_api(kwargs):
+            return await self._agenerate_with_responses(messages, stop, kwargs)
         params = self._request_params(messages, stop, kwargs)
         if (from_batch_api := take_batch_result(params)) is not None:
             return from_batch_api
@@ -310,6 +323,9 @@ class ChatCompactifAI(CompactifAIConnection, BatchAPIMixin, BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
+        if self._uses_responses_api(kwargs):
+            yield from self._stream_with_responses(messages, stop, kwargs)
+            return
         params = self._request_params(messages, stop, kwargs, stream=True)
         mapper = StreamMapper()
         with langchain_errors():
@@ -326,6 +342,10 @@ class ChatCompactifAI(CompactifAIConnection, BatchAPIMixin, BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
+        if self._uses_responses_api(kwargs):
+            async for from_responses in self._astream_with_responses(messages, stop, kwargs):
+                yield from_responses
+            return
         params = self._request_params(messages, stop, kwargs, stream=True)
         mapper = StreamMapper()
         with langchain_errors():
@@ -443,3 +463,7 @@ def _api_tool(
         function.get("parameters"),
         function.get("strict"),
     )
+
+
+if TYPE_CHECKING:  # mypy proves the model is the host its mixins expect
+    _MIXIN_HOST: type[ChatModelHost] = ChatCompactifAI

@@ -1,5 +1,6 @@
-"""CompactifAI's compressed ("slim") LLMs for LlamaIndex."""
+"""CompactifAI's compressed ("slim") LLMs for LlamaIndex, and its slim Whisper as an audio reader."""
 
 from llama_index_compactifai.base import CompactifAI
+from llama_index_compactifai.readers import CompactifAIAudioReader
 
-__all__ = ["CompactifAI"]
+__all__ = ["CompactifAI", "CompactifAIAudioReader"]

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypedDict, cast, overload
 
 from llama_index.core.base.llms.types import ChatMessage, ChatResponse
 
+from llama_index_compactifai._host import LLMHost
 from llama_index_compactifai._messages import chat_response_from_completion
 
 if TYPE_CHECKING:
@@ -14,7 +15,6 @@ if TYPE_CHECKING:
 
     from compactifai.batches import BatchResults, PollPolicy, WaitOptions
     from compactifai.types import Batch, ChatCompletion
-    from llama_index_compactifai.base import CompactifAI
 
 __all__ = ["BatchChatMixin"]
 
@@ -67,7 +67,7 @@ class BatchChatMixin:
     def _bodies(
         self, conversations: Conversations, body: Mapping[str, Any] | None
     ) -> list[dict[str, Any]]:
-        llm = cast("CompactifAI", self)
+        llm = cast(LLMHost, self)
         return [llm._chat_params(messages, dict(body or {})) for messages in conversations]
 
     @overload
@@ -88,7 +88,7 @@ class BatchChatMixin:
         from compactifai.batches import BatchRunner
 
         poll, wait = _split(options)
-        runner = BatchRunner(cast("CompactifAI", self).client, poll)
+        runner = BatchRunner(cast(LLMHost, self).client, poll)
         results = runner.run(self._bodies(conversations, body), **wait)
         return _responses(results, return_exceptions)
 
@@ -110,6 +110,6 @@ class BatchChatMixin:
         from compactifai.batches import AsyncBatchRunner
 
         poll, wait = _split(options)
-        job = AsyncBatchRunner(cast("CompactifAI", self).async_client, poll)
+        job = AsyncBatchRunner(cast(LLMHost, self).async_client, poll)
         answered = await job.run(self._bodies(conversations, body), **wait)
         return _responses(answered, return_exceptions)

@@ -28,17 +28,8 @@ from llama_index.core.base.llms.types import (
 from llama_index.core.llms.llm import ToolSelection
 from llama_index.core.llms.utils import parse_partial_json
 
-from compactifai.chat import (
-    ParsedToolCall,
-    StreamAccumulator,
-    assistant_message,
-    file_part,
-    image_url_part,
-    input_audio_part,
-    refuse_unreadable,
-    tool_calls_of,
-    usage_dict,
-)
+from compactifai import chat as shared  # the mapping both integrations share
+from compactifai.chat import ParsedToolCall, StreamAccumulator
 from compactifai.errors import RequestValidationError
 from compactifai.types import ChatCompletion, ChatCompletionChunk, Completion, Usage
 
@@ -134,12 +125,12 @@ def _user_content(message: ChatMessage, *, images: bool, audio: bool) -> str | l
         if isinstance(block, TextBlock):
             parts.append({"type": "text", "text": block.text})
         elif isinstance(block, ImageBlock):
-            refuse_unreadable("image", images)
+            shared.refuse_unreadable("image", images)
             parts.append(_image_part(block))
         elif isinstance(block, DocumentBlock):
             parts.append(_document_part(block))
         elif isinstance(block, AudioBlock):
-            refuse_unreadable("audio", audio)
+            shared.refuse_unreadable("audio", audio)
             parts.append(_audio_part(block))
         elif not isinstance(block, (CachePoint, ThinkingBlock)):
             raise _unsupported(block, "user", "text, images, documents (PDF...) and audio")
@@ -148,10 +139,10 @@ def _user_content(message: ChatMessage, *, images: bool, audio: bool) -> str | l
 
 def _image_part(block: ImageBlock) -> dict[str, Any]:
     if block.url:
-        return image_url_part(url=str(block.url), detail=block.detail)
+        return shared.image_url_part(url=str(block.url), detail=block.detail)
     data = block.resolve_image(as_base64=True).read().decode("ascii")
     mime_type = block.image_mimetype or "image/png"
-    return image_url_part(data=data, mime_type=mime_type, detail=block.detail)
+    return shared.image_url_part(data=data, mime_type=mime_type, detail=block.detail)
 
 
 def _no_remote_url(block: DocumentBlock | AudioBlock, what: str) -> None:
@@ -179,7 +170,7 @@ def _document_part(block: DocumentBlock) -> dict[str, Any]:
             "DocumentBlock needs its document_mimetype (application/pdf...): "
             "it could not be guessed from the data or path",
         )
-    return file_part(data=data, mime_type=mime_type, filename=block.title)
+    return shared.file_part(data=data, mime_type=mime_type, filename=block.title)
 
 
 def _audio_part(block: AudioBlock) -> dict[str, Any]:
@@ -193,7 +184,7 @@ def _audio_part(block: AudioBlock) -> dict[str, Any]:
             "input_audio.format",
             "AudioBlock needs its format ('wav' or 'mp3'): it could not be guessed from the data",
         )
-    return input_audio_part(data=data, format=audio_format, mime_type=mime_type)
+    return shared.input_audio_part(data=data, format=audio_format, mime_type=mime_type)
 
 
 def _data_url_mime(url: Any) -> str | None:
@@ -228,7 +219,7 @@ def _assistant_to_api(message: ChatMessage) -> dict[str, Any]:
     if not calls and message.additional_kwargs.get("tool_calls"):
         # Older integrations (and hand-written histories) keep calls in additional_kwargs.
         calls = [_legacy_tool_call(call) for call in message.additional_kwargs["tool_calls"]]
-    return assistant_message("\n".join(texts), calls)
+    return shared.assistant_message("\n".join(texts), calls)
 
 
 def _legacy_tool_call(call: Any) -> tuple[str | None, str, Any]:
@@ -243,7 +234,7 @@ def _legacy_tool_call(call: Any) -> tuple[str | None, str, Any]:
 
 def _token_counts(usage: Usage | None) -> dict[str, Any]:
     """``prompt_tokens``/``completion_tokens``/``total_tokens``, as llama-index-llms-openai puts them."""
-    return usage_dict(usage) or {}
+    return shared.usage_dict(usage) or {}
 
 
 # (id, name, arguments): parsed arguments once a call is complete, the JSON text so far before.
@@ -271,7 +262,7 @@ def chat_response_from_completion(completion: ChatCompletion) -> ChatResponse:
     text = (message.content or "") if message is not None else ""
     reasoning = message.reasoning if message is not None else None
     return ChatResponse(
-        message=_assistant_message(text, _parsed(tool_calls_of(completion)), reasoning),
+        message=_assistant_message(text, _parsed(shared.tool_calls_of(completion)), reasoning),
         raw=completion.model_dump(exclude_unset=True),
         additional_kwargs=_token_counts(completion.usage),
     )
@@ -290,7 +281,7 @@ def _chunk_raw(acc: StreamAccumulator, chunk: ChatCompletionChunk) -> dict[str, 
     raw = chunk.model_dump(exclude_unset=True)
     if acc.usage is not None:
         # The usage chunk is the last one: whichever item ends the stream carries the counts.
-        raw["usage"] = usage_dict(acc.usage)
+        raw["usage"] = shared.usage_dict(acc.usage)
     return raw
 
 

@@ -7,6 +7,7 @@ from collections.abc import AsyncGenerator, Generator, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 import httpx
+from llama_index.core.base.llms.generic_utils import chat_response_to_completion_response
 from llama_index.core.base.llms.types import (
     ChatMessage,
     ChatResponse,
@@ -49,6 +50,7 @@ from compactifai.profiles import (
 )
 from compactifai.types import ReasoningEffort
 from llama_index_compactifai._batch_api import BatchChatMixin
+from llama_index_compactifai._host import LLMHost
 from llama_index_compactifai._messages import (
     chat_response_from_completion,
     chat_stream_item,
@@ -57,6 +59,7 @@ from llama_index_compactifai._messages import (
     messages_to_api,
     tool_selections,
 )
+from llama_index_compactifai._responses import ResponsesChatMixin, ResponsesStream
 
 if TYPE_CHECKING:
     from llama_index.core.program.utils import FlexibleModel
@@ -68,7 +71,7 @@ __all__ = ["CompactifAI"]
 dispatcher = get_dispatcher(__name__)
 
 
-class CompactifAI(ClientHolder, BatchChatMixin, FunctionCallingLLM):
+class CompactifAI(ClientHolder, BatchChatMixin, ResponsesChatMixin, FunctionCallingLLM):
     """CompactifAI's compressed ("slim") chat models for LlamaIndex.
 
     Every method (``complete``, ``chat``, their streaming and async twins, and the
@@ -99,6 +102,9 @@ class CompactifAI(ClientHolder, BatchChatMixin, FunctionCallingLLM):
     the answer in ``response.message.blocks``, streamed items carry its new text in
     ``additional_kwargs["thinking_delta"]``, and ``raw["usage"]["reasoning_tokens"]`` counts it.
     ``response.message.content`` is the answer alone; the trace is never sent back.
+
+    ``use_responses_api=True`` sends every call to the Responses API (``POST /responses``;
+    hypernova-60b, gpt-oss-120b, glm-5-1) with the same results, tools and agents included.
     """
 
     model: str = Field(default=DEFAULT_CHAT_MODEL, description="The CompactifAI model id.")
@@ -156,6 +162,11 @@ class CompactifAI(ClientHolder, BatchChatMixin, FunctionCallingLLM):
     )
     additional_kwargs: dict[str, Any] = Field(
         default_factory=dict, description="Extra body fields sent with every chat request."
+    )
+    use_responses_api: bool = Field(
+        default=False,
+        description="Send chat (and completion) calls to the Responses API (POST /responses) "
+        "instead of chat completions; served by hypernova-60b, gpt-oss-120b and glm-5-1.",
     )
     http_client: httpx.Client | None = Field(
         default=None, exclude=True, description="An httpx.Client to send sync requests with."
@@ -265,11 +276,15 @@ class CompactifAI(ClientHolder, BatchChatMixin, FunctionCallingLLM):
 
     @llm_chat_callback()
     def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        if self.use_responses_api:
+            return self._chat_with_responses(messages, kwargs)
         completion = self.client.create_chat_completion(**self._chat_params(messages, kwargs))
         return chat_response_from_completion(completion)
 
     @llm_chat_callback()
     async def achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        if self.use_responses_api:
+            return await self._achat_with_responses(messages, kwargs)
         completion = await self.async_client.create_chat_completion(
             **self._chat_params(messages, kwargs)
         )
@@ -279,6 +294,8 @@ class CompactifAI(ClientHolder, BatchChatMixin, FunctionCallingLLM):
     def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
         """Items carry the text so far (``message``), the new text (``delta``) and, on the last
         one, the server's token usage (``raw["usage"]``)."""
+        if self.use_responses_api:
+            return self._stream_with_responses(messages, kwargs, ResponsesStream.chat_item)
         chunks = self.client.stream_chat_completion(
             **self._chat_params(messages, kwargs, stream=True)
         )
@@ -294,6 +311,8 @@ class CompactifAI(ClientHolder, BatchChatMixin, FunctionCallingLLM):
     async def astream_chat(
         self, messages: Sequence[ChatMessage], **kwargs: Any
     ) -> ChatResponseAsyncGen:
+        if self.use_responses_api:
+            return self._astream_with_responses(messages, kwargs, ResponsesStream.chat_item)
         chunks = self.async_client.stream_chat_completion(
             **self._chat_params(messages, kwargs, stream=True)
         )
@@ -309,7 +328,13 @@ class CompactifAI(ClientHolder, BatchChatMixin, FunctionCallingLLM):
 
     @llm_completion_callback()
     def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
-        """A text completion from the ``/completions`` endpoint (the prompt is sent as is)."""
+        """A text completion from the ``/completions`` endpoint (the prompt is sent as is).
+
+        With ``use_responses_api``, the prompt is a user message to the Responses API."""
+        if self.use_responses_api:
+            return chat_response_to_completion_response(
+                self._chat_with_responses(self._prompt_as_chat(prompt, formatted), kwargs)
+            )
         completion = self.client.create_completion(
             **self._completion_params(prompt, formatted, kwargs)
         )
@@ -319,6 +344,10 @@ class CompactifAI(ClientHolder, BatchChatMixin, FunctionCallingLLM):
     async def acomplete(
         self, prompt: str, formatted: bool = False, **kwargs: Any
     ) -> CompletionResponse:
+        if self.use_responses_api:
+            return chat_response_to_completion_response(
+                await self._achat_with_responses(self._prompt_as_chat(prompt, formatted), kwargs)
+            )
         completion = await self.async_client.create_completion(
             **self._completion_params(prompt, formatted, kwargs)
         )
@@ -335,6 +364,9 @@ class CompactifAI(ClientHolder, BatchChatMixin, FunctionCallingLLM):
         would answer in one piece). Items carry the text so far, the ``delta`` and, on the last
         one, the server's token usage.
         """
+        if self.use_responses_api:
+            messages = self._prompt_as_chat(prompt, formatted)
+            return self._stream_with_responses(messages, kwargs, ResponsesStream.completion_item)
         chunks = self.client.stream_chat_completion(
             **self._chat_params(self._prompt_as_chat(prompt, formatted), kwargs, stream=True)
         )
@@ -351,6 +383,9 @@ class CompactifAI(ClientHolder, BatchChatMixin, FunctionCallingLLM):
         self, prompt: str, formatted: bool = False, **kwargs: Any
     ) -> CompletionResponseAsyncGen:
         """Async :meth:`stream_complete` (served by the chat endpoint's stream, too)."""
+        if self.use_responses_api:
+            messages = self._prompt_as_chat(prompt, formatted)
+            return self._astream_with_responses(messages, kwargs, ResponsesStream.completion_item)
         chunks = self.async_client.stream_chat_completion(
             **self._chat_params(self._prompt_as_chat(prompt, formatted), kwargs, stream=True)
         )
@@ -539,3 +574,7 @@ class CompactifAI(ClientHolder, BatchChatMixin, FunctionCallingLLM):
                 yield current
 
         return gen()
+
+
+if TYPE_CHECKING:  # mypy proves the LLM is the host its mixins expect
+    _MIXIN_HOST: type[LLMHost] = CompactifAI

@@ -7,7 +7,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 
 from compactifai._client import AsyncCompactifAIClient
 from compactifai.compare.metrics import Price
@@ -23,6 +23,9 @@ from compactifai.compare.workloads import (
     work_items,
 )
 from compactifai.types import Model
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack  # annotations only: no runtime dependency
 
 __all__ = [
     "PriceSpec",
@@ -261,28 +264,47 @@ async def _framework_models(
         return *resolve_models(models, model, available, pairs), api.base_url
 
 
+class FrameworkOptions(TypedDict, total=False):
+    """The keyword options of :func:`acompare_runnable` and :func:`acompare_query_engine`
+    (and their sync twins); see :func:`compare_prompts` for their meaning."""
+
+    model: str | None
+    pairs: Sequence[tuple[str, str]] | None
+    llm_factory: Callable[[str], Any] | None
+    """Builds the LLM for a model id (default: the integration's model, temperature 0)."""
+    llm_kwargs: Mapping[str, Any] | None
+    """More arguments for the default LLM."""
+    concurrency: int
+    prices: Mapping[str, PriceSpec] | None
+    on_progress: ProgressCallback | None
+    api_key: str | None
+    base_url: str | None
+    check_catalog: bool
+
+
 async def _compare_framework(
+    caller: str,
     framework: str,
     default_llm: Callable[..., Any],
     subject_of: Callable[[Any], Any],
     factory: Callable[[Any], Any],
     items: list[WorkItem],
     models: Sequence[str] | None,
-    *,
-    model: str | None,
-    pairs: Sequence[tuple[str, str]] | None,
-    llm_factory: Callable[[str], Any] | None,
-    llm_kwargs: Mapping[str, Any] | None,
-    concurrency: int,
-    prices: Mapping[str, PriceSpec] | None,
-    on_progress: ProgressCallback | None,
-    api_key: str | None,
-    base_url: str | None,
-    check_catalog: bool,
+    options: FrameworkOptions,
 ) -> ComparisonReport:
     """Build the framework object once per model around its LLM, then run every item on each."""
+    unknown = sorted(set(options) - set(FrameworkOptions.__annotations__))
+    if unknown:
+        raise TypeError(f"{caller}() got unexpected keyword arguments: {', '.join(unknown)}")
+    api_key, base_url = options.get("api_key"), options.get("base_url")
+    llm_factory, llm_kwargs = options.get("llm_factory"), options.get("llm_kwargs")
     chosen, model_pairs, resolved_url = await _framework_models(
-        models, model, pairs, api_key, base_url, check_catalog
+        models,
+        options.get("model"),
+        options.get("pairs"),
+        api_key,
+        base_url,
+        options.get("check_catalog", True),
     )
 
     def make_llm(m: str) -> Any:
@@ -297,9 +319,9 @@ async def _compare_framework(
         chosen,
         model_pairs,
         subjects,
-        concurrency=concurrency,
-        prices=prices,
-        on_progress=on_progress,
+        concurrency=options.get("concurrency", 4),
+        prices=options.get("prices"),
+        on_progress=options.get("on_progress"),
         base_url=resolved_url,
     )
 
@@ -308,38 +330,20 @@ async def acompare_runnable(
     factory: Callable[[Any], Any],
     inputs: Iterable[Any],
     models: Sequence[str] | None = None,
-    *,
-    model: str | None = None,
-    pairs: Sequence[tuple[str, str]] | None = None,
-    llm_factory: Callable[[str], Any] | None = None,
-    llm_kwargs: Mapping[str, Any] | None = None,
-    concurrency: int = 4,
-    prices: Mapping[str, PriceSpec] | None = None,
-    on_progress: ProgressCallback | None = None,
-    api_key: str | None = None,
-    base_url: str | None = None,
-    check_catalog: bool = True,
+    **options: Unpack[FrameworkOptions],
 ) -> ComparisonReport:
     """Async :func:`compare_runnable`."""
     from compactifai.compare._langchain import default_chat_model, runnable_subject
 
     return await _compare_framework(
+        "acompare_runnable",
         "langchain",
         default_chat_model,
         runnable_subject,
         factory,
         work_items(inputs),
         models,
-        model=model,
-        pairs=pairs,
-        llm_factory=llm_factory,
-        llm_kwargs=llm_kwargs,
-        concurrency=concurrency,
-        prices=prices,
-        on_progress=on_progress,
-        api_key=api_key,
-        base_url=base_url,
-        check_catalog=check_catalog,
+        options,
     )
 
 
@@ -365,38 +369,20 @@ async def acompare_query_engine(
     factory: Callable[[Any], Any],
     queries: Iterable[str],
     models: Sequence[str] | None = None,
-    *,
-    model: str | None = None,
-    pairs: Sequence[tuple[str, str]] | None = None,
-    llm_factory: Callable[[str], Any] | None = None,
-    llm_kwargs: Mapping[str, Any] | None = None,
-    concurrency: int = 4,
-    prices: Mapping[str, PriceSpec] | None = None,
-    on_progress: ProgressCallback | None = None,
-    api_key: str | None = None,
-    base_url: str | None = None,
-    check_catalog: bool = True,
+    **options: Unpack[FrameworkOptions],
 ) -> ComparisonReport:
     """Async :func:`compare_query_engine`."""
     from compactifai.compare._llama_index import default_llm, query_engine_subject
 
     return await _compare_framework(
+        "acompare_query_engine",
         "llama_index",
         default_llm,
         query_engine_subject,
         factory,
         work_items(queries),
         models,
-        model=model,
-        pairs=pairs,
-        llm_factory=llm_factory,
-        llm_kwargs=llm_kwargs,
-        concurrency=concurrency,
-        prices=prices,
-        on_progress=on_progress,
-        api_key=api_key,
-        base_url=base_url,
-        check_catalog=check_catalog,
+        options,
     )
 
 

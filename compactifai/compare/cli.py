@@ -318,14 +318,17 @@ def print_report(report: ComparisonReport, out: Console) -> None:
     from rich import box
     from rich.table import Table
 
-    table = Table(
-        title="Models",
-        title_justify="left",
-        header_style="bold",
-        box=box.SIMPLE_HEAD,
-        collapse_padding=True,
-        pad_edge=False,
-    )
+    def titled(title: str) -> Table:
+        return Table(
+            title=title,
+            title_justify="left",
+            header_style="bold",
+            box=box.SIMPLE_HEAD,
+            collapse_padding=True,
+            pad_edge=False,
+        )
+
+    table = titled("Models")
     table.add_column("model", no_wrap=True)
     table.add_column("kind", no_wrap=True)
     for name in ("ok/err", "TTFT med/p95", "latency med/p95", "tokens in/out", "tok/s", "cost"):
@@ -344,14 +347,7 @@ def print_report(report: ComparisonReport, out: Console) -> None:
         )
     print_table(out, table)
     if report.pairs:
-        pairs = Table(
-            title="Agreement",
-            title_justify="left",
-            header_style="bold",
-            box=box.SIMPLE_HEAD,
-            collapse_padding=True,
-            pad_edge=False,
-        )
+        pairs = titled("Agreement")
         for name in ("candidate", "reference", "compared", "exact", "overlap F1", "fields"):
             pairs.add_column(
                 name, justify="left" if name in ("candidate", "reference") else "right"

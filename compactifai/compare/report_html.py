@@ -10,13 +10,47 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
+from datetime import datetime
 from html import escape
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from compactifai.compare.report import ComparisonReport, ItemAgreement, Observation
+from compactifai.compare.records import ItemAgreement, ModelStats, Observation, PairStats, WorkItem
 
-__all__ = ["PALETTE", "latency_chart_svg", "render_html"]
+__all__ = ["PALETTE", "RenderedReport", "latency_chart_svg", "render_html"]
+
+
+class RenderedReport(Protocol):
+    """What the page reads (only reads) of a
+    :class:`~compactifai.compare.report.ComparisonReport`: the report renders itself through
+    this module, so this module does not import it."""
+
+    @property
+    def workload(self) -> str: ...
+    @property
+    def models(self) -> list[str]: ...
+    @property
+    def items(self) -> list[WorkItem]: ...
+    @property
+    def observations(self) -> dict[tuple[str, str], Observation]: ...
+    @property
+    def model_stats(self) -> list[ModelStats]: ...
+    @property
+    def pairs(self) -> list[PairStats]: ...
+    @property
+    def concurrency(self) -> int: ...
+    @property
+    def base_url(self) -> str | None: ...
+    @property
+    def started(self) -> datetime: ...
+    @property
+    def duration(self) -> float: ...
+
+    def stats(self, model: str) -> ModelStats: ...
+    def observation(self, model: str, item_id: str) -> Observation: ...
+    def agreements(self, item_id: str) -> list[ItemAgreement]: ...
+    def item_score(self, item_id: str) -> float: ...
+    def worst_first(self) -> list[WorkItem]: ...
+
 
 # Series colours of the chart (one per model, in order); used nowhere else on the page.
 PALETTE = ("#2563eb", "#f97316", "#16a34a", "#9333ea", "#dc2626", "#0891b2")
@@ -80,7 +114,7 @@ def _nice_step(span: float, ticks: int = 6) -> float:
     return 10 * magnitude
 
 
-def latency_chart_svg(report: ComparisonReport, width: int = 960) -> str:
+def latency_chart_svg(report: RenderedReport, width: int = 960) -> str:
     """Inline SVG: per model, a dot per request's total latency and a ring per TTFT (ms)."""
     models = report.models
     row_h, top, left, right, bottom = 56, 34, 230, 30, 44
@@ -167,7 +201,7 @@ def latency_chart_svg(report: ComparisonReport, width: int = 960) -> str:
     return "".join(parts)
 
 
-def _models_table(report: ComparisonReport) -> str:
+def _models_table(report: RenderedReport) -> str:
     head = (
         "<tr><th class='name'>model</th><th class='name'>kind</th><th>requests</th>"
         "<th>errors</th><th>TTFT median</th><th>TTFT p95</th><th>latency median</th>"
@@ -189,7 +223,7 @@ def _models_table(report: ComparisonReport) -> str:
     return f"<table id='models-table'>{head}{''.join(rows)}</table>"
 
 
-def _pairs_table(report: ComparisonReport) -> str:
+def _pairs_table(report: RenderedReport) -> str:
     if not report.pairs:
         return "<p class='note'>Only one model: nothing to compare.</p>"
     head = (
@@ -265,7 +299,7 @@ def _agreement_line(a: ItemAgreement) -> str:
     return out
 
 
-def _answers(report: ComparisonReport) -> str:
+def _answers(report: RenderedReport) -> str:
     columns = f"repeat({len(report.models)}, minmax(0, 1fr))"
     cards = []
     for item in report.worst_first():
@@ -281,7 +315,7 @@ def _answers(report: ComparisonReport) -> str:
     return "".join(cards)
 
 
-def render_html(report: ComparisonReport, title: str | None = None) -> str:
+def render_html(report: RenderedReport, title: str | None = None) -> str:
     """The whole report page as a string."""
     heading = title or "CompactifAI model comparison"
     meta = (

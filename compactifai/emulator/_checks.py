@@ -13,6 +13,7 @@ __all__ = [
     "DEFAULT_COMPLETION_MAX_TOKENS",
     "MAX_TOKENS_LIMIT",
     "check_context",
+    "check_generation",
     "check_max_tokens",
     "check_sampling",
     "model_or_400",
@@ -63,6 +64,14 @@ def check_max_tokens(value: int | None, param: str) -> None:
         raise ApiError(
             400, f"{param} must be between 1 and {MAX_TOKENS_LIMIT}, got {value}.", param=param
         )
+
+
+def check_generation(
+    temperature: float | None, top_p: float | None, n: int | None, max_tokens: int | None
+) -> None:
+    """The settings both generation routes take: sampling (temperature, top_p, n), max_tokens."""
+    check_sampling(temperature, top_p, n)
+    check_max_tokens(max_tokens, "max_tokens")
 
 
 def stop_strings(stop: str | list[str] | None) -> list[str]:

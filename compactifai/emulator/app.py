@@ -7,6 +7,7 @@ fault acts):
 - ``POST /v1/chat/completions`` (JSON or SSE with ``stream: true``; see :mod:`.chat`)
 - ``POST /v1/completions`` (no streaming, like the service)
 - ``POST /v1/responses``, ``GET /v1/responses/{response_id}`` (see :mod:`.responses`)
+- ``POST /v1/audio/transcriptions`` (multipart; the transcription model only: see :mod:`.audio`)
 - ``POST /v1/usage/completions`` (only with the ``reference`` catalog or ``usage_endpoint=True``)
 - control plane: ``GET /_emulator/health`` (open); ``GET|POST|DELETE /_emulator/faults``,
   ``POST /_emulator/reset``, ``GET /_emulator/requests``, ``POST|DELETE /_emulator/catalog``
@@ -46,8 +47,7 @@ from starlette.routing import BaseRoute, Route
 from ._checks import (
     DEFAULT_COMPLETION_MAX_TOKENS,
     check_context,
-    check_max_tokens,
-    check_sampling,
+    check_generation,
     model_or_400,
     stop_strings,
     usage_object,
@@ -70,6 +70,8 @@ from ._http import (
     validation_detail,
 )
 from ._schemas import CompletionRequest
+from .audio import install_audio
+from .batches import install_batches
 from .catalog import Catalog, EmulatedModel
 from .catalog_control import catalog_endpoint
 from .chat import chat_completions
@@ -181,8 +183,7 @@ async def completions(
         raise ApiError(
             400, "prompt must be a non-empty string or list of non-empty strings.", param="prompt"
         )
-    check_sampling(req.temperature, req.top_p, req.n)
-    check_max_tokens(req.max_tokens, "max_tokens")
+    check_generation(req.temperature, req.top_p, req.n, req.max_tokens)
     cap = req.max_tokens or DEFAULT_COMPLETION_MAX_TOKENS
     choices: list[dict[str, Any]] = []
     prompt_tokens = completion_tokens = 0
@@ -418,7 +419,7 @@ def create_app(
         exception_handlers={HTTPException: _http_exception},
     )
     app.state.emulator = state
-    from .batches import install_batches  # files and batches live in their own module
-
-    install_batches(app)
+    # Files and batches, and audio, live in their own modules; they get the /v1 wrapper.
+    install_batches(app, _v1)
+    install_audio(app, _v1)
     return app

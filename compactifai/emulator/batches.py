@@ -55,10 +55,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from . import EmulatorState, RecordedRequest
 from ._http import LARGER_BODIES
-from .app import _v1
 from .faults import FaultSpec
+from .state import EmulatorState, RecordedRequest, V1Wrapper
 
 __all__ = ["MAX_FILE_BYTES", "MAX_REQUESTS", "BatchStore", "QuotaExceeded", "install_batches"]
 
@@ -519,11 +518,12 @@ def _public(record: dict[str, Any]) -> dict[str, Any]:
 # -- routes ------------------------------------------------------------------------------------
 
 _Handler = Callable[[Request, BatchStore, str, str], Awaitable[Response]]
+Endpoint = Callable[[Request], Awaitable[Response]]
 
 
-def _route(handler: _Handler) -> Callable[[Request], Awaitable[Response]]:
-    """The app's own ``/v1`` wrapper (latency, the key check, faults, error shapes), then the
-    handler with the job store and the caller's key (a job's lines are sent with it)."""
+def _route(handler: _Handler, v1: V1Wrapper) -> Endpoint:
+    """The app's own ``/v1`` wrapper, then the handler with the job store and the caller's key
+    (a job's lines are sent with it)."""
 
     async def endpoint(
         request: Request, state: EmulatorState, user: str, fault: FaultSpec | None
@@ -543,7 +543,7 @@ def _route(handler: _Handler) -> Callable[[Request], Awaitable[Response]]:
         store.requests.append(recorded)
         return response
 
-    return _v1(endpoint)
+    return v1(endpoint)
 
 
 def _parse_multipart(content_type: str, body: bytes) -> dict[str, tuple[str | None, bytes]]:
@@ -676,8 +676,10 @@ async def list_batches(request: Request, store: BatchStore, user: str, key: str)
     )
 
 
-def install_batches(app: Starlette) -> BatchStore:
-    """Add the files and batches routes to an emulator app; its store is ``app.state.batches``."""
+def install_batches(app: Starlette, v1: V1Wrapper) -> BatchStore:
+    """Add the files and batches routes to an emulator app; its store is ``app.state.batches``.
+
+    ``v1`` wraps each route as the app wraps its own ``/v1`` routes."""
     store = BatchStore(app)
     app.state.batches = store
     app.state.emulator.reset_hooks.append(store.reset)
@@ -685,12 +687,12 @@ def install_batches(app: Starlette) -> BatchStore:
     LARGER_BODIES["/v1/files"] = MAX_FILE_BYTES + 2**20
     app.router.routes.extend(
         [
-            Route("/v1/files", _route(upload_file), methods=["POST"]),
-            Route("/v1/files/{file_id}/content", _route(file_content), methods=["GET"]),
-            Route("/v1/batches", _route(create_batch), methods=["POST"]),
-            Route("/v1/batches", _route(list_batches), methods=["GET"]),
-            Route("/v1/batches/{batch_id}", _route(retrieve_batch), methods=["GET"]),
-            Route("/v1/batches/{batch_id}/cancel", _route(cancel_batch), methods=["POST"]),
+            Route("/v1/files", _route(upload_file, v1), methods=["POST"]),
+            Route("/v1/files/{file_id}/content", _route(file_content, v1), methods=["GET"]),
+            Route("/v1/batches", _route(create_batch, v1), methods=["POST"]),
+            Route("/v1/batches", _route(list_batches, v1), methods=["GET"]),
+            Route("/v1/batches/{batch_id}", _route(retrieve_batch, v1), methods=["GET"]),
+            Route("/v1/batches/{batch_id}/cancel", _route(cancel_batch, v1), methods=["POST"]),
         ]
     )
     return store

@@ -19,8 +19,8 @@ from starlette.responses import Response
 from ._checks import (
     DEFAULT_CHAT_MAX_TOKENS,
     check_context,
+    check_generation,
     check_max_tokens,
-    check_sampling,
     model_or_400,
     stop_strings,
     usage_object,
@@ -149,8 +149,7 @@ def validate_chat_request(body: Any, state: EmulatorState) -> tuple[ChatRequest,
     model = model_or_400(state, req.model)
     if not req.messages:
         raise ApiError(400, "messages must contain at least one message.", param="messages")
-    check_sampling(req.temperature, req.top_p, req.n)
-    check_max_tokens(req.max_tokens, "max_tokens")
+    check_generation(req.temperature, req.top_p, req.n, req.max_tokens)
     check_max_tokens(req.max_completion_tokens, "max_completion_tokens")
     if req.frequency_penalty is not None and not -2.0 <= req.frequency_penalty <= 2.0:
         raise ApiError(

@@ -10,7 +10,7 @@ import random
 import threading
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
-from typing import Any, Literal, cast, get_args
+from typing import Any, Literal, TypedDict, cast, get_args
 
 __all__ = [
     "FAULT_KINDS",
@@ -18,6 +18,7 @@ __all__ = [
     "FaultError",
     "FaultInjector",
     "FaultKind",
+    "FaultOptions",
     "FaultSpec",
 ]
 
@@ -42,6 +43,20 @@ class FaultError(ValueError):
     def __init__(self, message: str, field: str | None = None) -> None:
         super().__init__(message)
         self.field = field
+
+
+class FaultOptions(TypedDict, total=False):
+    """The fields of a :class:`FaultSpec` after its kind (their meaning and defaults are there),
+    as ``Emulator.inject_fault`` takes them."""
+
+    count: int | None
+    status: int | None
+    retry_after: float | str | None
+    after_chunks: int | None
+    seconds: float | None
+    probability: float
+    path: str | None
+    message: str | None
 
 
 @dataclass(frozen=True)

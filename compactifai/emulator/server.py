@@ -7,8 +7,7 @@ import threading
 import time
 from collections.abc import Sequence
 from os import PathLike
-from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._connections import (
     DEFAULT_HEAD_TIMEOUT,
@@ -18,7 +17,7 @@ from ._connections import (
 )
 from .app import create_app
 from .catalog import Catalog, EmulatedModel, parse_catalog
-from .faults import FaultKind, FaultSpec
+from .faults import FaultKind, FaultOptions, FaultSpec
 from .state import (
     DEFAULT_FILE_QUOTA_BYTES,
     DEFAULT_FILE_TTL_SECONDS,
@@ -29,6 +28,9 @@ from .state import (
     RecordedRequest,
 )
 from .usage import UsageLedger
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack  # annotations only: no runtime dependency
 
 __all__ = ["Emulator"]
 
@@ -226,40 +228,14 @@ class Emulator:
     def __enter__(self) -> Emulator:
         return self.start()
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
     # -- scripting ----------------------------------------------------------------------------
-    def inject_fault(
-        self,
-        kind: FaultKind,
-        *,
-        count: int | None = 1,
-        status: int | None = None,
-        retry_after: float | str | None = None,
-        after_chunks: int | None = None,
-        seconds: float | None = None,
-        probability: float = 1.0,
-        path: str | None = None,
-        message: str | None = None,
-    ) -> FaultSpec:
-        """Script a fault for the next ``count`` matching requests (``None`` = all of them)."""
-        spec = FaultSpec(
-            kind,
-            count=count,
-            status=status,
-            retry_after=retry_after,
-            after_chunks=after_chunks,
-            seconds=seconds,
-            probability=probability,
-            path=path,
-            message=message,
-        )
+    def inject_fault(self, kind: FaultKind, **options: Unpack[FaultOptions]) -> FaultSpec:
+        """Script a fault for the next ``count`` matching requests (``None`` = all of them);
+        ``options`` are the :class:`FaultSpec` fields (``count=1`` by default)."""
+        spec = FaultSpec(kind, **options)
         self.state.faults.add(spec)
         return spec
 

@@ -5,19 +5,20 @@ from __future__ import annotations
 import secrets
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from os import PathLike
 from typing import Any, Literal
 
 from starlette.requests import Request
+from starlette.responses import Response
 
 from ._http import (
     dumps,
 )
 from .answers import Generator
 from .catalog import Catalog, EmulatedModel, load_catalog
-from .faults import FaultInjector
+from .faults import FaultInjector, FaultSpec
 from .usage import UsageLedger
 
 __all__ = [
@@ -29,10 +30,18 @@ __all__ = [
     "EmulatorState",
     "ReasoningField",
     "RecordedRequest",
+    "V1Handler",
+    "V1Wrapper",
     "record_request",
 ]
 
 ReasoningField = Literal["reasoning", "reasoning_content"]
+
+V1Handler = Callable[[Request, "EmulatorState", str, "FaultSpec | None"], Awaitable[Response]]
+"""A ``/v1`` route's handler: the request, the state, the caller's user and the fault it drew."""
+V1Wrapper = Callable[[V1Handler], Callable[[Request], Awaitable[Response]]]
+"""The app's ``/v1`` wrapper (latency, the key check, faults, error shapes). The app hands it
+to the modules that add routes (batches, audio), so none of them imports the app."""
 REASONING_FIELDS: tuple[ReasoningField, ...] = ("reasoning", "reasoning_content")
 # Request bodies above this answer 413: room for a few base64 images, and a bound on the
 # memory one request can take.

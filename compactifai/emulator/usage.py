@@ -35,6 +35,8 @@ class UsageRecord:
     model: str
     input_tokens: int
     output_tokens: int
+    # Transcriptions are billed per second of audio (one-minute minimum), not per token.
+    audio_seconds: int = 0
 
 
 def parse_rfc3339(value: str, param: str) -> datetime:
@@ -103,6 +105,8 @@ class UsageLedger:
         input_tokens: int,
         output_tokens: int,
         timestamp: float | None = None,
+        *,
+        audio_seconds: int = 0,
     ) -> UsageRecord:
         rec = UsageRecord(
             time.time() if timestamp is None else timestamp,
@@ -110,6 +114,7 @@ class UsageLedger:
             model,
             input_tokens,
             output_tokens,
+            audio_seconds,
         )
         with self._lock:
             self._records.append(rec)

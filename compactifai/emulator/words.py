@@ -16,6 +16,10 @@ __all__ = [
     "PLACE_FIELDS",
     "QUERY_FIELDS",
     "STOPWORDS",
+    "TRANSCRIPT_OBJECTS",
+    "TRANSCRIPT_SUBJECTS",
+    "TRANSCRIPT_TAILS",
+    "TRANSCRIPT_VERBS",
 ]
 
 STOPWORDS = frozenset(
@@ -272,3 +276,26 @@ NO_CONTEXT_TEMPLATES = (
     "On {kw}: nothing in this conversation covers it yet.",
 )
 OPENERS = ("", "Based on the conversation: ", "Here is what I found. ", "In short: ")
+
+
+# The emulated transcription model "hears" sentences built from these (subject, verb, object,
+# tail), picked by a hash of the audio: the same recording always reads the same, and a
+# transcript reads like a meeting, so questions about it retrieve something.
+TRANSCRIPT_SUBJECTS = (
+    "The team", "Our group", "The speaker", "Everyone", "The engineers", "The committee",
+    "The lecturer", "The customer", "The project lead", "We",
+)  # fmt: skip
+TRANSCRIPT_VERBS = (
+    "discussed", "reviewed", "approved", "postponed", "planned", "measured", "compared",
+    "questioned", "summarised", "presented",
+)  # fmt: skip
+TRANSCRIPT_OBJECTS = (
+    "the quarterly budget", "the slim model rollout", "the compression benchmark",
+    "the tensor network results", "the hiring plan", "the customer feedback",
+    "the latency figures", "the release schedule", "the energy savings",
+    "the accuracy of the compressed model", "the data retention policy", "the roadmap",
+)  # fmt: skip
+TRANSCRIPT_TAILS = (
+    "", " on Tuesday", " in detail", " before the deadline", " with the partners",
+    " for next quarter", " after the demo", " once more",
+)  # fmt: skip

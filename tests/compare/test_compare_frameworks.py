@@ -189,3 +189,9 @@ def test_langchain_messages_are_compared_by_text_or_tool_calls(live: Emulator) -
     agreement = report.pairs[0].items[0]
     assert [f.path for f in agreement.fields] == ["[0].name", "[0].args.city"]
     assert report.observation(TOOLS_SLIM, "1").ttft is not None  # tool-call deltas count as tokens
+
+
+@pytest.mark.parametrize("compare", [compare_runnable, compare_query_engine])
+def test_a_misspelt_option_is_refused_before_any_request(compare: object) -> None:
+    with pytest.raises(TypeError, match="unexpected keyword arguments: concurency"):
+        compare(lambda llm: llm, ["q"], model=ORIGINAL, concurency=3)  # type: ignore[operator]

@@ -124,6 +124,21 @@ def test_reset_clears_faults_usage_and_log() -> None:
         assert not emu.ledger.records and not emu.requests and not emu.faults
 
 
+def test_inject_fault_takes_the_fault_fields_and_refuses_others() -> None:
+    emu = Emulator()  # not started: scripting needs no server
+    spec = emu.inject_fault("stall_stream", after_chunks=2, seconds=0.5, path="/chat/completions")
+    assert (spec.kind, spec.count, spec.after_chunks, spec.probability) == (
+        "stall_stream",
+        1,
+        2,
+        1.0,
+    )
+    assert emu.faults and emu.faults[0]["after_chunks"] == 2
+    with pytest.raises(TypeError, match="stauts"):
+        emu.inject_fault("status", stauts=500)  # type: ignore[call-arg]
+    assert len(emu.faults) == 1
+
+
 def test_cli_help_lists_emulator(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as info:
         main(["--help"])

@@ -45,7 +45,24 @@ EXPECTED: dict[str, list[str]] = {
         "tool result: multiply({'a': 6, 'b': 7}) = 42",
         "final answer: ",
     ],
+    "transcribe_and_ask": [
+        "  [  8.0s -  12.0s] The project lead questioned the quarterly budget on Tuesday.",
+        "A: The project lead questioned the quarterly budget on Tuesday.",
+        "  from standup.wav at 8.0s-12.0s",
+    ],
     "testing_offline": ["4 passed"],
+    "responses_reasoning": [
+        'langchain thinking: The user asks: "When was the Eiffel Tower completed?"',
+        "langchain answer: The Eiffel Tower was completed in 1889.",
+        "langchain stream: ....",  # the trace streams piece by piece before the answer
+        "....The Eiffel Tower was completed in 1889.",
+        "langchain tool call: GetWeather({'city': 'Paris'})",
+        "langchain after the tool: The result of GetWeather is 18 C and sunny.",
+        "langchain follow-up (only the new turn sent): The secret word is pineapple.",
+        'llama-index thinking block: The user asks: "When was the Eiffel Tower completed?"',
+        "llama-index answer: ",
+        "llama-index stream: ....",
+    ],
     "responses_api": [
         "answer: The Eiffel Tower is in Paris and was completed in 1889.",
         "stream: The Eiffel Tower is in Paris and was completed in 1889.",
@@ -179,6 +196,12 @@ def test_readme_python_snippets_run_against_the_emulator(tmp_path: Path) -> None
     docs.mkdir()
     for path in (EXAMPLES.parent / "compactifai" / "data" / "docs").glob("*.md"):
         (docs / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    # The recordings the Audio section names: an ID3-tagged body reads as mp3 to the emulator.
+    mp3 = b"ID3\x04" + bytes(48_000)
+    (tmp_path / "standup.mp3").write_bytes(mp3)
+    for folder in ("calls", "lectures"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "monday.mp3").write_bytes(mp3)
     done = subprocess.run(
         [sys.executable, "-c", README_RUNNER, str(EXAMPLES.parent / "README.md")],
         capture_output=True,

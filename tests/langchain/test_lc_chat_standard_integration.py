@@ -200,3 +200,35 @@ class TestChatCompactifAIStandardIntegration(ChatModelIntegrationTests):
         elif request.node.originalname == "test_pdf_inputs":
             request.getfixturevalue("standard_pdf_served_locally")
         return self.chat_model_class(**params)
+
+
+class TestChatCompactifAIResponsesStandardIntegration(TestChatCompactifAIStandardIntegration):
+    """The same suite with ``use_responses_api=True``: every call goes to ``POST /responses``
+    (cassettes of its own, ``TestChatCompactifAIResponsesStandardIntegration.*.yaml``)."""
+
+    @property
+    def chat_model_params(self) -> dict[str, Any]:
+        return {**super().chat_model_params, "use_responses_api": True}
+
+    def invoke_with_reasoning_output(self, *, stream: bool = False) -> AIMessage:
+        model = ChatCompactifAI(
+            temperature=0, max_retries=0, reasoning_effort="high", use_responses_api=True
+        )
+        prompt = "Think it through: which is larger, 9.11 or 9.9?"
+        if not stream:
+            return model.invoke(prompt)
+        total: AIMessageChunk | None = None
+        for chunk in model.stream(prompt):
+            total = chunk if total is None else total + chunk
+        assert total is not None
+        return total
+
+    @property
+    def supports_image_inputs(self) -> bool:
+        # The models that serve /v1/responses (hypernova-60b, gpt-oss-120b, glm-5-1) read no
+        # images; how images are put in Responses input is checked in test_lc_responses.py.
+        return False
+
+    @property
+    def supports_image_urls(self) -> bool:
+        return False

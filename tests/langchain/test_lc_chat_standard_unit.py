@@ -80,3 +80,11 @@ class TestChatCompactifAIStandardUnit(ChatModelUnitTests):
     )
     def test_serdes(self, model: BaseChatModel, snapshot: SnapshotAssertion) -> None:
         super().test_serdes(model, snapshot)
+
+
+class TestChatCompactifAIResponsesStandardUnit(TestChatCompactifAIStandardUnit):
+    """The same suite with ``use_responses_api=True`` (and its own serialization snapshot)."""
+
+    @property
+    def chat_model_params(self) -> dict[str, Any]:
+        return {**super().chat_model_params, "use_responses_api": True}

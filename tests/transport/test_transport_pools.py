@@ -15,6 +15,7 @@ import socket
 import ssl
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -469,3 +470,51 @@ async def test_async_streams_reuse_their_connection(backend: str) -> None:
                 ]
                 assert "".join(c.choices[0].delta.content or "" for c in chunks) == "hihihi"
     assert server.connections == 1
+
+
+def _sse_answer_ending_late(sock: socket.socket) -> None:
+    """Every event and ``[DONE]``, then the end of the chunked body 3 s later."""
+    answer = _sse_answer()
+    end = answer.rindex(b"0\r\n")
+    sock.sendall(answer[:end])
+    time.sleep(3)
+    sock.sendall(answer[end:])
+
+
+def test_sync_stream_waits_a_bounded_time_for_the_end_of_its_body() -> None:
+    # The answer is complete at [DONE]: the caller gets it within DRAIN_TIMEOUT, not after the
+    # read timeout (30 s) or the server's 3 s, and the connection is closed, never reused.
+    with (
+        RawServer([_sse_answer_ending_late, _sse_answer()]) as server,
+        CompactifAIClient(base_url=server.url, api_key="k", timeout=30) as client,
+    ):
+        started = time.monotonic()
+        chunks = list(client.stream_chat_completion(model=MODEL, messages=MESSAGES))
+        assert time.monotonic() - started < client_module.DRAIN_TIMEOUT + 1.5
+        assert "".join(c.choices[0].delta.content or "" for c in chunks) == "hihihi"
+        chunks = list(client.stream_chat_completion(model=MODEL, messages=MESSAGES))
+        assert "".join(c.choices[0].delta.content or "" for c in chunks) == "hihihi"
+    assert server.connections == 2
+
+
+def test_sync_streams_start_no_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Bounding the read of a body's end costs no thread (nor timer) per stream.
+    started_here: list[threading.Thread] = []
+    start = threading.Thread.start
+
+    def counting_start(thread: threading.Thread) -> None:
+        if threading.current_thread() is threading.main_thread():
+            started_here.append(thread)
+        start(thread)
+
+    with (
+        RawServer([_sse_answer()], repeat_last=True) as server,
+        CompactifAIClient(base_url=server.url, api_key="k") as client,
+    ):
+        monkeypatch.setattr(threading.Thread, "start", counting_start)
+        for _ in range(50):
+            chunks = list(client.stream_chat_completion(model=MODEL, messages=MESSAGES))
+            assert "".join(c.choices[0].delta.content or "" for c in chunks) == "hihihi"
+        monkeypatch.undo()
+    assert started_here == []
+    assert server.connections == 1  # and every stream's connection went back to the pool

@@ -1,0 +1,198 @@
+"""The Responses API spoken by the LangChain and LlamaIndex integrations: one mapping for both.
+
+Both adapters already turn their messages, tools and schemas into a ``POST /chat/completions``
+body (:func:`compactifai.chat.chat_body`), checked field by field with clear errors. On the
+Responses path that very body is rewritten as a ``POST /responses`` body
+(:func:`responses_body_from_chat`, on :mod:`compactifai.responses`' request mapping),
+and the answer is read back as the chat completion it is equivalent to
+(:func:`as_chat_completion`; a stream, through :class:`ChatChunks`, as chat chunks). So each
+adapter maps a Response with the functions it maps a chat completion with, and a message
+looks the same whichever API produced it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from compactifai.errors import RequestValidationError
+from compactifai.responses import (
+    ResponseStreamAccumulator,
+    input_from_chat_messages,
+    responses_body,
+)
+from compactifai.types import (
+    ChatCompletion,
+    ChatCompletionChunk,
+    ResponsesResult,
+    ResponseStreamEvent,
+    ResponseUsage,
+    Usage,
+)
+
+__all__ = [
+    "RESPONSE_ID_PREFIX",
+    "ChatChunks",
+    "as_chat_completion",
+    "chat_usage",
+    "finish_reason",
+    "responses_body_from_chat",
+]
+
+# Ids of responses (what ``previous_response_id`` takes); a chat completion's id
+# (``chatcmpl-...``) in an older message of the same history is not one.
+RESPONSE_ID_PREFIX = "resp_"
+
+
+# ---------------------------------------------------------------------------- request
+
+
+def responses_body_from_chat(
+    chat: Mapping[str, Any],
+    *,
+    previous_response_id: str | None = None,
+    store: bool | None = None,
+) -> dict[str, Any]:
+    """The ``POST /responses`` body saying what the ``POST /chat/completions`` body ``chat`` says.
+
+    ``messages`` become ``input`` items (an assistant's tool calls ``function_call`` items,
+    tool results ``function_call_output`` items), the other fields are renamed where the
+    APIs differ (``max_output_tokens``, ``reasoning.effort``, flat ``tools`` and
+    ``tool_choice``, ``text.format``), both by :mod:`compactifai.responses`; the rest
+    (``temperature``, ``stop``, ``reasoning_enabled``...) is kept, as the service forwards
+    extra fields to the model server. ``previous_response_id`` continues an earlier response;
+    ``store`` keeps this one for a later turn (the service does not by default).
+    """
+    if chat.get("n") not in (None, 1):
+        raise RequestValidationError("n", "a response has one output: n must be 1")
+    fields = {k: v for k, v in chat.items() if k not in ("model", "messages", "n")}
+    if previous_response_id is not None:
+        if not previous_response_id.startswith(RESPONSE_ID_PREFIX):
+            raise RequestValidationError(
+                "previous_response_id",
+                f"must be the id of a response ({RESPONSE_ID_PREFIX}...), "
+                f"got {previous_response_id!r}",
+            )
+        fields["previous_response_id"] = previous_response_id
+    if store is not None:
+        fields["store"] = store
+    return responses_body(
+        str(chat.get("model") or ""),
+        input_from_chat_messages(chat.get("messages") or ()),
+        overrides=fields,
+    )
+
+
+# ---------------------------------------------------------------------------- results
+
+
+def chat_usage(usage: ResponseUsage | None) -> Usage | None:
+    """Responses token counts under their chat names (``input_tokens`` -> ``prompt_tokens``...),
+    details included."""
+    if usage is None:
+        return None
+    return Usage(
+        prompt_tokens=usage.input_tokens,
+        completion_tokens=usage.output_tokens,
+        total_tokens=usage.total,
+        prompt_tokens_details=usage.input_tokens_details,
+        completion_tokens_details=usage.output_tokens_details,
+    )
+
+
+def finish_reason(result: ResponsesResult) -> str | None:
+    """The chat ``finish_reason`` of a finished response: ``tool_calls``, ``length``,
+    ``content_filter`` or ``stop`` (None while it runs)."""
+    if result.status == "incomplete":
+        reason = result.incomplete_details.reason if result.incomplete_details else None
+        return "length" if reason in (None, "max_output_tokens") else reason
+    if result.status not in (None, "completed"):
+        return None
+    return "tool_calls" if result.function_calls else "stop"
+
+
+def as_chat_completion(result: ResponsesResult) -> ChatCompletion:
+    """``result`` as the chat completion saying the same (its id, model and request id kept)."""
+    calls = [
+        {
+            "id": call.call_id or call.id or "",
+            "type": "function",
+            "function": {"name": call.name, "arguments": call.arguments},
+        }
+        for call in result.function_calls
+    ]
+    message = {
+        "role": "assistant",
+        "content": result.output_text,
+        "reasoning": result.reasoning_text or None,
+        "refusal": result.refusal,
+        "tool_calls": calls or None,
+    }
+    completion = ChatCompletion(
+        id=result.id,
+        created=int(result.created_at or 0),
+        model=result.model,
+        choices=[{"index": 0, "message": message, "finish_reason": finish_reason(result)}],
+        usage=chat_usage(result.usage),
+    )
+    completion._request_id = result.request_id
+    return completion
+
+
+class ChatChunks:
+    """A Responses event stream read as the chat chunks saying the same, event by event.
+
+    :meth:`chunk` folds an event into :attr:`events` (the shared
+    :class:`~compactifai.responses.ResponseStreamAccumulator`) and returns a chat chunk for
+    what it added: a text, reasoning or tool-call delta; the response's id and model when it
+    starts; the finish reason and usage when it ends. Events that add nothing give None.
+    """
+
+    __slots__ = ("_ended", "_started", "events")
+
+    def __init__(self) -> None:
+        self.events = ResponseStreamAccumulator()
+        self._started = False
+        self._ended = False
+
+    def chunk(self, event: ResponseStreamEvent) -> ChatCompletionChunk | None:
+        added = self.events.add(event)
+        choices: list[dict[str, Any]] = []
+        if added:
+            delta: dict[str, Any] = {}
+            if added.reasoning:
+                delta["reasoning"] = added.reasoning
+            if added.text:
+                delta["content"] = added.text
+            if added.tool_calls:
+                delta["tool_calls"] = [
+                    {
+                        "index": piece.index,
+                        "id": piece.call_id,
+                        "type": "function" if piece.call_id else None,
+                        "function": {"name": piece.name, "arguments": piece.arguments},
+                    }
+                    for piece in added.tool_calls
+                ]
+            choices.append({"index": 0, "delta": delta})
+        usage = None
+        response = self.events.response
+        if response is not None and not self._ended:
+            self._ended = True
+            usage = chat_usage(response.usage)
+            ending = {"index": 0, "delta": {}, "finish_reason": finish_reason(response)}
+            if choices:
+                choices[0]["finish_reason"] = ending["finish_reason"]
+            else:
+                choices.append(ending)
+        elif not choices and (self._started or self.events.id is None):
+            return None
+        self._started = True
+        chunk = ChatCompletionChunk(
+            id=self.events.id or "",
+            model=self.events.model or "",
+            choices=choices,
+            usage=usage,
+        )
+        chunk._request_id = self.events.request_id
+        return chunk
