@@ -94,7 +94,9 @@ def close_with_loop(owner: object, pool: httpx.AsyncClient) -> weakref.finalize[
 
 async def aclose_pool(pool: httpx.AsyncClient) -> None:
     """Close ``pool`` now (its owner's ``aclose``) and forget it."""
-    for entry in list(_loops.values()):
+    with _lock:  # other threads' loops may register meanwhile
+        entries = list(_loops.values())
+    for entry in entries:
         entry.pools.discard(pool)
     await pool.aclose()
 
