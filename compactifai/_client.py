@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from compactifai import _churn, _served_catalog
+from compactifai import _churn, _served_catalog, capabilities
 from compactifai import _protocol as ops
 from compactifai import responses as _responses
 from compactifai._defaults import (
@@ -42,12 +42,12 @@ from compactifai._protocol import Exchange, Operation, RetryPolicy
 from compactifai._version import __version__
 from compactifai.audio import (
     DEFAULT_TRANSCRIPTION_MODEL,
+    TRANSCRIPTION_GATE,
     AudioInput,
     ResponseFormat,
     Transcription,
     check_transcription_model,
     open_audio,
-    refused_models,
     transcription,
 )
 from compactifai.errors import BadRequestError, MissingAPIKeyError, RequestValidationError
@@ -246,6 +246,11 @@ class _BaseClient(Generic[HttpClientT]):
         )
 
     @property
+    def _served_models(self) -> tuple[Model, ...] | None:
+        """The catalog this client's server last listed (None: not listed in this process)."""
+        return _served_catalog.cached(self._catalog_key)
+
+    @property
     def has_api_key(self) -> bool:
         return self._api_key is not None
 
@@ -311,10 +316,9 @@ class _BaseClient(Generic[HttpClientT]):
         options: Mapping[str, Any],
     ) -> Iterator[Operation[Transcription | str]]:
         """The request ``transcribe`` sends, checked against the catalog this client's server
-        listed last; the server's refusal of the model becomes a ``ModelCapabilityError``."""
-        served = _served_catalog.cached(self._catalog_key)
-        check_transcription_model(model, served)
-        with open_audio(file, filename, content_type) as upload, refused_models(model, served):
+        listed last (the server's refusal is read by ``_naming_refused_model``)."""
+        check_transcription_model(model, self._served_models)
+        with open_audio(file, filename, content_type) as upload:
             yield transcription(upload, model=model, **options)
 
     def _prepare(
@@ -416,8 +420,8 @@ class CompactifAIClient(_BaseClient[httpx.Client]):
         self, *, extra_headers: Mapping[str, str] | None = None, **params: Any
     ) -> ResponsesResult:
         """``POST /responses`` (see ``compactifai.responses``); validated before sending."""
-        op = _responses.create_response(params)
-        with self._naming_refused_model(params):
+        op = _responses.create_response(params, self._served_models)
+        with self._naming_refused_model(_responses.RESPONSES_GATE, params.get("model")):
             return self._call(op, extra_headers)
 
     def stream_response(
@@ -425,7 +429,7 @@ class CompactifAIClient(_BaseClient[httpx.Client]):
     ) -> Iterator[ResponseStreamEvent]:
         """Validate now; return an iterator of typed events that sends the request when first
         advanced (an ``error`` or ``response.failed`` event raises its typed error)."""
-        op = _responses.stream_response(params)
+        op = _responses.stream_response(params, self._served_models)
         return self._stream_naming_refused_model(self._stream(op, extra_headers), params)
 
     def retrieve_response(self, response_id: str) -> ResponsesResult:
@@ -433,17 +437,19 @@ class CompactifAIClient(_BaseClient[httpx.Client]):
         return self._call(_responses.retrieve_response(response_id))
 
     @contextmanager
-    def _naming_refused_model(self, params: Mapping[str, Any]) -> Iterator[None]:
+    def _naming_refused_model(self, route: capabilities.GatedRoute, model: Any) -> Iterator[None]:
+        """The server's 400 for a model ``route`` does not take, or a withdrawn one, becomes
+        the churn-style error naming the models that serve it."""
         try:
             yield
         except BadRequestError as exc:
-            _responses.raise_if_refused_model(exc, params.get("model"), self.list_models)
+            capabilities.raise_if_refused(route, exc, model, self.list_models)
             raise
 
     def _stream_naming_refused_model(
         self, events: Iterator[ResponseStreamEvent], params: Mapping[str, Any]
     ) -> Iterator[ResponseStreamEvent]:
-        with self._naming_refused_model(params):
+        with self._naming_refused_model(_responses.RESPONSES_GATE, params.get("model")):
             yield from events
 
     def get_usage(
@@ -576,7 +582,7 @@ class CompactifAIClient(_BaseClient[httpx.Client]):
         }
         with (
             self._transcription(file, model, filename, content_type, options) as op,
-            self._naming_missing_model({"model": model}),
+            self._naming_refused_model(TRANSCRIPTION_GATE, model),
         ):
             return self._call(op, extra_headers)
 
@@ -785,8 +791,8 @@ class AsyncCompactifAIClient(_BaseClient[httpx.AsyncClient]):
         self, *, extra_headers: Mapping[str, str] | None = None, **params: Any
     ) -> ResponsesResult:
         """``POST /responses`` (see ``compactifai.responses``); validated before sending."""
-        op = _responses.create_response(params)
-        async with self._naming_refused_model(params):
+        op = _responses.create_response(params, self._served_models)
+        async with self._naming_refused_model(_responses.RESPONSES_GATE, params.get("model")):
             return await self._call(op, extra_headers)
 
     def stream_response(
@@ -794,7 +800,7 @@ class AsyncCompactifAIClient(_BaseClient[httpx.AsyncClient]):
     ) -> AsyncIterator[ResponseStreamEvent]:
         """Validate now; return an async iterator of typed events that sends the request when
         first advanced (an ``error`` or ``response.failed`` event raises its typed error)."""
-        op = _responses.stream_response(params)
+        op = _responses.stream_response(params, self._served_models)
         return self._stream_naming_refused_model(self._stream(op, extra_headers), params)
 
     async def retrieve_response(self, response_id: str) -> ResponsesResult:
@@ -802,13 +808,16 @@ class AsyncCompactifAIClient(_BaseClient[httpx.AsyncClient]):
         return await self._call(_responses.retrieve_response(response_id))
 
     @asynccontextmanager
-    async def _naming_refused_model(self, params: Mapping[str, Any]) -> AsyncIterator[None]:
+    async def _naming_refused_model(
+        self, route: capabilities.GatedRoute, model: Any
+    ) -> AsyncIterator[None]:
+        """The server's 400 for a model ``route`` does not take, or a withdrawn one, becomes
+        the churn-style error naming the models that serve it."""
         try:
             yield
         except BadRequestError as exc:
-            model = params.get("model")
-            listed = await _responses.refused_model_listing(exc, model, self.list_models)
-            _responses.raise_if_refused_model(exc, model, lambda: listed)
+            listed = await capabilities.refusal_listing(route, exc, model, self.list_models)
+            capabilities.raise_if_refused(route, exc, model, lambda: listed)
             raise
 
     async def _stream_naming_refused_model(
@@ -816,7 +825,7 @@ class AsyncCompactifAIClient(_BaseClient[httpx.AsyncClient]):
     ) -> AsyncIterator[ResponseStreamEvent]:
         # The server refuses a model before the first event: only that wait is watched.
         try:
-            async with self._naming_refused_model(params):
+            async with self._naming_refused_model(_responses.RESPONSES_GATE, params.get("model")):
                 first = await anext(events, None)
             if first is None:
                 return
@@ -960,7 +969,7 @@ class AsyncCompactifAIClient(_BaseClient[httpx.AsyncClient]):
             "timestamp_granularities": timestamp_granularities,
         }
         with self._transcription(file, model, filename, content_type, options) as op:
-            async with self._naming_missing_model({"model": model}):
+            async with self._naming_refused_model(TRANSCRIPTION_GATE, model):
                 return await self._call(op, extra_headers)
 
     async def _call(self, op: Operation[T], extra_headers: Mapping[str, str] | None = None) -> T:

@@ -20,15 +20,9 @@ from os import PathLike
 from pathlib import Path, PurePath
 from typing import Any, BinaryIO, Literal, Union
 
-from compactifai import _churn
 from compactifai._protocol import Operation, _parser
-from compactifai.catalog import KNOWN_MODELS, model_info
-from compactifai.errors import (
-    BadRequestError,
-    ModelCapabilityError,
-    ModelNotFoundError,
-    RequestValidationError,
-)
+from compactifai.capabilities import GatedRoute, check_model
+from compactifai.errors import RequestValidationError
 from compactifai.types import APIObject, APIResponse, Model
 
 __all__ = [
@@ -38,6 +32,7 @@ __all__ = [
     "MAX_AUDIO_BYTES",
     "RESPONSE_FORMATS",
     "TRANSCRIPTIONS_ROUTE",
+    "TRANSCRIPTION_GATE",
     "AudioInput",
     "AudioUpload",
     "ResponseFormat",
@@ -46,10 +41,8 @@ __all__ = [
     "TranscriptionSegment",
     "TranscriptionUsage",
     "TranscriptionWord",
-    "capability_error",
     "check_transcription_model",
     "open_audio",
-    "refused_models",
     "sniff_audio_format",
     "transcript_passages",
     "transcription",
@@ -57,6 +50,16 @@ __all__ = [
 
 DEFAULT_TRANSCRIPTION_MODEL = "cai-whisper-large-v3-turbo-slim"
 TRANSCRIPTIONS_ROUTE = "/v1/audio/transcriptions"
+# Served by the transcription model only; the service's refusal speaks of audio or
+# transcription (its words are not published).
+TRANSCRIPTION_GATE = GatedRoute(
+    TRANSCRIPTIONS_ROUTE,
+    "supports_audio",
+    action="transcribe audio",
+    models="transcription models",
+    refusal=re.compile(r"transcri|audio", re.IGNORECASE),
+    table_reason="it is a chat model",
+)
 # "≤ 25MB since 2026-02-16" (service-2026.md §6); read as OpenAI's 25 MiB, which it mirrors.
 MAX_AUDIO_BYTES = 25 * 1024 * 1024
 ResponseFormat = Literal["json", "text", "srt", "verbose_json", "vtt"]
@@ -292,87 +295,7 @@ def check_transcription_model(model: str, served: Sequence[Model] | None = None)
         raise RequestValidationError(
             "model", f"a model id is required, e.g. {DEFAULT_TRANSCRIPTION_MODEL!r}"
         )
-    if served is not None:
-        listed = next((m for m in served if m.id == model), None)
-        serving = [m.id for m in served if _supports_audio(m)]
-        if listed is None:
-            ids = [m.id for m in served]
-            raise ModelNotFoundError(
-                f"Model {model!r} is not in the catalog this server listed; transcription "
-                f"models served: {', '.join(serving) or 'none'}. Refused before sending.",
-                server_message="not in the listed catalog",
-                model=model,
-                available=ids,
-                status_code=400,
-                attempts=0,
-            )
-        if _supports_audio(listed) is False:
-            raise capability_error(
-                model, serving, None, "its capabilities say supports_audio: false"
-            )
-        return
-    if model_info(model).supports_audio is False:
-        serving = [
-            info.id
-            for info in KNOWN_MODELS.values()
-            if info.supports_audio and info.supports_chat_completion is False
-        ]
-        raise capability_error(model, serving, None, "it is a chat model")
-
-
-def _supports_audio(model: Model) -> bool | None:
-    capabilities = model.capabilities
-    flag = capabilities.supports_audio if capabilities is not None else None
-    return flag if flag is not None else model_info(model.id).supports_audio
-
-
-def capability_error(
-    model: str, serving: Sequence[str] | None, error: BadRequestError | None, why: str
-) -> ModelCapabilityError:
-    """The error for a model that does not serve the transcription route: refused before
-    sending (``why``), or by the server (``error``)."""
-    served = (
-        f"transcription models: {', '.join(serving)}"
-        if serving
-        else "the transcription models could not be listed"
-    )
-    said = (
-        f"Server said: {error.message}" if error is not None else f"Refused before sending: {why}."
-    )
-    return ModelCapabilityError(
-        f"Model {model!r} does not transcribe audio ({TRANSCRIPTIONS_ROUTE}); {served}. {said}",
-        route=TRANSCRIPTIONS_ROUTE,
-        server_message=error.message if error is not None else why,
-        model=model,
-        available=list(serving) if serving is not None else None,
-        status_code=error.status_code if error is not None else 400,
-        request_id=error.request_id if error is not None else None,
-        body=error.body if error is not None else None,
-        attempts=error.attempts if error is not None else 0,
-    )
-
-
-# The service's words for a model without the route are not published: a refusal that names
-# the model and speaks of audio or transcription, and is not the unknown-model error.
-_ABOUT_TRANSCRIPTION = re.compile(r"transcri|audio", re.IGNORECASE)
-
-
-@contextlib.contextmanager
-def refused_models(model: str, served: Sequence[Model] | None) -> Iterator[None]:
-    """Turn the server's 400 for a model without the route into a :class:`ModelCapabilityError`
-    (the transcription models from ``served``, the catalog last listed, when known)."""
-    try:
-        yield
-    except BadRequestError as error:
-        if (
-            isinstance(error, ModelNotFoundError)
-            or model not in error.message
-            or not _ABOUT_TRANSCRIPTION.search(error.message)
-            or _churn.missing_model(error, model) is not None
-        ):
-            raise
-        serving = [m.id for m in served if _supports_audio(m)] if served is not None else None
-        raise capability_error(model, serving, error, "") from error
+    check_model(TRANSCRIPTION_GATE, model, served)
 
 
 # ---------------------------------------------------------------------------- the request

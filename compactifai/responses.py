@@ -12,21 +12,14 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from compactifai import _churn
 from compactifai._protocol import Operation, _encode, _parser, path_segment
-from compactifai.catalog import KNOWN_MODELS, model_info
+from compactifai.capabilities import GatedRoute, check_model
 from compactifai.chat import ParsedToolCall, function_tool
-from compactifai.errors import (
-    BadRequestError,
-    CompactifAIError,
-    ModelCapabilityError,
-    RequestValidationError,
-    status_error_from_response,
-)
+from compactifai.errors import RequestValidationError, status_error_from_response
 from compactifai.types import (
     Model,
     ResponseFunctionCall,
@@ -40,6 +33,7 @@ from compactifai.types import (
 )
 
 __all__ = [
+    "RESPONSES_GATE",
     "RESPONSES_ROUTE",
     "ResponseDelta",
     "ResponseStreamAccumulator",
@@ -47,9 +41,6 @@ __all__ = [
     "check_response_id",
     "create_response",
     "input_from_chat_messages",
-    "models_serving_responses",
-    "raise_if_refused_model",
-    "refused_model_listing",
     "responses_body",
     "responses_tool",
     "responses_tool_choice",
@@ -61,6 +52,15 @@ __all__ = [
 ]
 
 RESPONSES_ROUTE = "/v1/responses"
+# Served on the models whose capabilities say so. The service's refusal is a ``detail`` about
+# the Responses API; one about a previous response is not about the model.
+RESPONSES_GATE = GatedRoute(
+    RESPONSES_ROUTE,
+    "supports_responses",
+    action="serve the Responses API",
+    models="Responses API models",
+    refusal=re.compile(r"^(?!.*previous[ _]response).*respons", re.IGNORECASE | re.DOTALL),
+)
 # Event types that end a stream's answer (the server then sends [DONE]).
 TERMINAL_EVENTS = frozenset({"response.completed", "response.incomplete", "response.failed"})
 
@@ -85,30 +85,26 @@ def check_response_id(response_id: Any, field: str = "response_id") -> str:
     return path_segment(field, response_id)
 
 
-def check_model_capability(model: Any) -> None:
-    """Refuse, before sending, a model the catalog knows does not serve ``/v1/responses``.
-
-    Only a model the catalog marks ``supports_responses=False`` is refused: for a model it
-    does not know (or leaves open), the server decides.
-    """
-    if isinstance(model, str) and model_info(model).supports_responses is False:
-        serving = [info.id for info in KNOWN_MODELS.values() if info.supports_responses]
-        raise _capability_error(model, serving, None, "the model catalog says so")
-
-
-def create_response(params: Mapping[str, Any]) -> Operation[ResponsesResult]:
-    """``POST /responses``, validated (with field paths) before anything is sent."""
+def create_response(
+    params: Mapping[str, Any], served: Sequence[Model] | None = None
+) -> Operation[ResponsesResult]:
+    """``POST /responses``, validated (with field paths) before anything is sent; a model the
+    catalog (``served``, the one the server last listed, else the bundled table) knows does
+    not serve the route is refused (see :mod:`compactifai.capabilities`)."""
     if params.get("stream"):
         raise RequestValidationError("stream", "use stream_response() to stream")
     body = _encode(ResponsesRequest, params)
-    check_model_capability(params.get("model"))
+    check_model(RESPONSES_GATE, params.get("model"), served)
     return Operation("POST", "/responses", _parser(ResponsesResult), body)
 
 
-def stream_response(params: Mapping[str, Any]) -> Operation[ResponseStreamEvent]:
-    """``POST /responses`` with ``stream: true``: typed events; error events raise."""
+def stream_response(
+    params: Mapping[str, Any], served: Sequence[Model] | None = None
+) -> Operation[ResponseStreamEvent]:
+    """``POST /responses`` with ``stream: true``: typed events; error events raise. Checked
+    as :func:`create_response` is."""
     body = _encode(ResponsesRequest, {**params, "stream": True})
-    check_model_capability(params.get("model"))
+    check_model(RESPONSES_GATE, params.get("model"), served)
     return Operation("POST", "/responses", _parse_event, body, stream=True)
 
 
@@ -162,103 +158,6 @@ def _parse_event(content: bytes, request_id: str | None) -> ResponseStreamEvent:
             _status_of(error.code if error else None), json.dumps(body).encode(), request_id
         )
     return event
-
-
-# ---------------------------------------------------------------------------- refused models
-
-
-def models_serving_responses(models: Iterable[Model]) -> list[str]:
-    """The ids whose capabilities say ``supports_responses``."""
-    return [m.id for m in models if m.capabilities and m.capabilities.supports_responses]
-
-
-# The service's guidance for a model without the capability is not published word for word:
-# a detail about the Responses API that names the model or speaks of support/capabilities.
-_ABOUT_SUPPORT = re.compile(r"support|capabilit|not (?:available|enabled|served)", re.IGNORECASE)
-_ABOUT_PREVIOUS = re.compile(r"previous[ _]response", re.IGNORECASE)
-
-
-def _is_capability_refusal(error: BadRequestError, model: Any) -> bool:
-    detail = error.body.get("detail") if isinstance(error.body, Mapping) else None
-    return (
-        isinstance(model, str)
-        and isinstance(detail, str)
-        and "respons" in detail.lower()
-        and (model in detail or _ABOUT_SUPPORT.search(detail) is not None)
-        and _ABOUT_PREVIOUS.search(detail) is None
-        and _churn.missing_model(error, model) is None  # a withdrawn model: the churn error
-    )
-
-
-def _capability_error(
-    model: str, serving: Sequence[str] | None, error: BadRequestError | None, why: str
-) -> ModelCapabilityError:
-    if serving is None:
-        served = "the models that serve it could not be listed"
-    elif not serving:
-        served = "no model served here has it"
-    else:
-        served = f"models that serve it: {', '.join(serving[:50])}"
-    server = (
-        f"Server said: {error.message}" if error is not None else f"Refused before sending: {why}."
-    )
-    return ModelCapabilityError(
-        f"Model {model!r} does not serve {RESPONSES_ROUTE} (it needs the supports_responses "
-        f"capability); {served}. {server}",
-        route=RESPONSES_ROUTE,
-        server_message=error.message if error is not None else why,
-        model=model,
-        available=list(serving) if serving is not None else None,
-        status_code=error.status_code if error is not None else 400,
-        request_id=error.request_id if error is not None else None,
-        body=error.body if error is not None else None,
-        attempts=error.attempts if error is not None else 0,
-    )
-
-
-def raise_if_refused_model(
-    error: BadRequestError, model: Any, models: Callable[[], Sequence[Model] | None]
-) -> None:
-    """Raise the churn-style error for a 400 about the request's model, else return.
-
-    A model without the capability becomes a :class:`ModelCapabilityError` naming the models
-    that serve the route, a withdrawn one a :class:`ModelNotFoundError` naming those served
-    now; ``models()`` is one ``GET /models`` (None when it failed), made only if needed.
-    """
-    if _is_capability_refusal(error, model):
-        listed = _listed(models)
-        serving = models_serving_responses(listed) if listed is not None else None
-        raise _capability_error(model, serving, error, "") from error
-
-    def served() -> list[str] | None:
-        listed = _listed(models)
-        return [m.id for m in listed] if listed is not None else None
-
-    _churn.raise_if_missing_model(error, model if isinstance(model, str) else None, served)
-
-
-def _listed(models: Callable[[], Sequence[Model] | None]) -> Sequence[Model] | None:
-    try:
-        return models()
-    except CompactifAIError:
-        return None
-
-
-async def refused_model_listing(
-    error: BadRequestError, model: Any, list_models: Callable[[], Awaitable[list[Model]]]
-) -> list[Model] | None:
-    """The async client's ``GET /models`` for :func:`raise_if_refused_model`: made only when
-    ``error`` is about the model and the server did not list the alternatives."""
-    needed = _is_capability_refusal(error, model)
-    if not needed:
-        missing = _churn.missing_model(error, model if isinstance(model, str) else None)
-        needed = missing is not None and missing.available is None
-    if not needed:
-        return None
-    try:
-        return await list_models()
-    except CompactifAIError:
-        return None
 
 
 # ---------------------------------------------------------------------------- request mapping

@@ -147,3 +147,12 @@ def compactifai_server(request: pytest.FixtureRequest) -> Iterator[tuple[str, st
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+@pytest.fixture(autouse=True)
+def _no_catalog_from_another_test() -> None:
+    """Forget the served catalogs kept per process: a catalog one test listed (many mock
+    servers share a base URL and key) decides which models another test may send."""
+    from compactifai import _served_catalog
+
+    _served_catalog.forget()
