@@ -24,6 +24,7 @@ from compactifai.types import (
 
 __all__ = [
     "AUDIO_FORMATS",
+    "AnswerPieces",
     "ParsedToolCall",
     "StreamAccumulator",
     "StreamMetadata",
@@ -35,6 +36,7 @@ __all__ = [
     "function_tool",
     "image_url_part",
     "input_audio_part",
+    "joined_pieces",
     "json_schema_response_format",
     "parse_tool_arguments",
     "reasoning_settings",
@@ -366,7 +368,25 @@ class StreamMetadata:
         return choice.delta
 
 
-class StreamAccumulator(StreamMetadata):
+class AnswerPieces:
+    """The answer's text and reasoning, kept as pieces and joined when read (the join kept),
+    so folding a delta costs the same on a long answer as on a short one. Subclasses hold
+    ``_text`` and ``_reasoning`` (in their own ``__slots__``)."""
+
+    __slots__ = ()
+    _text: list[str]
+    _reasoning: list[str]
+
+    @property
+    def text(self) -> str:
+        return joined_pieces(self._text)
+
+    @property
+    def reasoning(self) -> str:
+        return joined_pieces(self._reasoning)
+
+
+class StreamAccumulator(StreamMetadata, AnswerPieces):
     """Everything a stream has said so far: text, reasoning, tool calls and the metadata.
 
     Pieces are kept in lists and joined when read (and the join kept), so folding a chunk
@@ -396,14 +416,6 @@ class StreamAccumulator(StreamMetadata):
             self._text.append(delta.content)
             return delta.content
         return ""
-
-    @property
-    def text(self) -> str:
-        return _joined(self._text)
-
-    @property
-    def reasoning(self) -> str:
-        return _joined(self._reasoning)
 
     def add_tool_call_deltas(self, deltas: Iterable[ToolCallDelta]) -> None:
         self._parsed = None
@@ -435,7 +447,8 @@ class StreamAccumulator(StreamMetadata):
         return self._parsed
 
 
-def _joined(pieces: list[str]) -> str:
+def joined_pieces(pieces: list[str]) -> str:
+    """``"".join(pieces)``, kept as the one piece left so the next read is free."""
     if len(pieces) > 1:
         pieces[:] = ["".join(pieces)]
     return pieces[0] if pieces else ""

@@ -18,7 +18,14 @@ from typing import Any
 
 from compactifai._protocol import Operation, _encode, _parser, path_segment
 from compactifai.capabilities import GatedRoute, check_model
-from compactifai.chat import ParsedToolCall, function_tool
+from compactifai.chat import (
+    AnswerPieces,
+    ParsedToolCall,
+    function_tool,
+    joined_pieces,
+    json_schema_response_format,
+)
+from compactifai.chat import usage_dict as chat_usage_dict
 from compactifai.errors import RequestValidationError, status_error_from_response
 from compactifai.types import (
     Model,
@@ -30,6 +37,7 @@ from compactifai.types import (
     ResponsesResult,
     ResponseStreamEvent,
     ResponseUsage,
+    Usage,
 )
 
 __all__ = [
@@ -38,6 +46,7 @@ __all__ = [
     "ResponseDelta",
     "ResponseStreamAccumulator",
     "ResponseToolCallDelta",
+    "chat_usage",
     "check_response_id",
     "create_response",
     "input_from_chat_messages",
@@ -195,12 +204,9 @@ def text_format_json_schema(
     strict: bool | None = None,
 ) -> dict[str, Any]:
     """The ``text`` parameter asking for JSON that follows ``schema``."""
-    fmt: dict[str, Any] = {"type": "json_schema", "name": name, "schema": dict(schema)}
-    if description:
-        fmt["description"] = description
-    if strict is not None:
-        fmt["strict"] = strict
-    return {"format": fmt}
+    # Chat's response_format with the json_schema object's fields lifted beside "type".
+    chat_format = json_schema_response_format(name, schema, description=description, strict=strict)
+    return {"format": {"type": "json_schema", **chat_format["json_schema"]}}
 
 
 def _input_part(part: Any) -> Any:
@@ -325,19 +331,24 @@ def tool_calls_of_response(result: ResponsesResult) -> list[ParsedToolCall]:
     ]
 
 
+def chat_usage(usage: ResponseUsage | None) -> Usage | None:
+    """Responses token counts under their chat names (``input_tokens`` -> ``prompt_tokens``...),
+    details included."""
+    if usage is None:
+        return None
+    return Usage(
+        prompt_tokens=usage.input_tokens,
+        completion_tokens=usage.output_tokens,
+        total_tokens=usage.total,
+        prompt_tokens_details=usage.input_tokens_details,
+        completion_tokens_details=usage.output_tokens_details,
+    )
+
+
 def usage_dict(usage: ResponseUsage | None) -> dict[str, Any] | None:
     """Responses usage in chat's words (what both integrations report), ``reasoning_tokens``
     added when the server counted them."""
-    if usage is None:
-        return None
-    counts: dict[str, Any] = {
-        "prompt_tokens": usage.input_tokens,
-        "completion_tokens": usage.output_tokens,
-        "total_tokens": usage.total,
-    }
-    if usage.reasoning_tokens is not None:
-        counts["reasoning_tokens"] = usage.reasoning_tokens
-    return counts
+    return chat_usage_dict(chat_usage(usage))
 
 
 @dataclass(frozen=True)
@@ -380,7 +391,7 @@ class _Call:
         return self.arguments[0] if self.arguments else ""
 
 
-class ResponseStreamAccumulator:
+class ResponseStreamAccumulator(AnswerPieces):
     """Everything a Responses stream has said so far, and what each event adds.
 
     :meth:`add` folds an event in and returns its :class:`ResponseDelta`. A server that sends
@@ -407,16 +418,8 @@ class ResponseStreamAccumulator:
     # -- reading
 
     @property
-    def text(self) -> str:
-        return _joined(self._text)
-
-    @property
-    def reasoning(self) -> str:
-        return _joined(self._reasoning)
-
-    @property
     def refusal(self) -> str | None:
-        return _joined(self._refusal) if self._refusal else None
+        return joined_pieces(self._refusal) if self._refusal else None
 
     @property
     def usage(self) -> ResponseUsage | None:
@@ -583,9 +586,3 @@ def _summary_index(event: ResponseStreamEvent) -> int:
     """The summary part a reasoning-summary event is about (0 when it does not say)."""
     index = getattr(event, "summary_index", None)
     return index if isinstance(index, int) else 0
-
-
-def _joined(pieces: list[str]) -> str:
-    if len(pieces) > 1:
-        pieces[:] = ["".join(pieces)]
-    return pieces[0] if pieces else ""

@@ -12,12 +12,13 @@ looks the same whichever API produced it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 from compactifai.errors import RequestValidationError
 from compactifai.responses import (
     ResponseStreamAccumulator,
+    chat_usage,
     input_from_chat_messages,
     responses_body,
 )
@@ -26,8 +27,6 @@ from compactifai.types import (
     ChatCompletionChunk,
     ResponsesResult,
     ResponseStreamEvent,
-    ResponseUsage,
-    Usage,
 )
 
 __all__ = [
@@ -42,6 +41,8 @@ __all__ = [
 # Ids of responses (what ``previous_response_id`` takes); a chat completion's id
 # (``chatcmpl-...``) in an older message of the same history is not one.
 RESPONSE_ID_PREFIX = "resp_"
+
+_Mapped = TypeVar("_Mapped")
 
 
 # ---------------------------------------------------------------------------- request
@@ -84,20 +85,6 @@ def responses_body_from_chat(
 
 
 # ---------------------------------------------------------------------------- results
-
-
-def chat_usage(usage: ResponseUsage | None) -> Usage | None:
-    """Responses token counts under their chat names (``input_tokens`` -> ``prompt_tokens``...),
-    details included."""
-    if usage is None:
-        return None
-    return Usage(
-        prompt_tokens=usage.input_tokens,
-        completion_tokens=usage.output_tokens,
-        total_tokens=usage.total,
-        prompt_tokens_details=usage.input_tokens_details,
-        completion_tokens_details=usage.output_tokens_details,
-    )
 
 
 def finish_reason(result: ResponsesResult) -> str | None:
@@ -196,3 +183,11 @@ class ChatChunks:
         )
         chunk._request_id = self.events.request_id
         return chunk
+
+    def map(
+        self, event: ResponseStreamEvent, map_chunk: Callable[[ChatCompletionChunk], _Mapped]
+    ) -> _Mapped | None:
+        """What an integration's chat-stream mapper (``map_chunk``) makes of the chat chunk
+        ``event`` equals; None for an event that equals none."""
+        chunk = self.chunk(event)
+        return None if chunk is None else map_chunk(chunk)

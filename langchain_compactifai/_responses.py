@@ -24,7 +24,7 @@ from compactifai.responses_mapping import (
     as_chat_completion,
     responses_body_from_chat,
 )
-from compactifai.types import ResponsesResult, ResponseStreamEvent
+from compactifai.types import ResponsesResult
 from langchain_compactifai._errors import langchain_errors
 from langchain_compactifai._host import ChatModelHost
 from langchain_compactifai._messages import StreamMapper, chat_result_from_completion
@@ -57,23 +57,6 @@ def chat_result_from_response(result: ResponsesResult) -> ChatResult:
     if result.status:
         chat_result.generations[0].message.response_metadata["status"] = result.status
     return chat_result
-
-
-class _ResponsesStreamMapper:
-    """Responses events -> LangChain chunks: translated to chat chunks, then mapped as those."""
-
-    __slots__ = ("_chunks", "_mapper")
-
-    def __init__(self) -> None:
-        self._chunks = ChatChunks()
-        self._mapper = StreamMapper()
-
-    def map(self, event: ResponseStreamEvent) -> ChatGenerationChunk | None:
-        chunk = self._chunks.chunk(event)
-        return self._mapper.map(chunk) if chunk is not None else None
-
-    def final(self) -> ChatGenerationChunk:
-        return self._mapper.final()
 
 
 class ResponsesAPIMixin(BaseModel):
@@ -149,10 +132,10 @@ class ResponsesAPIMixin(BaseModel):
         self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]
     ) -> Iterator[ChatGenerationChunk]:
         params = self._responses_params(messages, stop, kwargs)
-        mapper = _ResponsesStreamMapper()
+        chunks, mapper = ChatChunks(), StreamMapper()
         with langchain_errors():
             for event in self._chat_model().client.stream_response(**params):
-                chunk = mapper.map(event)
+                chunk = chunks.map(event, mapper.map)
                 if chunk is not None:
                     yield chunk
         yield mapper.final()
@@ -161,10 +144,10 @@ class ResponsesAPIMixin(BaseModel):
         self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]
     ) -> AsyncIterator[ChatGenerationChunk]:
         params = self._responses_params(messages, stop, kwargs)
-        mapper = _ResponsesStreamMapper()
+        chunks, mapper = ChatChunks(), StreamMapper()
         with langchain_errors():
             async for event in self._chat_model().async_client.stream_response(**params):
-                chunk = mapper.map(event)
+                chunk = chunks.map(event, mapper.map)
                 if chunk is not None:
                     yield chunk
         yield mapper.final()

@@ -51,26 +51,20 @@ class ResponsesStream:
         self._acc = StreamAccumulator()
 
     def chat_item(self, event: ResponseStreamEvent) -> ChatResponse | None:
-        chunk = self._chunks.chunk(event)
-        if chunk is None:
-            return None
-        item = chat_stream_item(self._acc, chunk)
-        item.raw = self._raw(event)
-        return item
+        return self._chunks.map(
+            event, lambda chunk: self._with_raw(chat_stream_item(self._acc, chunk), event)
+        )
 
     def completion_item(self, event: ResponseStreamEvent) -> CompletionResponse | None:
-        chunk = self._chunks.chunk(event)
-        if chunk is None:
-            return None
-        item = completion_stream_item(self._acc, chunk)
-        item.raw = self._raw(event)
-        return item
+        return self._chunks.map(
+            event, lambda chunk: self._with_raw(completion_stream_item(self._acc, chunk), event)
+        )
 
-    def _raw(self, event: ResponseStreamEvent) -> dict[str, Any]:
-        raw = event.model_dump(exclude_unset=True)
+    def _with_raw(self, item: _Item, event: ResponseStreamEvent) -> _Item:
+        item.raw = event.model_dump(exclude_unset=True)
         if self._acc.usage is not None:
-            raw["usage"] = usage_dict(self._acc.usage)
-        return raw
+            item.raw["usage"] = usage_dict(self._acc.usage)
+        return item
 
 
 class ResponsesChatMixin:

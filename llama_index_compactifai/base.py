@@ -19,7 +19,7 @@ from llama_index.core.base.llms.types import (
     LLMMetadata,
     MessageRole,
 )
-from llama_index.core.bridge.pydantic import Field, PrivateAttr, SecretStr, model_validator
+from llama_index.core.bridge.pydantic import Field, PrivateAttr, model_validator
 from llama_index.core.constants import DEFAULT_NUM_OUTPUTS, DEFAULT_TEMPERATURE
 from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
 from llama_index.core.llms.function_calling import FunctionCallingLLM
@@ -27,8 +27,8 @@ from llama_index.core.llms.llm import ToolSelection
 from llama_index.core.types import Model, PydanticProgramMode
 from llama_index_instrumentation import get_dispatcher
 
-from compactifai._defaults import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, env_base_url
-from compactifai._holder import ClientHolder, api_key_from_env
+from compactifai._defaults import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
+from compactifai._holder import ClientHolder
 from compactifai._lazy_clients import LazyClients
 from compactifai.catalog import DEFAULT_CHAT_MODEL, DEFAULT_CONTEXT_WINDOW, input_kinds
 from compactifai.chat import (
@@ -50,6 +50,7 @@ from compactifai.profiles import (
 )
 from compactifai.types import ReasoningEffort
 from llama_index_compactifai._batch_api import BatchChatMixin
+from llama_index_compactifai._connection import ConnectionFields
 from llama_index_compactifai._host import LLMHost
 from llama_index_compactifai._messages import (
     chat_response_from_completion,
@@ -71,7 +72,9 @@ __all__ = ["CompactifAI"]
 dispatcher = get_dispatcher(__name__)
 
 
-class CompactifAI(ClientHolder, BatchChatMixin, ResponsesChatMixin, FunctionCallingLLM):
+class CompactifAI(
+    ClientHolder, BatchChatMixin, ResponsesChatMixin, ConnectionFields, FunctionCallingLLM
+):
     """CompactifAI's compressed ("slim") chat models for LlamaIndex.
 
     Every method (``complete``, ``chat``, their streaming and async twins, and the
@@ -108,16 +111,6 @@ class CompactifAI(ClientHolder, BatchChatMixin, ResponsesChatMixin, FunctionCall
     """
 
     model: str = Field(default=DEFAULT_CHAT_MODEL, description="The CompactifAI model id.")
-    api_key: SecretStr | None = Field(
-        default_factory=api_key_from_env,
-        exclude=True,
-        repr=False,
-        description="API key; read from COMPACTIFAI_API_KEY when not given.",
-    )
-    base_url: str | None = Field(
-        default_factory=env_base_url,
-        description="API base URL; COMPACTIFAI_BASE_URL or https://api.compactif.ai/v1.",
-    )
     temperature: float | None = Field(
         default=DEFAULT_TEMPERATURE, ge=0.0, le=2.0, description="Sampling temperature."
     )

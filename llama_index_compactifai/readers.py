@@ -9,12 +9,12 @@ from pathlib import Path, PurePath
 from typing import Any, Union
 
 import httpx
-from llama_index.core.bridge.pydantic import Field, PrivateAttr, SecretStr
+from llama_index.core.bridge.pydantic import Field, PrivateAttr
 from llama_index.core.readers.base import BasePydanticReader
 from llama_index.core.schema import Document
 
-from compactifai._defaults import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, env_base_url
-from compactifai._holder import ClientHolder, api_key_from_env
+from compactifai._defaults import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
+from compactifai._holder import ClientHolder
 from compactifai._lazy_clients import LazyClients
 from compactifai.audio import (
     DEFAULT_TRANSCRIPTION_MODEL,
@@ -22,6 +22,7 @@ from compactifai.audio import (
     Transcription,
     transcript_passages,
 )
+from llama_index_compactifai._connection import ConnectionFields
 
 # An fsspec file system (``fsspec`` ships no type information).
 AbstractFileSystem = Any
@@ -30,7 +31,7 @@ __all__ = ["CompactifAIAudioReader"]
 AudioPath = Union[str, "PathLike[str]"]
 
 
-class CompactifAIAudioReader(ClientHolder, BasePydanticReader):
+class CompactifAIAudioReader(ClientHolder, ConnectionFields, BasePydanticReader):
     """Transcribe audio files (flac, m4a, mp3, mp4, mpeg, mpga, ogg, wav, webm; at most 25 MB
     each) with CompactifAI's compressed Whisper: one ``Document`` per file, or one per segment.
 
@@ -66,16 +67,6 @@ class CompactifAIAudioReader(ClientHolder, BasePydanticReader):
     temperature: float | None = Field(default=None, ge=0.0, le=1.0)
     per_segment: bool = Field(
         default=False, description="One document per transcript segment, with its times."
-    )
-    api_key: SecretStr | None = Field(
-        default_factory=api_key_from_env,
-        exclude=True,
-        repr=False,
-        description="API key; read from COMPACTIFAI_API_KEY when not given.",
-    )
-    base_url: str | None = Field(
-        default_factory=env_base_url,
-        description="API base URL; COMPACTIFAI_BASE_URL or https://api.compactif.ai/v1.",
     )
     timeout: float | httpx.Timeout | None = Field(default=DEFAULT_TIMEOUT)
     max_retries: int = Field(default=DEFAULT_MAX_RETRIES, ge=0)

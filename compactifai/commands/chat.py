@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from compactifai.commands._chat_core import ChatApi, TokenCounts
 from compactifai.commands._common import (
     add_connection_arguments,
     console,
@@ -26,11 +25,6 @@ if TYPE_CHECKING:
     from compactifai.chat import StreamAccumulator
 
 __all__ = ["EXAMPLE", "HELP", "add_arguments", "run", "stream_answer"]
-
-# One turn of a conversation: send it, stream the answer, report usage; returns what has .text.
-Turn = Callable[
-    ["CompactifAIClient", list[dict[str, Any]], dict[str, Any], "Console", "Console"], Any
-]
 
 HELP = "Chat with a model: one streamed answer, or an interactive session"
 EXAMPLE = """examples:
@@ -104,65 +98,6 @@ def _params(args: argparse.Namespace) -> dict[str, Any]:
     return params
 
 
-def stream_answer(
-    client: CompactifAIClient,
-    messages: list[dict[str, Any]],
-    params: dict[str, Any],
-    out: Console,
-    *,
-    thoughts: Console | None = None,
-    spinner: str = "Thinking…",
-) -> StreamAccumulator:
-    """Stream a reply to ``out`` as it arrives (a spinner until the first token).
-
-    A reasoning model's thinking goes to ``thoughts`` (dimmed) as it arrives, before the answer.
-    """
-    from compactifai.chat import StreamAccumulator
-
-    acc = StreamAccumulator()
-    chunks = iter(client.stream_chat_completion(messages=messages, **params))
-    status = out.status(spinner, spinner="dots") if out.is_terminal else None
-    thinking = False
-    if status is not None:
-        status.start()
-    try:
-        for chunk in chunks:
-            thought = _reasoning_delta(chunk)
-            text = acc.add(chunk)
-            if ((thought and thoughts is not None) or text) and status is not None:
-                status.stop()
-                status = None
-            if thought and thoughts is not None:
-                thoughts.print(
-                    safe_text(thought, multiline=True, markup=False),
-                    end="",
-                    style="dim",
-                    markup=False,
-                    soft_wrap=True,
-                )
-                thoughts.file.flush()
-                thinking = True
-            if text:
-                if thinking and thoughts is not None:
-                    thoughts.print()
-                    thinking = False
-                out.print(
-                    safe_text(text, multiline=True, markup=False),
-                    end="",
-                    markup=False,
-                    highlight=False,
-                    soft_wrap=True,
-                )
-                out.file.flush()
-    finally:
-        if status is not None:
-            status.stop()
-    if thinking and thoughts is not None:
-        thoughts.print()
-    out.print()
-    return acc
-
-
 def _reasoning_delta(chunk: Any) -> str:
     """The reasoning text a stream chunk carries (the client reads either field name)."""
     for choice in getattr(chunk, "choices", None) or ():
@@ -172,49 +107,56 @@ def _reasoning_delta(chunk: Any) -> str:
     return ""
 
 
-def _usage_line(acc: StreamAccumulator, seconds: float) -> str:
-    usage = acc.usage
-    tokens = (
-        f"{usage.prompt_tokens} in, {usage.completion_tokens} out"
-        if usage is not None
-        else "usage not reported"
-    )
-    reasoning = (usage.completion_tokens_details or {}).get("reasoning_tokens") if usage else None
-    if isinstance(reasoning, int) and reasoning:
-        tokens += f" ({reasoning} reasoning)"
-    finish = f", finish: {acc.finish_reason}" if acc.finish_reason not in (None, "stop") else ""
-    return f"{acc.model or '?'} · {tokens} · {seconds:.2f} s{finish}"
+def _token_counts(acc: StreamAccumulator) -> TokenCounts | None:
+    u = acc.usage
+    return None if u is None else (u.prompt_tokens, u.completion_tokens, u.reasoning_tokens)
 
 
-def _turn(
-    client: CompactifAIClient,
-    messages: list[dict[str, Any]],
-    params: dict[str, Any],
-    out: Console,
-    err: Console,
-) -> StreamAccumulator:
-    started = time.perf_counter()
-    acc = stream_answer(client, messages, params, out, thoughts=err)
-    err.print(f"[dim]{safe_text(_usage_line(acc, time.perf_counter() - started))}[/]")
-    return acc
+def _outcome(acc: StreamAccumulator) -> str:
+    return f", finish: {acc.finish_reason}" if acc.finish_reason not in (None, "stop") else ""
+
+
+def _new_accumulator() -> StreamAccumulator:
+    from compactifai.chat import StreamAccumulator
+
+    return StreamAccumulator()
+
+
+def _fold(acc: StreamAccumulator, chunk: Any) -> tuple[str, str]:
+    thought = _reasoning_delta(chunk)
+    return thought, acc.add(chunk)
+
+
+CHAT_COMPLETIONS: ChatApi[StreamAccumulator] = ChatApi(
+    params=_params,
+    open_stream=lambda client, messages, params: client.stream_chat_completion(
+        messages=messages, **params
+    ),
+    new_accumulator=_new_accumulator,
+    fold=_fold,
+    token_counts=_token_counts,
+    outcome=_outcome,
+)
+# Stream a reply to ``out`` as it arrives; a reasoning model's thinking goes to ``thoughts``.
+stream_answer = CHAT_COMPLETIONS.stream
 
 
 def _run(args: argparse.Namespace) -> int:
     out, err = console(), error_console()
-    turn: Turn = _turn
+    api: ChatApi[Any] = CHAT_COMPLETIONS
     if args.responses:
-        from compactifai.commands._responses_chat import responses_params, responses_turn
+        from compactifai.commands._responses_chat import RESPONSES
 
-        params, turn = responses_params(args), responses_turn
-    else:
-        params = _params(args)
+        api = RESPONSES
+    params = api.params(args)
     # Messages are the same for both APIs: a role and text content.
     system = [{"role": "system", "content": args.system}] if args.system else []
     with make_client(args) as client:
         if args.prompt is not None:
-            turn(client, [*system, {"role": "user", "content": args.prompt}], params, out, err)
+            prompt = [*system, {"role": "user", "content": args.prompt}]
+            api.stream(client, prompt, params, out, thoughts=err, usage=err)
             return 0
-        return _session(client, system, params, out, err, resolved_base_url(args), turn)
+        return _session(client, system, params, out, err, resolved_base_url(args), api)
 
 
 def _read_prompt(interactive: bool) -> str | None:
@@ -234,7 +176,7 @@ def _session(
     out: Console,
     err: Console,
     base_url: str,
-    turn: Turn = _turn,
+    api: ChatApi[Any] = CHAT_COMPLETIONS,
 ) -> int:
     from compactifai.errors import BadRequestError, RequestValidationError
 
@@ -272,7 +214,7 @@ def _session(
             out.print(f"[bold]you>[/] {safe_text(prompt)}", highlight=False)
         history.append({"role": "user", "content": prompt})
         try:
-            acc = turn(client, history, params, out, err)
+            acc = api.stream(client, history, params, out, thoughts=err, usage=err)
         except (BadRequestError, RequestValidationError) as exc:
             # The request was refused (too long, say): drop this turn, keep the session.
             history.pop()

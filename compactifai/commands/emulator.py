@@ -127,6 +127,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import inspect
     import signal
     import threading
 
@@ -138,27 +139,12 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    keys = tuple(args.api_keys or ("test-key",))
+    # Each option is declared once, under the name of the Emulator argument it sets.
+    accepted = inspect.signature(Emulator).parameters
+    options = {name: value for name, value in vars(args).items() if name in accepted}
+    options["api_keys"] = keys = tuple(args.api_keys or ("test-key",))
     try:
-        emulator = Emulator(
-            api_keys=keys,
-            host=args.host,
-            port=args.port,
-            latency=args.latency,
-            seed=args.seed,
-            catalog=args.catalog,
-            reasoning_field=args.reasoning_field,
-            usage_endpoint=args.usage_endpoint,
-            chunk_delay=args.chunk_delay,
-            max_body_bytes=args.max_body_bytes,
-            log_level=args.log_level,
-            admin_key=args.admin_key,
-            file_quota_bytes=args.file_quota_bytes,
-            total_file_quota_bytes=args.total_file_quota_bytes,
-            file_ttl=args.file_ttl,
-            head_timeout=args.head_timeout,
-            max_connections=args.max_connections,
-        )
+        emulator = Emulator(**options)
     except CatalogError as exc:
         print(f"--catalog: {exc}", file=sys.stderr)
         return 2

@@ -6,6 +6,7 @@ from ._http import (
     ApiError,
 )
 from .catalog import EmulatedModel
+from .conversation import ToolSpec
 from .state import EmulatorState
 
 __all__ = [
@@ -16,8 +17,10 @@ __all__ = [
     "check_generation",
     "check_max_tokens",
     "check_sampling",
+    "check_tool_choice",
     "model_or_400",
     "stop_strings",
+    "unsupported_input",
     "usage_object",
 ]
 
@@ -98,3 +101,26 @@ def usage_object(prompt: int, completion: int) -> dict[str, int]:
         "completion_tokens": completion,
         "total_tokens": prompt + completion,
     }
+
+
+def unsupported_input(model: EmulatedModel, kind: str, param: str) -> ApiError:
+    """The 400 for content of a ``kind`` (image, audio) the model does not take."""
+    return ApiError(400, f"The model `{model.id}` does not support {kind} input.", param=param)
+
+
+def check_tool_choice(
+    model: EmulatedModel, tools: list[ToolSpec], choice: str | None, *, named: bool = False
+) -> str | None:
+    """``choice`` (``none``/``auto``/``required``, or a function's name when ``named``), if the
+    tools and the model allow it (else 400 on ``tool_choice`` or ``tools``)."""
+    if named and not any(t.name == choice for t in tools):
+        raise ApiError(
+            400,
+            f"tool_choice names the function `{choice}`, which is not in tools.",
+            param="tool_choice",
+        )
+    if choice == "required" and not tools:
+        raise ApiError(400, 'tool_choice "required" needs at least one tool.', param="tool_choice")
+    if tools and not model.supports_function_calling:
+        raise ApiError(400, f"The model `{model.id}` does not support tool calling.", param="tools")
+    return choice

@@ -29,6 +29,7 @@ framing: no role delta, no finish chunk).
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import time
 import uuid
@@ -66,7 +67,6 @@ from ._http import (
     ServiceMiddleware,
     Unauthorized,
     Unprocessable,
-    json_body,
     validation_detail,
 )
 from ._schemas import CompletionRequest
@@ -85,6 +85,7 @@ from .state import (
     EmulatorState,
     ReasoningField,
     record_request,
+    recorded_json_body,
 )
 from .tokenizer import apply_limits, count_tokens
 from .usage import UsageError
@@ -165,8 +166,7 @@ async def retrieve_model(
 async def completions(
     request: Request, state: EmulatorState, user: str, fault: FaultSpec | None
 ) -> Response:
-    body = await json_body(request)
-    await record_request(request, state, body)
+    body = await recorded_json_body(request, state)
     try:
         req = CompletionRequest.model_validate(body)
     except ValidationError as exc:
@@ -222,8 +222,7 @@ async def completions(
 async def usage_completions(
     request: Request, state: EmulatorState, user: str, fault: FaultSpec | None
 ) -> Response:
-    body = await json_body(request)
-    await record_request(request, state, body)
+    body = await recorded_json_body(request, state)
     if not isinstance(body, dict):
         raise Unprocessable(
             [
@@ -395,22 +394,12 @@ def create_app(
     available as ``app.state.emulator`` (an :class:`EmulatorState`).
     """
     if state is None:
-        state = EmulatorState(
-            api_keys=tuple(api_keys),
-            latency=latency,
-            seed=seed,
-            usage_endpoint=usage_endpoint,
-            chunk_delay=chunk_delay,
-            models=tuple(models) if models is not None else None,
-            catalog=catalog,
-            reasoning_field=reasoning_field,
-            max_body_bytes=max_body_bytes,
-            region=region,
-            admin_key=admin_key,
-            file_quota_bytes=file_quota_bytes,
-            total_file_quota_bytes=total_file_quota_bytes,
-            file_ttl=file_ttl,
-        )
+        # The settings are EmulatorState's fields, passed on by name (not listed again).
+        fields = inspect.signature(EmulatorState).parameters
+        settings = {name: value for name, value in locals().items() if name in fields}
+        settings["api_keys"] = tuple(api_keys)
+        settings["models"] = tuple(models) if models is not None else None
+        state = EmulatorState(**settings)
     app = Starlette(
         routes=_routes(state),
         middleware=[

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 import time
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import anyio
-import anyio.to_thread
 from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
@@ -21,8 +18,10 @@ from ._checks import (
     check_context,
     check_generation,
     check_max_tokens,
+    check_tool_choice,
     model_or_400,
     stop_strings,
+    unsupported_input,
     usage_object,
 )
 from ._fault_responses import (
@@ -35,15 +34,15 @@ from ._http import (
     StreamResponse,
     Unprocessable,
     dumps,
-    json_body,
     validation_detail,
 )
+from ._reply import ReplySpec, compose_reply
 from ._schemas import ROLES, ChatRequest
 from ._schemas import Message as MessageParam
 from .catalog import EmulatedModel
 from .conversation import Generated, ToolCall, ToolSpec, Turn, count_prompt_tokens
 from .faults import FaultSpec
-from .state import EmulatorState, record_request
+from .state import EmulatorState, recorded_json_body
 from .tokenizer import apply_limits, count_tokens, tokenize
 
 __all__ = [
@@ -97,17 +96,9 @@ def _to_turns(messages: Sequence[MessageParam], model: EmulatedModel) -> list[Tu
     for i, msg in enumerate(messages):
         text, images, audios, files = _text_of(msg.content)
         if images and not model.supports_image:
-            raise ApiError(
-                400,
-                f"The model `{model.id}` does not support image input.",
-                param=f"messages[{i}].content",
-            )
+            raise unsupported_input(model, "image", f"messages[{i}].content")
         if audios and not model.supports_audio:
-            raise ApiError(
-                400,
-                f"The model `{model.id}` does not support audio input.",
-                param=f"messages[{i}].content",
-            )
+            raise unsupported_input(model, "audio", f"messages[{i}].content")
         if files:
             # No capability flag for files: every emulated model takes them.
             _check_files(msg.content, i)
@@ -191,22 +182,9 @@ def tool_choice_of(req: ChatRequest, model: EmulatedModel) -> tuple[list[ToolSpe
         ToolSpec(t.function.name, t.function.description or "", t.function.parameters)
         for t in req.tools or ()
     ]
-    choice: str | None
     if req.tool_choice is None or isinstance(req.tool_choice, str):
-        choice = req.tool_choice
-    else:
-        choice = req.tool_choice.function.name
-        if not any(t.name == choice for t in tools):
-            raise ApiError(
-                400,
-                f"tool_choice names the function `{choice}`, which is not in tools.",
-                param="tool_choice",
-            )
-    if choice == "required" and not tools:
-        raise ApiError(400, 'tool_choice "required" needs at least one tool.', param="tool_choice")
-    if tools and not model.supports_function_calling:
-        raise ApiError(400, f"The model `{model.id}` does not support tool calling.", param="tools")
-    return tools, choice
+        return tools, check_tool_choice(model, tools, req.tool_choice)
+    return tools, check_tool_choice(model, tools, req.tool_choice.function.name, named=True)
 
 
 def response_format_of(req: ChatRequest) -> dict[str, Any] | None:
@@ -343,8 +321,7 @@ def chat_payload(
 async def chat_completions(
     request: Request, state: EmulatorState, user: str, fault: FaultSpec | None
 ) -> Response:
-    body = await json_body(request)
-    await record_request(request, state, body)
+    body = await recorded_json_body(request, state)
     req, model = validate_chat_request(body, state)
     tools, choice = tool_choice_of(req, model)
     response_format = response_format_of(req)
@@ -355,23 +332,8 @@ async def chat_completions(
     effort = reasoning_effort_of(req, model)
 
     response_id = "chatcmpl-" + uuid.uuid4().hex
-    compose = functools.partial(
-        state.generator.chat,
-        turns,
-        tools=tools,
-        tool_choice=choice,
-        response_format=response_format,
-        temperature=req.temperature,
-        new_call_id=lambda: "chatcmpl-tool-" + uuid.uuid4().hex,
-        model=model.id,
-        reasoning_effort=effort,
-    )
-    if tools or response_format is not None:
-        # Schema-driven generation is bounded but not free: keep it off the event loop so
-        # one request cannot stall the others.
-        generated = await anyio.to_thread.run_sync(compose)
-    else:
-        generated = compose()
+    spec = ReplySpec(tools, choice, response_format, req.temperature, model.id, effort)
+    generated = await compose_reply(state.generator, turns, spec, "chatcmpl-tool-")
     out = account(generated, req, model, prompt_tokens)
     created = int(time.time())
 

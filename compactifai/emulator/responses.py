@@ -13,20 +13,24 @@ data-only SSE (each JSON's ``type`` names the event, with a ``sequence_number``)
 from __future__ import annotations
 
 import asyncio
-import functools
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import anyio
-import anyio.to_thread
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ._checks import check_context, check_max_tokens, check_sampling, model_or_400
+from ._checks import (
+    check_context,
+    check_max_tokens,
+    check_sampling,
+    check_tool_choice,
+    model_or_400,
+    unsupported_input,
+)
 from ._fault_responses import apply_stream_fault, finish_json
 from ._http import (
     SSE_DONE,
@@ -35,13 +39,13 @@ from ._http import (
     StreamResponse,
     Unprocessable,
     dumps,
-    json_body,
     validation_detail,
 )
+from ._reply import ReplySpec, compose_reply
 from .catalog import EmulatedModel
 from .conversation import Generated, ToolCall, ToolSpec, Turn, count_prompt_tokens
 from .faults import FaultSpec
-from .state import EmulatorState, record_request
+from .state import EmulatorState, record_request, recorded_json_body
 from .tokenizer import apply_limits, count_tokens, tokenize
 
 __all__ = ["MAX_STORED_RESPONSES", "StoredResponse", "create_response", "retrieve_response"]
@@ -178,19 +182,11 @@ def _content_text(
             texts.append(part.refusal or "")
         elif part.type == "input_image":
             if not model.supports_image:
-                raise ApiError(
-                    400,
-                    f"The model `{model.id}` does not support image input.",
-                    param=f"{where}.content[{j}]",
-                )
+                raise unsupported_input(model, "image", f"{where}.content[{j}]")
             images += 1
         elif part.type == "input_audio":
             if not model.supports_audio:
-                raise ApiError(
-                    400,
-                    f"The model `{model.id}` does not support audio input.",
-                    param=f"{where}.content[{j}]",
-                )
+                raise unsupported_input(model, "audio", f"{where}.content[{j}]")
         elif part.type == "input_file":
             files += 1
         else:
@@ -262,22 +258,9 @@ def _tools(req: ResponsesRequest, model: EmulatedModel) -> tuple[list[ToolSpec],
         if not tool.name:
             raise ApiError(400, "A function tool needs a name.", param=f"tools[{i}].name")
         tools.append(ToolSpec(tool.name, tool.description or "", tool.parameters))
-    choice: str | None
     if req.tool_choice is None or isinstance(req.tool_choice, str):
-        choice = req.tool_choice
-    else:
-        choice = req.tool_choice.name
-        if not any(t.name == choice for t in tools):
-            raise ApiError(
-                400,
-                f"tool_choice names the function `{choice}`, which is not in tools.",
-                param="tool_choice",
-            )
-    if choice == "required" and not tools:
-        raise ApiError(400, 'tool_choice "required" needs at least one tool.', param="tool_choice")
-    if tools and not model.supports_function_calling:
-        raise ApiError(400, f"The model `{model.id}` does not support tool calling.", param="tools")
-    return tools, choice
+        return tools, check_tool_choice(model, tools, req.tool_choice)
+    return tools, check_tool_choice(model, tools, req.tool_choice.name, named=True)
 
 
 def _response_format(req: ResponsesRequest) -> dict[str, Any] | None:
@@ -515,8 +498,7 @@ def _answer_turn(answer: _Answer) -> Turn:
 async def create_response(
     request: Request, state: EmulatorState, user: str, fault: FaultSpec | None
 ) -> Response:
-    body = await json_body(request)
-    await record_request(request, state, body)
+    body = await recorded_json_body(request, state)
     try:
         return await _create(request, state, user, fault, body)
     except _Detail as exc:
@@ -552,21 +534,8 @@ async def _create(
     input_tokens = count_prompt_tokens(prompt, tools)
     check_context(model, input_tokens, req.max_output_tokens)
 
-    compose = functools.partial(
-        state.generator.chat,
-        prompt,
-        tools=tools,
-        tool_choice=choice,
-        response_format=response_format,
-        temperature=req.temperature,
-        new_call_id=lambda: "call_" + _hex(),
-        model=model.id,
-        reasoning_effort=effort,
-    )
-    if tools or response_format is not None:
-        generated = await anyio.to_thread.run_sync(compose)  # schema-driven: off the loop
-    else:
-        generated = compose()
+    spec = ReplySpec(tools, choice, response_format, req.temperature, model.id, effort)
+    generated = await compose_reply(state.generator, prompt, spec, "call_")
     answer = _account(generated, req.max_output_tokens, input_tokens, model.supports_reasoning)
 
     response_id = "resp_" + _hex()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import socket
 import threading
 import time
@@ -89,6 +90,10 @@ class Emulator:
         head_timeout: float = DEFAULT_HEAD_TIMEOUT,
         max_connections: int = DEFAULT_MAX_CONNECTIONS,
     ) -> None:
+        # The app's settings are create_app's parameters, passed on by name (not listed again).
+        accepted = inspect.signature(create_app).parameters
+        app_settings = {name: value for name, value in locals().items() if name in accepted}
+        app_settings["api_keys"] = tuple(api_keys)
         if not head_timeout > 0:
             raise ValueError("head_timeout must be a positive number of seconds")
         if max_connections < 1:
@@ -98,22 +103,7 @@ class Emulator:
         self.log_level = log_level
         self.head_timeout = head_timeout
         self.max_connections = max_connections
-        self.app = create_app(
-            tuple(api_keys),
-            latency=latency,
-            seed=seed,
-            usage_endpoint=usage_endpoint,
-            chunk_delay=chunk_delay,
-            models=models,
-            catalog=catalog,
-            reasoning_field=reasoning_field,
-            max_body_bytes=max_body_bytes,
-            region=region,
-            admin_key=admin_key,
-            file_quota_bytes=file_quota_bytes,
-            total_file_quota_bytes=total_file_quota_bytes,
-            file_ttl=file_ttl,
-        )
+        self.app = create_app(**app_settings)
         self.state: EmulatorState = self.app.state.emulator
         self._server: Any = None
         self._thread: threading.Thread | None = None

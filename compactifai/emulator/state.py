@@ -15,6 +15,7 @@ from starlette.responses import Response
 
 from ._http import (
     dumps,
+    json_body,
 )
 from .answers import Generator
 from .catalog import Catalog, EmulatedModel, load_catalog
@@ -33,6 +34,7 @@ __all__ = [
     "V1Handler",
     "V1Wrapper",
     "record_request",
+    "recorded_json_body",
 ]
 
 ReasoningField = Literal["reasoning", "reasoning_content"]
@@ -174,6 +176,13 @@ class EmulatorState:
                     del self.stored_responses[response_id]
         for hook in self.reset_hooks:
             hook(user)
+
+
+async def recorded_json_body(request: Request, state: EmulatorState) -> Any:
+    """The request's JSON body, after recording the request with it (``/_emulator/requests``)."""
+    body = await json_body(request)
+    await record_request(request, state, body)
+    return body
 
 
 async def record_request(request: Request, state: EmulatorState, body: Any) -> None:
