@@ -146,11 +146,13 @@ def measure(base_url: str, api_key: str) -> dict[str, float]:
             loop.run_until_complete(model.aclose())
             model.close()
     finally:
-        # As asyncio.run ends a loop: its remaining tasks (the pools' closer) are cancelled.
+        # As asyncio.run ends a loop: remaining tasks cancelled, then async generators shut down.
         pending = asyncio.all_tasks(loop)
         for task in pending:
             task.cancel()
-        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        if pending:
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        loop.run_until_complete(loop.shutdown_asyncgens())
         loop.close()
     return figures
 

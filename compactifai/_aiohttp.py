@@ -95,8 +95,8 @@ class _ResponseStream(httpx.AsyncByteStream):
 class AiohttpTransport(httpx.AsyncBaseTransport):
     """Sends httpx requests over an ``aiohttp`` pool of ``limits.max_connections`` connections.
 
-    The pool belongs to the event loop it was opened in; ``aclose()`` closes it (the clients
-    of ``_lazy_clients`` do that at the end of the loop).
+    The pool belongs to the event loop it was opened in; ``aclose()`` closes it (the client
+    owning it does that before the loop closes, see ``compactifai._loop_pools``).
     """
 
     def __init__(self, limits: httpx.Limits, verify: ssl.SSLContext | bool = True) -> None:

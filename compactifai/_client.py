@@ -37,6 +37,7 @@ from compactifai._defaults import (
     env_base_url,
     env_setting,
 )
+from compactifai._loop_pools import aclose_pool, close_with_loop
 from compactifai._own_pool import OwnPool
 from compactifai._protocol import Exchange, Operation, RetryPolicy
 from compactifai._version import __version__
@@ -743,28 +744,24 @@ class AsyncCompactifAIClient(_BaseClient[httpx.AsyncClient]):
 
     @property
     def http_client(self) -> httpx.AsyncClient:
-        if self._http is None:
+        http = self._http
+        # A pool closed at the end of its event loop is replaced: a later asyncio.run gets its own.
+        if http is None or (self._owns_http and http.is_closed):
             transport = _default_async_transport(self.limits)
-            self._http = httpx.AsyncClient(
+            http = self._http = httpx.AsyncClient(
                 timeout=self.timeout, limits=self.limits, transport=transport
             )
-            if transport is not None:
-                self._own_pool = OwnPool(self._http, transport)
-            # A client nobody holds any more (no caller, no stream) closes its own pool, in
-            # the loop that opened it (its connections belong to that loop).
-            try:
-                loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
-            except RuntimeError:
-                loop = None
-            self._closer = weakref.finalize(self, _aclose_in_loop, self._http, loop)
-        return self._http
+            self._own_pool = OwnPool(http, transport) if transport is not None else None
+            # Closed before its event loop closes, or when this client is collected first.
+            self._closer = close_with_loop(self, http)
+        return http
 
     async def aclose(self) -> None:
         """Close the connection pool, unless the caller passed it in."""
         if self._owns_http and self._http is not None:
             self._closer.detach()
             http, self._http, self._own_pool = self._http, None, None
-            await http.aclose()
+            await aclose_pool(http)
 
     close = aclose
 
@@ -1083,26 +1080,6 @@ class AsyncCompactifAIClient(_BaseClient[httpx.AsyncClient]):
         if pool is None:
             return await self.http_client.send(request, stream=True)
         return pool.received(request, await pool.transport.handle_async_request(request))
-
-
-# Pool closings started by finalizers: the event loop holds tasks only weakly.
-_closing: set[asyncio.Task[None]] = set()
-
-
-def _aclose_in_loop(http: httpx.AsyncClient, loop: asyncio.AbstractEventLoop | None) -> None:
-    """Close the pool of a collected async client as a task of its own loop, if it still runs
-    (a finalizer may run in any thread, at any point). With the loop gone, its sockets are
-    closed with the garbage, as httpx does for an unclosed client."""
-    if loop is None or loop.is_closed():
-        return
-
-    def start() -> None:
-        task = loop.create_task(http.aclose(), name="compactifai: close an unused pool")
-        _closing.add(task)
-        task.add_done_callback(_closing.discard)
-
-    with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
-        loop.call_soon_threadsafe(start)
 
 
 async def _adrain(body: AsyncIterator[bytes]) -> None:

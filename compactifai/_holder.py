@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from pydantic import SecretStr
 
@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from compactifai._lazy_clients import LazyClients
 
 __all__ = ["CONNECTION_FIELDS", "ClientHolder", "HoldsClients", "api_key_from_env", "secret_value"]
+
+_HolderT = TypeVar("_HolderT", bound="ClientHolder")
 
 # Client creation is rare: one lock for every object (which keeps them deep-copyable).
 _LOCK = threading.Lock()
@@ -114,9 +116,16 @@ class ClientHolder:
             self._lazy_clients.close()
 
     async def aclose(self) -> None:
-        """Close both connection pools this object opened."""
+        """Close both connection pools this object opened (those of the running event loop;
+        any other loop's closed when that loop ended)."""
         if self._lazy_clients is not None:
             await self._lazy_clients.aclose()
+
+    async def __aenter__(self: _HolderT) -> _HolderT:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name == "api_key" and isinstance(value, str):

@@ -9,15 +9,13 @@ Who closes what: each pool is owned by exactly one client, and a client's pool i
 ``close``/``aclose``, or when the client itself is garbage (``_client``) -- never when the
 model is: a stream returned by a model keeps its client, so a model dropped mid-stream (a new
 model per web request) cannot pull the pool from under the stream. Async pools still open
-when their loop ends are closed by one task per loop (``_LoopEnd``), held strongly here
-until it has run, which first lets the loop's other cancelled tasks (streams) finish.
+when their loop ends are closed then (``compactifai._loop_pools``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
-import weakref
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
@@ -26,50 +24,6 @@ import httpx
 from compactifai._client import AsyncCompactifAIClient, CompactifAIClient
 
 __all__ = ["LazyClients", "attached_clients"]
-
-# How long the end of a loop waits for its other cancelled tasks before closing the pools.
-LOOP_END_GRACE = 1.0
-
-
-class _LoopEnd:
-    """Closes the async clients of one event loop that are still open when the loop ends.
-
-    ``asyncio.run`` (and ``asyncio.Runner``, pytest-asyncio) cancel the tasks left at the
-    end; this one's cancellation is the signal. The clients are held weakly (a client nobody
-    uses closes its own pool); the task is held strongly by ``_loop_ends`` until it is done,
-    because the event loop itself keeps only weak references to tasks.
-    """
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.clients: weakref.WeakSet[AsyncCompactifAIClient] = weakref.WeakSet()
-        self.task = loop.create_task(self._wait(), name="compactifai: close pools at loop end")
-
-    async def _wait(self) -> None:
-        try:
-            await asyncio.get_running_loop().create_future()
-        except asyncio.CancelledError:
-            # Let the streams cancelled with us close their own responses first.
-            others = asyncio.all_tasks() - {asyncio.current_task()}
-            if others:
-                await asyncio.wait(others, timeout=LOOP_END_GRACE)
-            for client in list(self.clients):
-                await client.aclose()
-            raise
-
-
-_loop_ends: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopEnd] = (
-    weakref.WeakKeyDictionary()
-)
-_loop_ends_lock = threading.Lock()
-
-
-def _close_at_loop_end(loop: asyncio.AbstractEventLoop, client: AsyncCompactifAIClient) -> None:
-    with _loop_ends_lock:
-        end = _loop_ends.get(loop)
-        if end is None or end.task.done():
-            end = _loop_ends[loop] = _LoopEnd(loop)
-            end.task.add_done_callback(lambda _: _loop_ends.pop(loop, None))
-    end.clients.add(client)
 
 
 class LazyClients:
@@ -122,8 +76,6 @@ class LazyClients:
                     **self._client_args, http_client=self._http_async_client
                 )
                 self._async, self._async_loop = client, loop
-                if loop is not None and self._http_async_client is None:
-                    _close_at_loop_end(loop, client)
         return client
 
     def close(self) -> None:

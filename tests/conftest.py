@@ -11,13 +11,18 @@ service when ``COMPACTIFAI_API_KEY`` is set.
 
 from __future__ import annotations
 
+import inspect
+import json
 import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    from vcr import VCR
 
 ROOT = Path(__file__).resolve().parent.parent
 CASSETTES = ROOT / "cassettes"
@@ -50,6 +55,42 @@ def _normalise_request(request: Any) -> Any:
     return request
 
 
+def _same_across_pythons(value: Any) -> Any:
+    """A JSON body as every supported Python builds it. Python 3.13 strips the indentation of
+    docstrings, so a tool description taken from one differs from 3.12's: both are compared as
+    ``inspect.cleandoc`` leaves them (what 3.13 does, and what ``inspect.getdoc`` returns)."""
+    if isinstance(value, dict):
+        return {
+            key: inspect.cleandoc(item)
+            if key == "description" and isinstance(item, str)
+            else _same_across_pythons(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [_same_across_pythons(item) for item in value]
+    return value
+
+
+def _json_or_bytes(request: Any) -> Any:
+    body = request.body
+    if isinstance(body, str):
+        body = body.encode()
+    try:
+        return _same_across_pythons(json.loads(body))
+    except (TypeError, ValueError):  # no body, or not JSON (a multipart upload): as sent
+        return body
+
+
+def _body(r1: Any, r2: Any) -> None:
+    """vcrpy's matcher interface: raise when the bodies differ."""
+    if _json_or_bytes(r1) != _json_or_bytes(r2):
+        raise AssertionError("request bodies differ")
+
+
+def pytest_recording_configure(config: pytest.Config, vcr: VCR) -> None:
+    vcr.register_matcher("body_across_pythons", _body)
+
+
 @pytest.fixture(scope="session")
 def vcr_config(pytestconfig: pytest.Config) -> dict[str, Any]:
     return {
@@ -61,7 +102,8 @@ def vcr_config(pytestconfig: pytest.Config) -> dict[str, Any]:
             ("api-key", SCRUBBED),
         ],
         # The host differs between the emulator (a random port), the real API and replay.
-        "match_on": ["method", "path", "query", "body"],
+        # Bodies compare as parsed JSON, the same on every supported Python (_same_across_pythons).
+        "match_on": ["method", "path", "query", "body_across_pythons"],
         "allow_playback_repeats": True,
         "decode_compressed_response": True,
         "before_record_request": _normalise_request,

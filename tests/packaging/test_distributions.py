@@ -163,6 +163,17 @@ def test_every_distribution_has_complete_metadata(pyproject: Path) -> None:
     assert pythons[0] == "3.10"  # requires-python's floor
 
 
+def test_the_classifiers_promise_the_pythons_ci_runs_the_suite_on() -> None:
+    """.ci/run runs the suite on python3 and on the oldest and newest version classified."""
+    ci = (ROOT / ".ci" / "run").read_text()
+    match = re.search(r"^OTHER_PYTHONS=\(([^)]*)\)$", ci, re.M)
+    assert match, "OTHER_PYTHONS=(...) not found in .ci/run"
+    tested = match.group(1).split()
+    classified = _python_versions(_project(MAIN_PYPROJECT)["classifiers"])
+    assert [classified[0], classified[-1]] == [tested[0], tested[-1]]
+    assert set(tested) <= set(classified)
+
+
 def _python_versions(classifiers: list[str]) -> list[str]:
     prefix = "Programming Language :: Python :: "
     return [

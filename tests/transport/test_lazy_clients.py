@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
+from compactifai import AsyncCompactifAIClient
 from langchain_compactifai import ChatCompactifAI
 from langchain_compactifai import CompactifAI as LangChainCompletionLLM
 from llama_index_compactifai import CompactifAI as LlamaIndexLLM
@@ -103,3 +104,68 @@ def test_a_deep_copy_opens_its_own_pools_and_shares_the_callers(
     with_given = cls(api_key="k", base_url=BASE_URL, **given)
     assert copy.deepcopy(with_given).client.http_client is given["http_client"]
     model.close()
+
+
+def test_a_loop_closed_by_hand_closes_its_pools_first(
+    model_class: tuple[str, Callable[..., Any]],
+) -> None:
+    _, cls = model_class
+    model = cls(api_key="k", base_url=BASE_URL)
+
+    async def pool() -> httpx.AsyncClient:
+        return model.async_client.http_client
+
+    loop = asyncio.new_event_loop()
+    opened = loop.run_until_complete(pool())
+    assert not opened.is_closed
+    loop.close()  # no shutdown_asyncgens: the low-level way
+    assert opened.is_closed
+
+
+def test_a_pool_of_a_model_dropped_in_asyncio_run_is_closed_with_the_loop(
+    model_class: tuple[str, Callable[..., Any]],
+) -> None:
+    """The closing task a collected client starts is cancelled by asyncio.run before it runs:
+    the end of the loop still closes that pool."""
+    _, cls = model_class
+
+    async def open_and_drop() -> httpx.AsyncClient:
+        pool = cls(api_key="k", base_url=BASE_URL).async_client.http_client
+        gc.collect()  # the model and its client are gone; the loop ends right after
+        return pool
+
+    assert asyncio.run(open_and_drop()).is_closed
+
+
+async def _a_clients_pool(client: AsyncCompactifAIClient) -> httpx.AsyncClient:
+    return client.http_client
+
+
+def test_a_client_used_by_two_asyncio_runs_gets_a_fresh_pool_in_each() -> None:
+    client = AsyncCompactifAIClient(api_key="k", base_url=BASE_URL)
+    first = asyncio.run(_a_clients_pool(client))
+    second = asyncio.run(_a_clients_pool(client))
+    assert first.is_closed and second.is_closed and first is not second
+
+
+async def test_async_with_closes_the_models_and_the_clients_pools(
+    model_class: tuple[str, Callable[..., Any]],
+) -> None:
+    _, cls = model_class
+    async with cls(api_key="k", base_url=BASE_URL) as model:
+        pool = model.async_client.http_client
+    async with AsyncCompactifAIClient(api_key="k", base_url=BASE_URL) as client:
+        client_pool = client.http_client
+    assert pool.is_closed and client_pool.is_closed
+
+
+async def test_a_dropped_models_pool_closes_while_its_loop_keeps_running(
+    model_class: tuple[str, Callable[..., Any]],
+) -> None:
+    """A server's loop never ends: a model per request must not leave its pool open."""
+    _, cls = model_class
+    pool = cls(api_key="k", base_url=BASE_URL).async_client.http_client
+    gc.collect()
+    for _ in range(10):
+        await asyncio.sleep(0)
+    assert pool.is_closed
