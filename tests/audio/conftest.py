@@ -7,10 +7,11 @@ import math
 import struct
 import wave
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 
-from compactifai import AsyncCompactifAIClient, CompactifAIClient
+from compactifai import AsyncCompactifAIClient, CompactifAIClient, Transcription
 from compactifai.emulator import Emulator
 
 pytestmark = pytest.mark.emulator
@@ -33,6 +34,13 @@ def tone(seconds: float = 6.0, frequency: float = 440.0, rate: int = RATE) -> by
         writer.setframerate(rate)
         writer.writeframes(frames)
     return buffer.getvalue()
+
+
+def transcribed(client: CompactifAIClient, path: Path) -> Transcription:
+    """What ``client.transcribe`` answers for ``path`` (verbose): what a loader's documents must hold."""
+    answer = client.transcribe(path, response_format="verbose_json")
+    assert isinstance(answer, Transcription)
+    return answer
 
 
 def fake_mp3(size: int) -> bytes:

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from langchain_core.document_loaders import BaseBlobParser, Blob
 
-from compactifai import CompactifAIClient, ModelNotFoundError, RequestValidationError, Transcription
+from compactifai import CompactifAIClient, ModelNotFoundError, RequestValidationError
 from compactifai.emulator import Emulator
 from langchain_compactifai import CompactifAIWhisperParser
 
-from .conftest import CHAT_MODEL, WHISPER, tone, transcription_requests
+from .conftest import CHAT_MODEL, WHISPER, tone, transcribed, transcription_requests
 
 pytestmark = [
     pytest.mark.emulator,
@@ -35,18 +35,12 @@ def parser(live: Emulator) -> CompactifAIWhisperParser:
     return CompactifAIWhisperParser(api_key=live.api_key, base_url=live.base_url)
 
 
-def _expected(client: CompactifAIClient, path: Path) -> Transcription:
-    answer = client.transcribe(path, response_format="verbose_json")
-    assert isinstance(answer, Transcription)
-    return answer
-
-
 def test_it_is_a_blob_parser_giving_one_document_per_file(
     parser: CompactifAIWhisperParser, client: CompactifAIClient, folder: Path
 ) -> None:
     assert isinstance(parser, BaseBlobParser)
     path = folder / "tuesday.wav"
-    expected = _expected(client, path)
+    expected = transcribed(client, path)
     (doc,) = parser.parse(Blob.from_path(path))
     assert doc.page_content == expected.text
     assert doc.metadata == {
@@ -63,7 +57,7 @@ def test_a_blob_in_memory_is_transcribed_the_same(
     path = folder / "monday.wav"
     blob = Blob.from_data(path.read_bytes(), path="uploads/monday.wav")
     (doc,) = parser.lazy_parse(blob)
-    assert doc.page_content == _expected(client, path).text
+    assert doc.page_content == transcribed(client, path).text
     assert doc.metadata["source"] == "uploads/monday.wav"
 
 
@@ -71,7 +65,7 @@ def test_one_document_per_segment_with_times(
     live: Emulator, client: CompactifAIClient, folder: Path
 ) -> None:
     path = folder / "tuesday.wav"
-    expected = _expected(client, path)
+    expected = transcribed(client, path)
     assert expected.segments is not None and len(expected.segments) > 1
     parser = CompactifAIWhisperParser(
         api_key=live.api_key, base_url=live.base_url, per_segment=True, language="en"
@@ -97,7 +91,7 @@ def test_with_generic_loader_and_a_filesystem_blob_loader(
     docs = sorted(loader.load(), key=lambda d: d.metadata["source"])
     assert [Path(d.metadata["source"]).name for d in docs] == ["monday.wav", "tuesday.wav"]
     for doc in docs:
-        assert doc.page_content == _expected(client, Path(doc.metadata["source"])).text
+        assert doc.page_content == transcribed(client, Path(doc.metadata["source"])).text
     same = GenericLoader.from_filesystem(folder, glob="*.wav", parser=parser).load()
     assert sorted(d.page_content for d in same) == sorted(d.page_content for d in docs)
 

@@ -10,11 +10,11 @@ import pytest
 from llama_index.core import SimpleDirectoryReader
 from llama_index.core.readers.base import BaseReader
 
-from compactifai import CompactifAIClient, RequestValidationError, Transcription
+from compactifai import CompactifAIClient, RequestValidationError
 from compactifai.emulator import Emulator
 from llama_index_compactifai import CompactifAIAudioReader
 
-from .conftest import WHISPER, tone, transcription_requests
+from .conftest import WHISPER, tone, transcribed, transcription_requests
 
 pytestmark = pytest.mark.emulator
 
@@ -33,19 +33,13 @@ def reader(live: Emulator) -> CompactifAIAudioReader:
     return CompactifAIAudioReader(api_key=live.api_key, base_url=live.base_url)
 
 
-def _text(client: CompactifAIClient, path: Path) -> Transcription:
-    answer = client.transcribe(path, response_format="verbose_json")
-    assert isinstance(answer, Transcription)
-    return answer
-
-
 def test_load_data_gives_one_document_per_file(
     reader: CompactifAIAudioReader, client: CompactifAIClient, folder: Path
 ) -> None:
     assert isinstance(reader, BaseReader)
     intro, outro = folder / "intro.wav", folder / "outro.wav"
     (doc,) = reader.load_data(intro)
-    assert doc.text == _text(client, intro).text
+    assert doc.text == transcribed(client, intro).text
     assert doc.metadata == {
         "source": str(intro),
         "model": WHISPER,
@@ -53,13 +47,16 @@ def test_load_data_gives_one_document_per_file(
         "duration": pytest.approx(6.0),
     }
     docs = reader.load_data([str(intro), outro], extra_info={"course": "physics"})
-    assert [d.text for d in docs] == [_text(client, intro).text, _text(client, outro).text]
+    assert [d.text for d in docs] == [
+        transcribed(client, intro).text,
+        transcribed(client, outro).text,
+    ]
     assert all(d.metadata["course"] == "physics" for d in docs)
 
 
 def test_one_document_per_segment(live: Emulator, client: CompactifAIClient, folder: Path) -> None:
     reader = CompactifAIAudioReader(api_key=live.api_key, base_url=live.base_url, per_segment=True)
-    expected = _text(client, folder / "outro.wav")
+    expected = transcribed(client, folder / "outro.wav")
     assert expected.segments is not None
     docs = reader.load_data(folder / "outro.wav")
     assert [d.text for d in docs] == [s.text.strip() for s in expected.segments]
@@ -73,8 +70,8 @@ async def test_aload_data_uses_the_async_client(
 ) -> None:
     docs = await reader.aload_data([folder / "intro.wav", folder / "outro.wav"])
     assert [d.text for d in docs] == [
-        _text(client, folder / "intro.wav").text,
-        _text(client, folder / "outro.wav").text,
+        transcribed(client, folder / "intro.wav").text,
+        transcribed(client, folder / "outro.wav").text,
     ]
 
 
@@ -88,7 +85,7 @@ def test_as_simple_directory_reader_file_extractor(
     assert set(by_name) == {"intro.wav", "outro.wav", "syllabus.md"}
     for name in ("intro.wav", "outro.wav"):
         doc = by_name[name]
-        assert doc.text == _text(client, folder / name).text
+        assert doc.text == transcribed(client, folder / name).text
         # SimpleDirectoryReader's file metadata and ours, side by side.
         assert doc.metadata["file_path"] == str(folder / name)
         assert doc.metadata["model"] == WHISPER and doc.metadata["language"] == "en"
@@ -102,7 +99,7 @@ async def test_as_simple_directory_reader_file_extractor_async(
         str(folder), file_extractor={".wav": reader}, required_exts=[".wav"]
     ).aload_data()
     assert sorted(d.text for d in docs) == sorted(
-        _text(client, folder / n).text for n in ("intro.wav", "outro.wav")
+        transcribed(client, folder / n).text for n in ("intro.wav", "outro.wav")
     )
 
 
@@ -115,7 +112,7 @@ def test_files_on_another_file_system(
         "/talks", fs=memory, file_extractor={".wav": reader}, raise_on_error=True
     ).load_data()
     (doc,) = docs
-    assert doc.text == _text(client, folder / "intro.wav").text
+    assert doc.text == transcribed(client, folder / "intro.wav").text
     assert doc.metadata["source"] == "/talks/intro.wav"
 
 
