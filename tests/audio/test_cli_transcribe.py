@@ -10,7 +10,7 @@ import pytest
 
 from compactifai import CompactifAIClient, Transcription
 from compactifai.emulator import Emulator
-from tests.cli.conftest import Runner, error_line
+from tests.cli.conftest import Runner, as_a_cli_user, error_line
 
 from .conftest import tone, transcription_requests
 
@@ -25,11 +25,7 @@ def cli(capsys: pytest.CaptureFixture[str]) -> Runner:
 @pytest.fixture
 def user(live: Emulator, monkeypatch: pytest.MonkeyPatch) -> Emulator:
     """A user whose key and base URL point at the emulator, on a plain wide terminal."""
-    monkeypatch.setenv("COMPACTIFAI_BASE_URL", live.base_url)
-    monkeypatch.setenv("COMPACTIFAI_API_KEY", live.api_key)
-    monkeypatch.setenv("COLUMNS", "160")
-    monkeypatch.setenv("NO_COLOR", "1")
-    return live
+    return as_a_cli_user(live, monkeypatch)
 
 
 @pytest.fixture

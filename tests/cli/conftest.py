@@ -49,6 +49,16 @@ def _as_the_users_service(emu: Emulator, monkeypatch: pytest.MonkeyPatch) -> Emu
     return emu
 
 
+def as_a_cli_user(emu: Emulator, monkeypatch: pytest.MonkeyPatch, columns: int = 160) -> Emulator:
+    """The environment of a user whose key and base URL point at ``emu``, on a plain terminal
+    ``columns`` wide (so output does not wrap or colour differently from machine to machine)."""
+    monkeypatch.setenv("COMPACTIFAI_BASE_URL", emu.base_url)
+    monkeypatch.setenv("COMPACTIFAI_API_KEY", emu.api_key)
+    monkeypatch.setenv("COLUMNS", str(columns))
+    monkeypatch.setenv("NO_COLOR", "1")
+    return emu
+
+
 @pytest.fixture
 def reference(reference_emu: Emulator, monkeypatch: pytest.MonkeyPatch) -> Emulator:
     """Like :func:`live`, on a server that still offers usage statistics."""

@@ -9,7 +9,7 @@ import re
 import pytest
 
 from compactifai.emulator import Emulator
-from tests.cli.conftest import Runner, error_line
+from tests.cli.conftest import Runner, as_a_cli_user, error_line
 
 from .conftest import CHAT_ONLY_MODEL, FACT, HYBRID_MODEL, REASONING_MODEL, responses_requests
 
@@ -23,11 +23,7 @@ def cli(capsys: pytest.CaptureFixture[str]) -> Runner:
 
 @pytest.fixture
 def live(emu: Emulator, monkeypatch: pytest.MonkeyPatch) -> Emulator:
-    monkeypatch.setenv("COMPACTIFAI_BASE_URL", emu.base_url)
-    monkeypatch.setenv("COMPACTIFAI_API_KEY", emu.api_key)
-    monkeypatch.setenv("COLUMNS", "200")
-    monkeypatch.setenv("NO_COLOR", "1")
-    return emu
+    return as_a_cli_user(emu, monkeypatch, columns=200)
 
 
 def test_one_prompt_over_the_responses_api(cli: Runner, live: Emulator) -> None:
