@@ -125,4 +125,5 @@ async def test_real_ids_are_sent_as_one_segment(model_id: str, kind: str) -> Non
     assert (await driver.call("retrieve_model", model_id)).id == model_id
     [request] = recorder.requests
     assert request.url.path.rsplit("/", 1)[0].endswith("/v1/models")
+    assert request.url.path.rsplit("/", 1)[1] == model_id
     assert httpx.URL(request.url).path.count("/") == 3
