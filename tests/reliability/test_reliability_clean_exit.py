@@ -49,6 +49,13 @@ RUNS: dict[str, tuple[list[str], list[str]]] = {
     ),
 }
 
+# A step each "all-*" group must have answered (the groups are listed in exit_programs.py).
+ONE_OF_EACH = {
+    "all-async": "lc-astream-abandoned",
+    "all-sync": "module-sync",
+    "all-by-hand": "by-hand:module-client",
+}
+
 
 @pytest.fixture(scope="module")
 def finished_runs(
@@ -106,6 +113,12 @@ def test_program_prints_only_its_answers_and_exits_zero(
     # The program checks each answer is not empty, and ends with the count.
     answers = done.stdout.splitlines()
     assert answers[-1] == f"{len(answers) - 1} steps answered", report
+    # ... and the steps asked for are the ones answered (not zero steps, not another list).
+    answered = [line.split(": ", 1)[0] for line in answers[:-1]]
+    _, steps = RUNS[run]
+    assert len(answered) >= len(steps), report
+    for step in steps:
+        assert ONE_OF_EACH.get(step, step) in answered, report
 
 
 def test_pytest_asyncio_loops_per_test_leave_nothing_open(
