@@ -114,7 +114,12 @@ def test_profiles_follow_the_live_catalog(emu: Emulator) -> None:
     assert (mistral.profile or {})["reasoning_output"] is False
     # and tools go through to the server, which takes them now.
     reply = mistral.bind_tools([TOOL], tool_choice="any").invoke("Weather in Paris?")
-    assert reply.tool_calls
+    assert [call["name"] for call in reply.tool_calls] == ["get_weather"]
+    sent = emu.requests[-1].body
+    assert (sent["model"], [t["function"]["name"] for t in sent["tools"]]) == (
+        "mistral-small-3-1",
+        ["get_weather"],
+    )
     # Without profile_from_api the bundled table speaks.
     assert (_chat(emu, "mistral-small-3-1").profile or {})["tool_calling"] is False
     assert _chat(emu, NEW_MODEL).profile == profile(bundled_capabilities(NEW_MODEL))
