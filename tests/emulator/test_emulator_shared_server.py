@@ -263,8 +263,9 @@ def test_a_keys_reset_keeps_other_keys_stored_responses(shared: Emulator) -> Non
         ).status_code
 
     kept, dropped = store("key-a"), store("key-b")
+    assert (status("key-a", kept), status("key-b", dropped)) == (200, 200)
     with _control(shared, "key-b") as b:
-        b.post("/_emulator/reset", json={})
+        assert b.post("/_emulator/reset", json={}).is_success
     assert (status("key-a", kept), status("key-b", dropped)) == (200, 404)
 
 
