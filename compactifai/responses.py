@@ -386,9 +386,7 @@ class _Call:
     sent: int = 0  # characters of arguments delivered
 
     def joined(self) -> str:
-        if len(self.arguments) > 1:
-            self.arguments[:] = ["".join(self.arguments)]
-        return self.arguments[0] if self.arguments else ""
+        return joined_pieces(self.arguments)
 
 
 class ResponseStreamAccumulator(AnswerPieces):
