@@ -293,13 +293,12 @@ class _BaseClient(Generic[HttpClientT]):
             headers["content-type"] = "application/json"
         if op.raw:
             headers["accept"] = "*/*"
-        http = self.http_client
+        http = self.http_client  # first: opening the pool is what sets _own_pool
         pool = self._own_pool
         if pool is not None:
-            url = self._url(op.path)
             return pool.request(
                 op.method,
-                url,
+                self._url(op.path),
                 headers,
                 content=op.body,
                 params=op.params,
