@@ -293,13 +293,12 @@ class _BaseClient(Generic[HttpClientT]):
             headers["content-type"] = "application/json"
         if op.raw:
             headers["accept"] = "*/*"
-        http = self.http_client
+        http = self.http_client  # first: opening the pool is what sets _own_pool
         pool = self._own_pool
         if pool is not None:
-            url = self._url(op.path)
             return pool.request(
                 op.method,
-                url,
+                self._url(op.path),
                 headers,
                 content=op.body,
                 params=op.params,
@@ -736,6 +735,25 @@ def _reads_until(stream: Any, deadline: float) -> Iterator[None]:
             stream.read = own
 
 
+async def _watching_first(
+    items: AsyncIterator[T], watch: contextlib.AbstractAsyncContextManager[None]
+) -> AsyncIterator[T]:
+    """``items``, with ``watch`` around the wait for the first one: the server refuses a model
+    before the first item, so only that wait is watched."""
+    try:
+        async with watch:
+            first = await anext(items, None)
+        if first is None:
+            return
+        yield first
+        async for item in items:
+            yield item
+    finally:
+        close = getattr(items, "aclose", None)
+        if close is not None:
+            await close()
+
+
 class AsyncCompactifAIClient(_BaseClient[httpx.AsyncClient]):
     """Asynchronous client for the CompactifAI API; the same methods, awaitable.
 
@@ -825,22 +843,10 @@ class AsyncCompactifAIClient(_BaseClient[httpx.AsyncClient]):
             await self._raise_if_missing_model(exc, params)
             raise
 
-    async def _stream_naming_missing_model(
+    def _stream_naming_missing_model(
         self, chunks: AsyncIterator[ChatCompletionChunk], params: Mapping[str, Any]
     ) -> AsyncIterator[ChatCompletionChunk]:
-        # The server refuses a model before the first chunk: only that wait is watched.
-        try:
-            async with self._naming_missing_model(params):
-                first = await anext(chunks, None)
-            if first is None:
-                return
-            yield first
-            async for chunk in chunks:
-                yield chunk
-        finally:
-            close = getattr(chunks, "aclose", None)
-            if close is not None:
-                await close()
+        return _watching_first(chunks, self._naming_missing_model(params))
 
     # ------------------------------------------------------------------ Responses API
 
@@ -877,22 +883,11 @@ class AsyncCompactifAIClient(_BaseClient[httpx.AsyncClient]):
             capabilities.raise_if_refused(route, exc, model, lambda: listed)
             raise
 
-    async def _stream_naming_refused_model(
+    def _stream_naming_refused_model(
         self, events: AsyncIterator[ResponseStreamEvent], params: Mapping[str, Any]
     ) -> AsyncIterator[ResponseStreamEvent]:
-        # The server refuses a model before the first event: only that wait is watched.
-        try:
-            async with self._naming_refused_model(_responses.RESPONSES_GATE, params.get("model")):
-                first = await anext(events, None)
-            if first is None:
-                return
-            yield first
-            async for event in events:
-                yield event
-        finally:
-            close = getattr(events, "aclose", None)
-            if close is not None:
-                await close()
+        watch = self._naming_refused_model(_responses.RESPONSES_GATE, params.get("model"))
+        return _watching_first(events, watch)
 
     async def get_usage(
         self,

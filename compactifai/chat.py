@@ -327,9 +327,7 @@ class _ToolCallParts:
     arguments: list[str] = field(default_factory=list)
 
     def joined(self) -> str:
-        if len(self.arguments) > 1:
-            self.arguments[:] = ["".join(self.arguments)]
-        return self.arguments[0] if self.arguments else ""
+        return joined_pieces(self.arguments)
 
 
 class StreamMetadata:

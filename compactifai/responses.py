@@ -179,7 +179,7 @@ def responses_tool(
     strict: bool | None = None,
 ) -> dict[str, Any]:
     """A ``tools`` entry in the Responses API's flat shape ``{"type": "function", "name", ...}``."""
-    return {"type": "function", **function_tool(name, description, parameters, strict)["function"]}
+    return _flat_tool(function_tool(name, description, parameters, strict))
 
 
 def _flat_tool(tool: Mapping[str, Any]) -> dict[str, Any]:
@@ -204,9 +204,8 @@ def text_format_json_schema(
     strict: bool | None = None,
 ) -> dict[str, Any]:
     """The ``text`` parameter asking for JSON that follows ``schema``."""
-    # Chat's response_format with the json_schema object's fields lifted beside "type".
     chat_format = json_schema_response_format(name, schema, description=description, strict=strict)
-    return {"format": {"type": "json_schema", **chat_format["json_schema"]}}
+    return {"format": _text_format(chat_format)}
 
 
 def _input_part(part: Any) -> Any:
@@ -386,9 +385,7 @@ class _Call:
     sent: int = 0  # characters of arguments delivered
 
     def joined(self) -> str:
-        if len(self.arguments) > 1:
-            self.arguments[:] = ["".join(self.arguments)]
-        return self.arguments[0] if self.arguments else ""
+        return joined_pieces(self.arguments)
 
 
 class ResponseStreamAccumulator(AnswerPieces):
