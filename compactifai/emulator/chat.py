@@ -166,8 +166,7 @@ def reasoning_effort_of(req: ChatRequest, model: EmulatedModel) -> str | None:
         return None
     if effort is not None:
         return effort
-    on = [e for e in model.reasoning_efforts if e != "none"]
-    return "medium" if "medium" in on or not on else on[-1]
+    return model.default_reasoning_effort
 
 
 # --------------------------------------------------------------------------------------------

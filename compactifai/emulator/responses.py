@@ -292,8 +292,7 @@ def _effort(req: ResponsesRequest, model: EmulatedModel) -> str | None:
         return effort
     if not model.supports_reasoning:
         return None
-    on = [e for e in model.reasoning_efforts if e != "none"]
-    return "medium" if "medium" in on or not on else on[-1]
+    return model.default_reasoning_effort
 
 
 def _stored(state: EmulatorState, response_id: str, user: str) -> StoredResponse | None:
