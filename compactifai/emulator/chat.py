@@ -43,7 +43,7 @@ from .catalog import EmulatedModel
 from .conversation import Generated, ToolCall, ToolSpec, Turn, count_prompt_tokens
 from .faults import FaultSpec
 from .state import EmulatorState, recorded_json_body
-from .tokenizer import apply_limits, count_tokens, tokenize
+from .tokenizer import apply_limits, argument_fragments, count_tokens, tokenize
 
 __all__ = [
     "Output",
@@ -407,7 +407,7 @@ async def _chat_events(
                 ]
             }
             yield (open_choice + dumps(first) + tail).encode()
-            for fragment in _argument_fragments(call.arguments):
+            for fragment in argument_fragments(call.arguments):
                 delta = {"tool_calls": [{"index": index, "function": {"arguments": fragment}}]}
                 yield (open_choice + dumps(delta) + tail).encode()
                 sent += 1
@@ -433,9 +433,3 @@ async def _chat_events(
     if usage is not None:
         yield (head + '[],"usage":' + dumps(usage) + "}\n\n").encode()
     yield SSE_DONE
-
-
-def _argument_fragments(arguments: str) -> list[str]:
-    """Split a JSON argument string into stream fragments (a few tokens each)."""
-    toks = tokenize(arguments)
-    return ["".join(toks[i : i + 3]) for i in range(0, len(toks), 3)] or [""]

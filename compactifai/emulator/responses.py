@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -46,7 +46,7 @@ from .catalog import EmulatedModel
 from .conversation import Generated, ToolCall, ToolSpec, Turn, count_prompt_tokens
 from .faults import FaultSpec
 from .state import EmulatorState, record_request, recorded_json_body
-from .tokenizer import apply_limits, count_tokens, tokenize
+from .tokenizer import apply_limits, argument_fragments, count_tokens, tokenize
 
 __all__ = ["MAX_STORED_RESPONSES", "StoredResponse", "create_response", "retrieve_response"]
 
@@ -622,7 +622,7 @@ def _event_list(
             "output_index": index,
             "item": _call_item(item_id, call, "", "in_progress"),
         }
-        for fragment in _fragments(call.arguments):
+        for fragment in argument_fragments(call.arguments):
             yield {"type": "response.function_call_arguments.delta", **where, "delta": fragment}
         yield {
             "type": "response.function_call_arguments.done",
@@ -701,9 +701,3 @@ async def _stream_fault(
             return
         yield event
         sent += 1
-
-
-def _fragments(arguments: str) -> Sequence[str]:
-    """A JSON argument string in stream fragments of a few tokens each."""
-    toks = tokenize(arguments)
-    return ["".join(toks[i : i + 3]) for i in range(0, len(toks), 3)] or [""]
