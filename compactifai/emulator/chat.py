@@ -40,10 +40,17 @@ from ._reply import ReplySpec, compose_reply
 from ._schemas import ROLES, ChatRequest
 from ._schemas import Message as MessageParam
 from .catalog import EmulatedModel
-from .conversation import Generated, ToolCall, ToolSpec, Turn, count_prompt_tokens
+from .conversation import (
+    Generated,
+    ToolCall,
+    ToolSpec,
+    Turn,
+    count_prompt_tokens,
+    count_tool_call_tokens,
+)
 from .faults import FaultSpec
 from .state import EmulatorState, recorded_json_body
-from .tokenizer import apply_limits, argument_fragments, count_tokens, tokenize
+from .tokenizer import apply_limits, argument_fragments, tokenize
 
 __all__ = [
     "Output",
@@ -251,9 +258,7 @@ def account(
             generated, [], "length", prompt_tokens, cap, reasoning[:cap], model.supports_reasoning
         )
     if generated.kind == "tool_calls":
-        answer_tokens = sum(
-            3 + count_tokens(c.name) + count_tokens(c.arguments) for c in generated.tool_calls
-        )
+        answer_tokens = count_tool_call_tokens(generated.tool_calls)
         tokens: list[str] = []
         finish = "tool_calls"
     else:

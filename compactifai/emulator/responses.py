@@ -43,10 +43,17 @@ from ._http import (
 )
 from ._reply import ReplySpec, compose_reply
 from .catalog import EmulatedModel
-from .conversation import Generated, ToolCall, ToolSpec, Turn, count_prompt_tokens
+from .conversation import (
+    Generated,
+    ToolCall,
+    ToolSpec,
+    Turn,
+    count_prompt_tokens,
+    count_tool_call_tokens,
+)
 from .faults import FaultSpec
 from .state import EmulatorState, record_request, recorded_json_body
-from .tokenizer import apply_limits, argument_fragments, count_tokens, tokenize
+from .tokenizer import apply_limits, argument_fragments, tokenize
 
 __all__ = ["MAX_STORED_RESPONSES", "StoredResponse", "create_response", "retrieve_response"]
 
@@ -327,9 +334,7 @@ def _account(
     if cap is not None and reasoning and len(reasoning) >= cap:
         return _Answer(generated, reasoning[:cap], [], [], True, input_tokens, cap, reasoning_model)
     if generated.kind == "tool_calls":
-        used = sum(
-            3 + count_tokens(c.name) + count_tokens(c.arguments) for c in generated.tool_calls
-        )
+        used = count_tool_call_tokens(generated.tool_calls)
         return _Answer(
             generated,
             reasoning,
