@@ -28,7 +28,7 @@ from ._checks import (
     check_max_tokens,
     check_sampling,
     check_tool_choice,
-    model_or_400,
+    served_model_or_400,
     unsupported_input,
 )
 from ._fault_responses import apply_stream_fault, finish_json
@@ -151,7 +151,7 @@ class StoredResponse:
 
 
 def _responses_model(state: EmulatorState, model_id: str) -> EmulatedModel:
-    model = state.model_map.get(model_id) or model_or_400(state, model_id)
+    model = served_model_or_400(state, model_id)
     if not model.supports_responses:
         serving = ", ".join(m.id for m in state.model_map.values() if m.supports_responses)
         raise _Detail(
