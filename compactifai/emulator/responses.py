@@ -683,26 +683,19 @@ async def _events(
     yield SSE_DONE
 
 
-async def _stream_fault(
+def _stream_error(message: str, sent: int) -> dict[str, Any]:
+    """This API's ``error`` event, numbered after the events sent before it."""
+    return {
+        "type": "error",
+        "code": "server_error",
+        "message": message,
+        "param": None,
+        "sequence_number": sent,
+    }
+
+
+def _stream_fault(
     events: AsyncIterator[bytes], fault: FaultSpec | None, response_id: str
 ) -> AsyncIterator[bytes | None]:
     """Stream faults as for chat; ``error_in_stream`` sends this API's ``error`` event."""
-    if fault is None or fault.kind != "error_in_stream":
-        async for event in apply_stream_fault(events, fault, response_id):
-            yield event
-        return
-    sent = 0
-    async for event in events:
-        if sent == fault.chunks:
-            error = {
-                "type": "error",
-                "code": "server_error",
-                "message": fault.message or "The inference server failed while streaming.",
-                "param": None,
-                "sequence_number": sent,
-            }
-            yield b"data: " + dumps(error).encode() + b"\n\n"
-            yield SSE_DONE
-            return
-        yield event
-        sent += 1
+    return apply_stream_fault(events, fault, response_id, error_event=_stream_error)
