@@ -234,7 +234,7 @@ def _legacy_tool_call(call: Any) -> tuple[str | None, str, Any]:
 
 def _token_counts(usage: Usage | None) -> dict[str, Any]:
     """``prompt_tokens``/``completion_tokens``/``total_tokens``, as llama-index-llms-openai puts them."""
-    return (shared.usage_dict(usage) or {}) if usage is not None else {}
+    return shared.usage_dict(usage) or {}
 
 
 # (id, name, arguments): parsed arguments once a call is complete, the JSON text so far before.
@@ -250,11 +250,10 @@ def _assistant_message(text: str, calls: Sequence[_Call], reasoning: str | None)
     """Blocks as llama-index-llms-openai orders them: thinking, text, tool calls."""
     blocks: list[Any] = [ThinkingBlock(content=reasoning)] if reasoning else []
     blocks.append(TextBlock(text=text))
-    if calls:
-        blocks.extend(
-            ToolCallBlock(tool_call_id=call_id, tool_name=name, tool_kwargs=arguments)
-            for call_id, name, arguments in calls
-        )
+    blocks.extend(
+        ToolCallBlock(tool_call_id=call_id, tool_name=name, tool_kwargs=arguments)
+        for call_id, name, arguments in calls
+    )
     return ChatMessage(role=MessageRole.ASSISTANT, blocks=blocks)
 
 

@@ -423,7 +423,6 @@ class CompactifAI(
         params: dict[str, Any] = {"messages": messages, **kwargs}
         if specs:
             self._check_takes_tools()
-        if specs:
             params["tools"] = specs
             names = [spec["function"]["name"] for spec in specs]
             choice = tool_choice_param(tool_choice, names)

@@ -36,10 +36,6 @@ if TYPE_CHECKING:
     from compactifai.types import Model
 
 
-def escape(text: str) -> str:
-    return safe_text(text)
-
-
 __all__ = ["EXAMPLE", "HELP", "RAG_QUESTION", "add_arguments", "pick_model", "run"]
 
 HELP = "Watch CompactifAI models work in LangChain and LlamaIndex (offline without a key)"
@@ -202,7 +198,7 @@ class _Session:
             facts += f", {entry.parameters_number} parameters"
         if info.original:
             facts += f", compressed from {info.original}"
-        self.out.print(f"The demo uses [bold]{escape(self.model)}[/] ({escape(facts)}).")
+        self.out.print(f"The demo uses [bold]{safe_text(self.model)}[/] ({safe_text(facts)}).")
 
     # -- step 2 ----------------------------------------------------------------------------
     def _chat_model(self, **kwargs: Any) -> Any:
@@ -257,9 +253,9 @@ class _Session:
         )
         chain = prompt | self._chat_model()
         self.out.print(
-            f"[dim]chain = prompt | ChatCompactifAI(model={escape(repr(self.model))})[/]"
+            f"[dim]chain = prompt | ChatCompactifAI(model={safe_text(repr(self.model))})[/]"
         )
-        self.out.print(f"[bold]Q:[/] {escape(CHAIN_QUESTION)}")
+        self.out.print(f"[bold]Q:[/] {safe_text(CHAIN_QUESTION)}")
         usage = self._usage_callback()
         answering = False
         with self.spinner("Waiting for the first token…") as first_token:
@@ -325,7 +321,7 @@ class _Session:
         self.out.print(
             "[dim]agent = create_agent(ChatCompactifAI(...), tools=\\[get_model_facts])[/]"
         )
-        self.out.print(f"[bold]Q:[/] {escape(question)}")
+        self.out.print(f"[bold]Q:[/] {safe_text(question)}")
         usage = self._usage_callback()
         final: AIMessage | None = None
         tool_calls = 0
@@ -339,22 +335,22 @@ class _Session:
                     for message in (node or {}).get("messages", []):
                         thought = reasoning_of(message)
                         if thought:
-                            self.out.print(f"[dim]Thinking: {escape(one_line(thought))}[/]")
+                            self.out.print(f"[dim]Thinking: {safe_text(one_line(thought))}[/]")
                         if isinstance(message, AIMessage) and message.tool_calls:
                             for call in message.tool_calls:
                                 tool_calls += 1
                                 args = ", ".join(f"{k}={v!r}" for k, v in call["args"].items())
                                 self.out.print(
-                                    f"[cyan]→ tool call[/] {escape(call['name'])}({escape(args)})"
+                                    f"[cyan]→ tool call[/] {safe_text(call['name'])}({safe_text(args)})"
                                 )
                         elif isinstance(message, ToolMessage):
-                            self.out.print(f"[cyan]← tool result[/] {escape(message.text)}")
+                            self.out.print(f"[cyan]← tool result[/] {safe_text(message.text)}")
                         elif isinstance(message, AIMessage):
                             final = message
         if tool_calls == 0:
             self.out.print("[yellow]The model answered without calling the tool.[/]")
         answer = one_line(final.text) if final is not None else "(no answer)"
-        self.out.print(f"[bold]A:[/] {escape(answer)}")
+        self.out.print(f"[bold]A:[/] {safe_text(answer)}")
         spent = [sum(c[k] for c in usage.calls) for k in ("input_tokens", "output_tokens")]
         self.out.print(
             f"[dim]{len(usage.calls)} model calls, {spent[0]} tokens in, {spent[1]} out[/]"
@@ -395,7 +391,7 @@ class _Session:
             max_tokens=256,
         )
         engine = RetrieverQueryEngine.from_args(retriever, llm=llm, streaming=True)
-        self.out.print(f"[bold]Q:[/] {escape(RAG_QUESTION)}")
+        self.out.print(f"[bold]Q:[/] {safe_text(RAG_QUESTION)}")
         with (
             self.spinner("Retrieving and waiting for the first token…") as first_token,
             metered() as meter,
@@ -413,7 +409,7 @@ class _Session:
         for source in response.source_nodes:
             name = source.node.metadata.get("file_name", "?")
             score = f"{source.score:.2f}" if source.score is not None else "-"
-            self.out.print(f"  • {escape(str(name))} [dim](BM25 score {score})[/]")
+            self.out.print(f"  • {safe_text(str(name))} [dim](BM25 score {score})[/]")
 
     # -- step 5 ----------------------------------------------------------------------------
     def usage(self, client: CompactifAIClient) -> None:

@@ -19,6 +19,7 @@ __all__ = [
     "check_sampling",
     "check_tool_choice",
     "model_or_400",
+    "served_model_or_400",
     "stop_strings",
     "unsupported_input",
     "usage_object",
@@ -29,15 +30,21 @@ DEFAULT_COMPLETION_MAX_TOKENS = 16
 MAX_TOKENS_LIMIT = 150_000
 
 
-def model_or_400(state: EmulatorState, model_id: str) -> EmulatedModel:
-    """The model a body names, if it is served and answers chat/completions (else 400, in the
-    service's words: the missing id and the models available)."""
+def served_model_or_400(state: EmulatorState, model_id: str) -> EmulatedModel:
+    """The model a body names, if it is served (else 400, in the service's words: the missing
+    id and the models available). Each route then checks what the model serves."""
     model = state.model_map.get(model_id)
     if model is None:
         available = ", ".join(state.model_map)
         raise ApiError(
             400, f"Invalid request: Model '{model_id}' not found; available: [{available}]"
         )
+    return model
+
+
+def model_or_400(state: EmulatorState, model_id: str) -> EmulatedModel:
+    """The model a body names, if it is served and answers chat/completions (else 400)."""
+    model = served_model_or_400(state, model_id)
     if not model.supports_chat_completion:
         raise ApiError(
             400,

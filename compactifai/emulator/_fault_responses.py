@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
 
 from starlette.requests import Request
@@ -107,10 +107,20 @@ async def _aiter(items: Iterable[bytes | None]) -> AsyncIterator[bytes | None]:
         yield item
 
 
+def chat_stream_error(message: str, sent: int) -> dict[str, Any]:
+    """The error event chat completions send mid-stream (``sent``: the events before it)."""
+    return {"error": {"type": "server_error", "message": message, "param": None, "code": 500}}
+
+
 async def apply_stream_fault(
-    events: AsyncIterator[bytes], fault: FaultSpec | None, response_id: str
+    events: AsyncIterator[bytes],
+    fault: FaultSpec | None,
+    response_id: str,
+    error_event: Callable[[str, int], dict[str, Any]] = chat_stream_error,
 ) -> AsyncIterator[bytes | None]:
-    """Pass SSE events through, doing what a stream fault says after ``after_chunks`` events."""
+    """Pass SSE events through, doing what a stream fault says after ``after_chunks`` events.
+
+    ``error_in_stream`` sends ``error_event(message, events sent)``: each API's error shape."""
     if fault is None or (fault.kind not in STREAM_FAULT_KINDS and fault.kind != "malformed"):
         async for event in events:
             yield event
@@ -124,15 +134,8 @@ async def apply_stream_fault(
             if fault.kind == "stall_stream":
                 await asyncio.sleep(fault.sleep)
             elif fault.kind == "error_in_stream":
-                err = {
-                    "error": {
-                        "type": "server_error",
-                        "message": fault.message or "The inference server failed while streaming.",
-                        "param": None,
-                        "code": 500,
-                    }
-                }
-                yield b"data: " + dumps(err).encode() + b"\n\n"
+                message = fault.message or "The inference server failed while streaming."
+                yield b"data: " + dumps(error_event(message, sent)).encode() + b"\n\n"
                 yield SSE_DONE
                 return
             elif fault.kind == "malformed":

@@ -41,6 +41,7 @@ from starlette.routing import Route
 
 from compactifai.audio import sniff_audio_format
 
+from ._checks import served_model_or_400
 from ._fault_responses import finish_json
 from ._http import LARGER_BODIES, ApiError, Unprocessable
 from .catalog import EmulatedModel
@@ -89,12 +90,7 @@ def transcript_sentences(data: bytes, duration: float) -> list[str]:
 
 
 def _transcription_model(state: EmulatorState, model_id: str) -> EmulatedModel:
-    model = state.model_map.get(model_id)
-    if model is None:
-        available = ", ".join(state.model_map)
-        raise ApiError(
-            400, f"Invalid request: Model '{model_id}' not found; available: [{available}]"
-        )
+    model = served_model_or_400(state, model_id)
     if not model.supports_audio or model.supports_chat_completion:
         served = [
             m.id for m in state.models or () if m.supports_audio and not m.supports_chat_completion

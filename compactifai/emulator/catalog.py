@@ -102,6 +102,12 @@ class EmulatedModel:
     def supports_reasoning(self) -> bool:
         return self.reasoning != "none"
 
+    @property
+    def default_reasoning_effort(self) -> str:
+        """The effort a reasoning model answers with when the request names none."""
+        on = [e for e in self.reasoning_efforts if e != "none"]
+        return "medium" if "medium" in on or not on else on[-1]
+
     def to_json(self) -> dict[str, Any]:
         """The model object as ``GET /v1/models`` lists it."""
         if self.listing is not None:

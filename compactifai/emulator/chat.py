@@ -40,10 +40,17 @@ from ._reply import ReplySpec, compose_reply
 from ._schemas import ROLES, ChatRequest
 from ._schemas import Message as MessageParam
 from .catalog import EmulatedModel
-from .conversation import Generated, ToolCall, ToolSpec, Turn, count_prompt_tokens
+from .conversation import (
+    Generated,
+    ToolCall,
+    ToolSpec,
+    Turn,
+    count_prompt_tokens,
+    count_tool_call_tokens,
+)
 from .faults import FaultSpec
 from .state import EmulatorState, recorded_json_body
-from .tokenizer import apply_limits, count_tokens, tokenize
+from .tokenizer import apply_limits, argument_fragments, tokenize
 
 __all__ = [
     "Output",
@@ -166,8 +173,7 @@ def reasoning_effort_of(req: ChatRequest, model: EmulatedModel) -> str | None:
         return None
     if effort is not None:
         return effort
-    on = [e for e in model.reasoning_efforts if e != "none"]
-    return "medium" if "medium" in on or not on else on[-1]
+    return model.default_reasoning_effort
 
 
 # --------------------------------------------------------------------------------------------
@@ -252,9 +258,7 @@ def account(
             generated, [], "length", prompt_tokens, cap, reasoning[:cap], model.supports_reasoning
         )
     if generated.kind == "tool_calls":
-        answer_tokens = sum(
-            3 + count_tokens(c.name) + count_tokens(c.arguments) for c in generated.tool_calls
-        )
+        answer_tokens = count_tool_call_tokens(generated.tool_calls)
         tokens: list[str] = []
         finish = "tool_calls"
     else:
@@ -408,7 +412,7 @@ async def _chat_events(
                 ]
             }
             yield (open_choice + dumps(first) + tail).encode()
-            for fragment in _argument_fragments(call.arguments):
+            for fragment in argument_fragments(call.arguments):
                 delta = {"tool_calls": [{"index": index, "function": {"arguments": fragment}}]}
                 yield (open_choice + dumps(delta) + tail).encode()
                 sent += 1
@@ -434,9 +438,3 @@ async def _chat_events(
     if usage is not None:
         yield (head + '[],"usage":' + dumps(usage) + "}\n\n").encode()
     yield SSE_DONE
-
-
-def _argument_fragments(arguments: str) -> list[str]:
-    """Split a JSON argument string into stream fragments (a few tokens each)."""
-    toks = tokenize(arguments)
-    return ["".join(toks[i : i + 3]) for i in range(0, len(toks), 3)] or [""]

@@ -11,7 +11,14 @@ from typing import Any, Literal
 from .tokenizer import WORD_RE, content_words, count_tokens, stem_of
 from .words import GENERIC_VERBS
 
-__all__ = ["Generated", "ToolCall", "ToolSpec", "Turn", "count_prompt_tokens"]
+__all__ = [
+    "Generated",
+    "ToolCall",
+    "ToolSpec",
+    "Turn",
+    "count_prompt_tokens",
+    "count_tool_call_tokens",
+]
 
 
 @dataclass(frozen=True)
@@ -79,13 +86,17 @@ class Generated:
     """A reasoning model's thinking before the reply (empty: none)."""
 
 
+def count_tool_call_tokens(calls: Sequence[ToolCall]) -> int:
+    """The tokens tool calls take, in a prompt or an answer: name, arguments and framing."""
+    return sum(3 + count_tokens(call.name) + count_tokens(call.arguments) for call in calls)
+
+
 def count_prompt_tokens(turns: Sequence[Turn], tools: Sequence[ToolSpec] = ()) -> int:
     """Prompt size: the messages' tokens plus a small per-message overhead (chat template)."""
     total = 3
     for turn in turns:
         total += 4 + count_tokens(turn.text) + 64 * turn.images + 256 * turn.files
-        for call in turn.tool_calls:
-            total += 3 + count_tokens(call.name) + count_tokens(call.arguments)
+        total += count_tool_call_tokens(turn.tool_calls)
     for tool in tools:
         total += 8 + count_tokens(tool.name) + count_tokens(tool.description)
         if tool.parameters:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -28,7 +28,7 @@ from ._checks import (
     check_max_tokens,
     check_sampling,
     check_tool_choice,
-    model_or_400,
+    served_model_or_400,
     unsupported_input,
 )
 from ._fault_responses import apply_stream_fault, finish_json
@@ -43,10 +43,17 @@ from ._http import (
 )
 from ._reply import ReplySpec, compose_reply
 from .catalog import EmulatedModel
-from .conversation import Generated, ToolCall, ToolSpec, Turn, count_prompt_tokens
+from .conversation import (
+    Generated,
+    ToolCall,
+    ToolSpec,
+    Turn,
+    count_prompt_tokens,
+    count_tool_call_tokens,
+)
 from .faults import FaultSpec
 from .state import EmulatorState, record_request, recorded_json_body
-from .tokenizer import apply_limits, count_tokens, tokenize
+from .tokenizer import apply_limits, argument_fragments, tokenize
 
 __all__ = ["MAX_STORED_RESPONSES", "StoredResponse", "create_response", "retrieve_response"]
 
@@ -144,7 +151,7 @@ class StoredResponse:
 
 
 def _responses_model(state: EmulatorState, model_id: str) -> EmulatedModel:
-    model = state.model_map.get(model_id) or model_or_400(state, model_id)
+    model = served_model_or_400(state, model_id)
     if not model.supports_responses:
         serving = ", ".join(m.id for m in state.model_map.values() if m.supports_responses)
         raise _Detail(
@@ -292,8 +299,7 @@ def _effort(req: ResponsesRequest, model: EmulatedModel) -> str | None:
         return effort
     if not model.supports_reasoning:
         return None
-    on = [e for e in model.reasoning_efforts if e != "none"]
-    return "medium" if "medium" in on or not on else on[-1]
+    return model.default_reasoning_effort
 
 
 def _stored(state: EmulatorState, response_id: str, user: str) -> StoredResponse | None:
@@ -328,9 +334,7 @@ def _account(
     if cap is not None and reasoning and len(reasoning) >= cap:
         return _Answer(generated, reasoning[:cap], [], [], True, input_tokens, cap, reasoning_model)
     if generated.kind == "tool_calls":
-        used = sum(
-            3 + count_tokens(c.name) + count_tokens(c.arguments) for c in generated.tool_calls
-        )
+        used = count_tool_call_tokens(generated.tool_calls)
         return _Answer(
             generated,
             reasoning,
@@ -623,7 +627,7 @@ def _event_list(
             "output_index": index,
             "item": _call_item(item_id, call, "", "in_progress"),
         }
-        for fragment in _fragments(call.arguments):
+        for fragment in argument_fragments(call.arguments):
             yield {"type": "response.function_call_arguments.delta", **where, "delta": fragment}
         yield {
             "type": "response.function_call_arguments.done",
@@ -679,32 +683,19 @@ async def _events(
     yield SSE_DONE
 
 
-async def _stream_fault(
+def _stream_error(message: str, sent: int) -> dict[str, Any]:
+    """This API's ``error`` event, numbered after the events sent before it."""
+    return {
+        "type": "error",
+        "code": "server_error",
+        "message": message,
+        "param": None,
+        "sequence_number": sent,
+    }
+
+
+def _stream_fault(
     events: AsyncIterator[bytes], fault: FaultSpec | None, response_id: str
 ) -> AsyncIterator[bytes | None]:
     """Stream faults as for chat; ``error_in_stream`` sends this API's ``error`` event."""
-    if fault is None or fault.kind != "error_in_stream":
-        async for event in apply_stream_fault(events, fault, response_id):
-            yield event
-        return
-    sent = 0
-    async for event in events:
-        if sent == fault.chunks:
-            error = {
-                "type": "error",
-                "code": "server_error",
-                "message": fault.message or "The inference server failed while streaming.",
-                "param": None,
-                "sequence_number": sent,
-            }
-            yield b"data: " + dumps(error).encode() + b"\n\n"
-            yield SSE_DONE
-            return
-        yield event
-        sent += 1
-
-
-def _fragments(arguments: str) -> Sequence[str]:
-    """A JSON argument string in stream fragments of a few tokens each."""
-    toks = tokenize(arguments)
-    return ["".join(toks[i : i + 3]) for i in range(0, len(toks), 3)] or [""]
+    return apply_stream_fault(events, fault, response_id, error_event=_stream_error)

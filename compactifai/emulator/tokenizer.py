@@ -15,6 +15,7 @@ from .words import STOPWORDS
 __all__ = [
     "WORD_RE",
     "apply_limits",
+    "argument_fragments",
     "content_words",
     "count_tokens",
     "split_sentences",
@@ -113,3 +114,9 @@ def apply_limits(
     if ignore_eos and cut_at < 0:
         return tokens, "length"
     return tokens, "stop"
+
+
+def argument_fragments(arguments: str) -> list[str]:
+    """A tool call's JSON argument string in stream fragments (a few tokens each)."""
+    toks = tokenize(arguments)
+    return ["".join(toks[i : i + 3]) for i in range(0, len(toks), 3)] or [""]
