@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from compactifai import _served_catalog
 from compactifai.catalog import KNOWN_MODELS, model_info
+from compactifai.errors import ToolCallingNotSupportedError
 from compactifai.types import Model
 
 if TYPE_CHECKING:
@@ -46,6 +47,7 @@ __all__ = [
     "load_profiles",
     "models_with_tools",
     "profile",
+    "tools_refused",
 ]
 
 # The API's cap on one request's output (max_tokens / max_completion_tokens / max_output_tokens).
@@ -207,6 +209,20 @@ def capabilities_for(
 def models_with_tools(catalog: Mapping[str, Capabilities]) -> list[str]:
     """The ids of ``catalog`` known to call tools, in catalog order."""
     return [model_id for model_id, c in catalog.items() if c.tool_calling]
+
+
+def tools_refused(
+    model: str, catalog: Mapping[str, Capabilities], *, source: str, override: str
+) -> ToolCallingNotSupportedError:
+    """The error for tools offered to ``model``, naming ``catalog``'s models that take them;
+    ``override`` is the framework's way to say the account's catalog differs."""
+    return ToolCallingNotSupportedError(
+        model,
+        models_with_tools(catalog),
+        source=source,
+        hint="If your account's catalog says otherwise, pass profile_from_api=True "
+        f"(or {override}).",
+    )
 
 
 def profile(capabilities: Capabilities) -> dict[str, Any]:

@@ -34,13 +34,12 @@ from compactifai.chat import (
     settings_body,
     tool_choice_param,
 )
-from compactifai.errors import ToolCallingNotSupportedError
 from compactifai.profiles import (
     capabilities_for,
     known_capabilities,
     load_capabilities,
-    models_with_tools,
     profile,
+    tools_refused,
 )
 from compactifai.types import ReasoningEffort
 from langchain_compactifai._batch_api import BatchAPIMixin, take_batch_result
@@ -374,12 +373,11 @@ class ChatCompactifAI(CompactifAIConnection, BatchAPIMixin, ResponsesAPIMixin, B
         formatted = [_api_tool(tool, strict) for tool in tools]
         if formatted and (self.profile or {}).get("tool_calling") is False:
             catalog = known_capabilities(self.client if self.profile_from_api else None)
-            raise ToolCallingNotSupportedError(
+            raise tools_refused(
                 self.model_name,
-                models_with_tools(catalog),
+                catalog,
                 source=capabilities_for(self.model_name, catalog).source,
-                hint="If your account's catalog says otherwise, pass profile_from_api=True "
-                "(or profile={..., 'tool_calling': True}).",
+                override="profile={..., 'tool_calling': True}",
             )
         if tool_choice is not None and tool_choice is not False:
             names = [tool["function"]["name"] for tool in formatted]

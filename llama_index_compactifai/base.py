@@ -39,13 +39,12 @@ from compactifai.chat import (
     reasoning_settings,
     tool_choice_param,
 )
-from compactifai.errors import ToolCallingNotSupportedError
 from compactifai.profiles import (
     Capabilities,
     capabilities_for,
     known_capabilities,
     load_capabilities,
-    models_with_tools,
+    tools_refused,
 )
 from compactifai.types import ReasoningEffort
 from llama_index_compactifai._batch_api import BatchChatMixin
@@ -197,12 +196,8 @@ class CompactifAI(
             refused, source = self.capabilities.tool_calling is False, self.capabilities.source
         if refused:
             catalog = self._catalog if self._catalog is not None else known_capabilities()
-            raise ToolCallingNotSupportedError(
-                self.model,
-                models_with_tools(catalog),
-                source=source,
-                hint="If your account's catalog says otherwise, pass profile_from_api=True "
-                "(or is_function_calling_model=True).",
+            raise tools_refused(
+                self.model, catalog, source=source, override="is_function_calling_model=True"
             )
 
     @property
