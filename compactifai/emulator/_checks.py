@@ -1,6 +1,9 @@
-"""Value checks shared by the chat and completions routes (400 answers naming the field)."""
+"""Value checks shared by the generation routes (chat, completions, Responses): 400 answers
+naming the field."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from ._http import (
     ApiError,
@@ -13,12 +16,14 @@ __all__ = [
     "DEFAULT_CHAT_MAX_TOKENS",
     "DEFAULT_COMPLETION_MAX_TOKENS",
     "MAX_TOKENS_LIMIT",
+    "EffortField",
     "check_context",
     "check_generation",
     "check_max_tokens",
     "check_sampling",
     "check_tool_choice",
     "model_or_400",
+    "reasoning_effort",
     "served_model_or_400",
     "stop_strings",
     "unsupported_input",
@@ -131,3 +136,42 @@ def check_tool_choice(
     if tools and not model.supports_function_calling:
         raise ApiError(400, f"The model `{model.id}` does not support tool calling.", param="tools")
     return choice
+
+
+@dataclass(frozen=True)
+class EffortField:
+    """How a route's request asks for a reasoning effort: the field's name, as the refusal
+    names it, and the levels its schema has words for (the routes differ in both: chat's
+    ``reasoning_effort`` has OpenAI's 2026 six levels, ``none`` included, while the Responses
+    ``reasoning.effort`` still says minimal/low/medium/high; service-2026.md §2.1)."""
+
+    name: str
+    levels: tuple[str, ...]
+
+
+def reasoning_effort(
+    model: EmulatedModel,
+    requested: str | None,
+    field: EffortField,
+    *,
+    enabled: bool | None = None,
+) -> str | None:
+    """The effort the answer reasons with (``None``: no reasoning), or the service's 400 for a
+    level the model does not implement, naming the ones it does (service-2026.md §2.1: "a
+    model that does not support the requested one rejects the request and names the levels it
+    does support"; the form is the unknown-model 400's, whose ``param`` is always null).
+
+    ``enabled`` is chat's ``reasoning_enabled`` switch (false: no thinking)."""
+    if requested is not None:
+        # Asking a model without reasoning for none of it is no contradiction.
+        implemented = model.reasoning_efforts if model.supports_reasoning else ("none",)
+        supported = [level for level in implemented if level in field.levels]
+        if requested not in supported:
+            raise ApiError(
+                400,
+                f"Invalid request: Model '{model.id}' does not support {field.name} "
+                f"'{requested}'; supported: [{', '.join(supported)}]",
+            )
+    if not model.supports_reasoning or enabled is False or requested == "none":
+        return None
+    return requested or model.default_reasoning_effort

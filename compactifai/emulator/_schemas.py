@@ -11,9 +11,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["ROLES", "ChatRequest", "CompletionRequest", "Message"]
+__all__ = ["ROLES", "ChatReasoningEffort", "ChatRequest", "CompletionRequest", "Message"]
 
 ROLES = ("developer", "system", "user", "assistant", "tool", "function")
+# OpenAI's 2026 six levels (service-2026.md §2.1).
+ChatReasoningEffort = Literal["none", "low", "medium", "high", "xhigh", "max"]
 
 
 class _M(BaseModel):
@@ -181,7 +183,7 @@ class ChatRequest(_M):
     tool_choice: Literal["none", "auto", "required"] | ToolChoiceFunction | None = None
     tools: list[ToolParam] | None = None
     ignore_eos: bool | None = None
-    reasoning_effort: Literal["none", "low", "medium", "high", "xhigh", "max"] | None = None
+    reasoning_effort: ChatReasoningEffort | None = None
     reasoning_enabled: bool | None = None
 
 

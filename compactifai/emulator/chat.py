@@ -6,8 +6,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, get_args
 
 from pydantic import ValidationError
 from starlette.requests import Request
@@ -15,11 +14,13 @@ from starlette.responses import Response
 
 from ._checks import (
     DEFAULT_CHAT_MAX_TOKENS,
+    EffortField,
     check_context,
     check_generation,
     check_max_tokens,
     check_tool_choice,
     model_or_400,
+    reasoning_effort,
     stop_strings,
     unsupported_input,
     usage_object,
@@ -36,8 +37,9 @@ from ._http import (
     dumps,
     validation_detail,
 )
+from ._output import Output, cut_and_count
 from ._reply import ReplySpec, compose_reply
-from ._schemas import ROLES, ChatRequest
+from ._schemas import ROLES, ChatReasoningEffort, ChatRequest
 from ._schemas import Message as MessageParam
 from .catalog import EmulatedModel
 from .conversation import (
@@ -46,22 +48,24 @@ from .conversation import (
     ToolSpec,
     Turn,
     count_prompt_tokens,
-    count_tool_call_tokens,
 )
 from .faults import FaultSpec
 from .state import EmulatorState, recorded_json_body
-from .tokenizer import apply_limits, argument_fragments, tokenize
+from .tokenizer import argument_fragments
 
 __all__ = [
-    "Output",
+    "CHAT_EFFORT",
     "account",
     "chat_completions",
     "chat_payload",
-    "reasoning_effort_of",
+    "chat_usage",
     "response_format_of",
     "tool_choice_of",
     "validate_chat_request",
 ]
+
+
+CHAT_EFFORT = EffortField("reasoning_effort", get_args(ChatReasoningEffort))
 
 
 def _text_of(content: Any) -> tuple[str, int, int, int]:
@@ -156,26 +160,6 @@ def validate_chat_request(body: Any, state: EmulatorState) -> tuple[ChatRequest,
     return req, model
 
 
-def reasoning_effort_of(req: ChatRequest, model: EmulatedModel) -> str | None:
-    """The effort the answer reasons with (``None``: no reasoning), or the service's 400 for
-    a level the model does not implement, naming the ones it does."""
-    effort = req.reasoning_effort
-    if effort is not None:
-        # Asking a model without reasoning for none of it is no contradiction.
-        supported = model.reasoning_efforts if model.supports_reasoning else ("none",)
-        if effort not in supported:
-            raise ApiError(
-                400,
-                f"Invalid request: Model '{model.id}' does not support reasoning_effort "
-                f"'{effort}'; supported: [{', '.join(supported)}]",
-            )
-    if not model.supports_reasoning or req.reasoning_enabled is False or effort == "none":
-        return None
-    if effort is not None:
-        return effort
-    return model.default_reasoning_effort
-
-
 # --------------------------------------------------------------------------------------------
 # Tool choice and response format
 # --------------------------------------------------------------------------------------------
@@ -219,64 +203,29 @@ def response_format_of(req: ChatRequest) -> dict[str, Any] | None:
 # --------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Output:
-    """What the answer amounts to once ``max_tokens`` and stop strings have cut it."""
-
-    generated: Generated
-    tokens: list[str]
-    finish: str
-    prompt_tokens: int
-    completion_tokens: int
-    """The answer's tokens plus the reasoning's."""
-    reasoning_tokens: list[str]
-    reasoning_model: bool
-    """Whether usage reports ``completion_tokens_details`` (a reasoning model's answers)."""
-
-    def usage(self) -> dict[str, Any]:
-        usage: dict[str, Any] = usage_object(self.prompt_tokens, self.completion_tokens)
-        if self.reasoning_model:
-            usage["completion_tokens_details"] = {"reasoning_tokens": len(self.reasoning_tokens)}
-        return usage
+def chat_usage(out: Output) -> dict[str, Any]:
+    """The ``usage`` object (a reasoning model's also counts its reasoning tokens)."""
+    usage: dict[str, Any] = usage_object(out.prompt_tokens, out.completion_tokens)
+    if out.reasoning_model:
+        usage["completion_tokens_details"] = {"reasoning_tokens": len(out.reasoning_tokens)}
+    return usage
 
 
 def account(
     generated: Generated, req: ChatRequest, model: EmulatedModel, prompt_tokens: int
 ) -> Output:
-    """Cut the reply to the request's limits and count its tokens.
-
-    As on a vLLM server, ``max_tokens`` bounds everything generated, the reasoning first: a
-    budget the thinking uses up leaves an empty answer (``finish_reason: length``). Stop
-    strings apply to the answer only.
-    """
+    """The reply cut to the request's ``max_completion_tokens``/``max_tokens`` (a text answer
+    without either to :data:`DEFAULT_CHAT_MAX_TOKENS`) and stop strings, counted."""
     cap = req.max_completion_tokens or req.max_tokens
     if cap is None and generated.kind == "text":
         cap = DEFAULT_CHAT_MAX_TOKENS
-    reasoning = tokenize(generated.reasoning) if generated.reasoning else []
-    if cap is not None and reasoning and len(reasoning) >= cap:
-        return Output(
-            generated, [], "length", prompt_tokens, cap, reasoning[:cap], model.supports_reasoning
-        )
-    if generated.kind == "tool_calls":
-        answer_tokens = count_tool_call_tokens(generated.tool_calls)
-        tokens: list[str] = []
-        finish = "tool_calls"
-    else:
-        tokens, finish = apply_limits(
-            generated.text,
-            max_tokens=None if cap is None else cap - len(reasoning),
-            stop=stop_strings(req.stop),
-            ignore_eos=bool(req.ignore_eos),
-        )
-        answer_tokens = len(tokens)
-    return Output(
+    return cut_and_count(
         generated,
-        tokens,
-        finish,
-        prompt_tokens,
-        answer_tokens + len(reasoning),
-        reasoning,
-        model.supports_reasoning,
+        cap=cap,
+        prompt_tokens=prompt_tokens,
+        reasoning_model=model.supports_reasoning,
+        stop=stop_strings(req.stop),
+        ignore_eos=bool(req.ignore_eos),
     )
 
 
@@ -292,10 +241,10 @@ def chat_payload(
     message: dict[str, Any] = {"role": "assistant", "content": None, "tool_calls": []}
     if out.reasoning_model:
         message[reasoning_field] = "".join(out.reasoning_tokens) or None
-    if out.generated.kind == "tool_calls" and out.finish == "tool_calls":
+    if out.finish == "tool_calls":
         message["tool_calls"] = [
             {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
-            for c in out.generated.tool_calls
+            for c in out.tool_calls
         ]
     else:
         message["content"] = "".join(out.tokens)
@@ -313,7 +262,7 @@ def chat_payload(
                 "stop_reason": None,
             }
         ],
-        "usage": out.usage(),
+        "usage": chat_usage(out),
     }
 
 
@@ -333,7 +282,9 @@ async def chat_completions(
     prompt_tokens = count_prompt_tokens(turns, tools)
     check_context(model, prompt_tokens, req.max_completion_tokens or req.max_tokens)
 
-    effort = reasoning_effort_of(req, model)
+    effort = reasoning_effort(
+        model, req.reasoning_effort, CHAT_EFFORT, enabled=req.reasoning_enabled
+    )
 
     response_id = "chatcmpl-" + uuid.uuid4().hex
     spec = ReplySpec(tools, choice, response_format, req.temperature, model.id, effort)
@@ -352,7 +303,7 @@ async def chat_completions(
             created,
             model.id,
             out,
-            usage=out.usage() if include_usage else None,
+            usage=chat_usage(out) if include_usage else None,
             minimal=minimal,
             chunk_delay=state.chunk_delay,
             reasoning_field=state.reasoning_field,
@@ -381,7 +332,6 @@ async def _chat_events(
 ) -> AsyncIterator[bytes]:
     """The SSE events of a streamed answer: the role, the reasoning's deltas, then the
     answer's (text or tool calls), the finish reason, usage if asked for, ``[DONE]``."""
-    generated = out.generated
     head = (
         f'data: {{"id":"{response_id}","object":"chat.completion.chunk","created":{created},'
         f'"model":{dumps(model_id)},"choices":'
@@ -400,7 +350,7 @@ async def _chat_events(
         elif sent % 32 == 0:
             await asyncio.sleep(0)
     if out.finish == "tool_calls":
-        for index, call in enumerate(generated.tool_calls):
+        for index, call in enumerate(out.tool_calls):
             first = {
                 "tool_calls": [
                     {

@@ -17,17 +17,19 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 
 from ._checks import (
+    EffortField,
     check_context,
     check_max_tokens,
     check_sampling,
     check_tool_choice,
+    reasoning_effort,
     served_model_or_400,
     unsupported_input,
 )
@@ -41,25 +43,27 @@ from ._http import (
     dumps,
     validation_detail,
 )
+from ._output import Output, cut_and_count
 from ._reply import ReplySpec, compose_reply
 from .catalog import EmulatedModel
 from .conversation import (
-    Generated,
     ToolCall,
     ToolSpec,
     Turn,
     count_prompt_tokens,
-    count_tool_call_tokens,
 )
 from .faults import FaultSpec
 from .state import EmulatorState, record_request, recorded_json_body
-from .tokenizer import apply_limits, argument_fragments, tokenize
+from .tokenizer import argument_fragments
 
 __all__ = ["MAX_STORED_RESPONSES", "StoredResponse", "create_response", "retrieve_response"]
 
 # Stored responses kept per emulator (the oldest go first): a bound on its memory.
 MAX_STORED_RESPONSES = 10_000
 ROLES = ("user", "assistant", "system", "developer")
+# The ``Reasoning.effort`` schema still has OpenAI's four older levels (service-2026.md §2.1).
+ResponsesReasoningEffort = Literal["minimal", "low", "medium", "high"]
+RESPONSES_EFFORT = EffortField("reasoning.effort", get_args(ResponsesReasoningEffort))
 
 
 # --------------------------------------------------------------------------------------------
@@ -100,7 +104,7 @@ class NamedToolChoice(_M):
 
 
 class Reasoning(_M):
-    effort: Literal["minimal", "low", "medium", "high"] | None = None
+    effort: ResponsesReasoningEffort | None = None
     summary: str | None = None
 
 
@@ -283,25 +287,6 @@ def _response_format(req: ResponsesRequest) -> dict[str, Any] | None:
     return {"type": "json_schema", "json_schema": {"name": fmt.name, "schema": fmt.schema_}}
 
 
-def _effort(req: ResponsesRequest, model: EmulatedModel) -> str | None:
-    """The effort the answer reasons with (None: no reasoning), or a 400 naming the levels
-    the model implements."""
-    effort = req.reasoning.effort if req.reasoning is not None else None
-    if effort is not None:
-        supported = [e for e in model.reasoning_efforts if e != "none"]
-        if not model.supports_reasoning or effort not in supported:
-            raise ApiError(
-                400,
-                f"Invalid request: Model '{model.id}' does not support reasoning effort "
-                f"'{effort}'; supported: [{', '.join(supported)}]",
-                param="reasoning.effort",
-            )
-        return effort
-    if not model.supports_reasoning:
-        return None
-    return model.default_reasoning_effort
-
-
 def _stored(state: EmulatorState, response_id: str, user: str) -> StoredResponse | None:
     stored = state.stored_responses.get(response_id)
     return stored if isinstance(stored, StoredResponse) and stored.owner == user else None
@@ -310,54 +295,6 @@ def _stored(state: EmulatorState, response_id: str, user: str) -> StoredResponse
 # --------------------------------------------------------------------------------------------
 # The answer
 # --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Answer:
-    """The generated reply cut to ``max_output_tokens``, as output items to send."""
-
-    generated: Generated
-    reasoning: list[str]
-    tokens: list[str]
-    calls: list[ToolCall]
-    incomplete: bool
-    input_tokens: int
-    output_tokens: int
-    reasoning_model: bool
-
-
-def _account(
-    generated: Generated, cap: int | None, input_tokens: int, reasoning_model: bool
-) -> _Answer:
-    """As on vLLM, ``max_output_tokens`` bounds everything generated, the reasoning first."""
-    reasoning = tokenize(generated.reasoning) if generated.reasoning else []
-    if cap is not None and reasoning and len(reasoning) >= cap:
-        return _Answer(generated, reasoning[:cap], [], [], True, input_tokens, cap, reasoning_model)
-    if generated.kind == "tool_calls":
-        used = count_tool_call_tokens(generated.tool_calls)
-        return _Answer(
-            generated,
-            reasoning,
-            [],
-            list(generated.tool_calls),
-            False,
-            input_tokens,
-            used + len(reasoning),
-            reasoning_model,
-        )
-    tokens, finish = apply_limits(
-        generated.text, max_tokens=None if cap is None else cap - len(reasoning)
-    )
-    return _Answer(
-        generated,
-        reasoning,
-        tokens,
-        [],
-        finish == "length",
-        input_tokens,
-        len(tokens) + len(reasoning),
-        reasoning_model,
-    )
 
 
 def _hex() -> str:
@@ -411,27 +348,29 @@ def _call_item(item_id: str, call: ToolCall, arguments: str, status: str) -> dic
     }
 
 
-def _output(answer: _Answer, ids: _Items) -> list[dict[str, Any]]:
+def _output(answer: Output, ids: _Items) -> list[dict[str, Any]]:
     output: list[dict[str, Any]] = []
-    if answer.reasoning_model and answer.reasoning:
-        output.append(_reasoning_item(ids.reasoning_id, "".join(answer.reasoning), "completed"))
-    for item_id, call in zip(ids.call_ids, answer.calls, strict=True):
+    if answer.reasoning_model and answer.reasoning_tokens:
+        output.append(
+            _reasoning_item(ids.reasoning_id, "".join(answer.reasoning_tokens), "completed")
+        )
+    for item_id, call in zip(ids.call_ids, answer.tool_calls, strict=True):
         output.append(_call_item(item_id, call, call.arguments, "completed"))
-    if not answer.calls and (answer.tokens or not answer.incomplete):
-        status = "incomplete" if answer.incomplete else "completed"
+    if not answer.tool_calls and (answer.tokens or not answer.cut_short):
+        status = "incomplete" if answer.cut_short else "completed"
         output.append(_message_item(ids.message_id, "".join(answer.tokens), status))
     return output
 
 
-def _usage(answer: _Answer) -> dict[str, Any]:
+def _usage(answer: Output) -> dict[str, Any]:
     return {
-        "input_tokens": answer.input_tokens,
+        "input_tokens": answer.prompt_tokens,
         "input_tokens_details": {"cached_tokens": 0},
-        "output_tokens": answer.output_tokens,
+        "output_tokens": answer.completion_tokens,
         "output_tokens_details": {
-            "reasoning_tokens": len(answer.reasoning) if answer.reasoning_model else 0
+            "reasoning_tokens": len(answer.reasoning_tokens) if answer.reasoning_model else 0
         },
-        "total_tokens": answer.input_tokens + answer.output_tokens,
+        "total_tokens": answer.prompt_tokens + answer.completion_tokens,
     }
 
 
@@ -476,21 +415,21 @@ def _response_object(
 
 
 def _finished(
-    pending: dict[str, Any], answer: _Answer, ids: _Items, completed_at: int
+    pending: dict[str, Any], answer: Output, ids: _Items, completed_at: int
 ) -> dict[str, Any]:
     return {
         **pending,
-        "status": "incomplete" if answer.incomplete else "completed",
+        "status": "incomplete" if answer.cut_short else "completed",
         "completed_at": completed_at,
-        "incomplete_details": {"reason": "max_output_tokens"} if answer.incomplete else None,
+        "incomplete_details": {"reason": "max_output_tokens"} if answer.cut_short else None,
         "output": _output(answer, ids),
         "usage": _usage(answer),
     }
 
 
-def _answer_turn(answer: _Answer) -> Turn:
-    if answer.calls:
-        return Turn("assistant", "", tool_calls=tuple(answer.calls))
+def _answer_turn(answer: Output) -> Turn:
+    if answer.tool_calls:
+        return Turn("assistant", "", tool_calls=tuple(answer.tool_calls))
     return Turn("assistant", "".join(answer.tokens))
 
 
@@ -521,7 +460,8 @@ async def _create(
     check_max_tokens(req.max_output_tokens, "max_output_tokens")
     tools, choice = _tools(req, model)
     response_format = _response_format(req)
-    effort = _effort(req, model)
+    requested = req.reasoning.effort if req.reasoning is not None else None
+    effort = reasoning_effort(model, requested, RESPONSES_EFFORT)
     turns = _to_turns(req, model)
     history: tuple[Turn, ...] = ()
     if req.previous_response_id is not None:
@@ -540,18 +480,24 @@ async def _create(
 
     spec = ReplySpec(tools, choice, response_format, req.temperature, model.id, effort)
     generated = await compose_reply(state.generator, prompt, spec, "call_")
-    answer = _account(generated, req.max_output_tokens, input_tokens, model.supports_reasoning)
+    # As on vLLM, ``max_output_tokens`` bounds everything generated, the reasoning first.
+    answer = cut_and_count(
+        generated,
+        cap=req.max_output_tokens,
+        prompt_tokens=input_tokens,
+        reasoning_model=model.supports_reasoning,
+    )
 
     response_id = "resp_" + _hex()
     created = int(time.time())
-    ids = _Items("rs_" + _hex(), "msg_" + _hex(), tuple("fc_" + _hex() for _ in answer.calls))
+    ids = _Items("rs_" + _hex(), "msg_" + _hex(), tuple("fc_" + _hex() for _ in answer.tool_calls))
     pending = _response_object(req, response_id, created, model, effort, body)
     final = _finished(pending, answer, ids, int(time.time()))
     if req.store:
         _store(state, response_id, StoredResponse(user, final, (*context, _answer_turn(answer))))
 
     def record_usage() -> None:
-        state.ledger.record(user, model.id, answer.input_tokens, answer.output_tokens)
+        state.ledger.record(user, model.id, answer.prompt_tokens, answer.completion_tokens)
 
     if req.stream:
         events = _events(pending, final, answer, ids, state.chunk_delay)
@@ -586,15 +532,15 @@ async def retrieve_response(
 
 
 def _event_list(
-    pending: dict[str, Any], final: dict[str, Any], answer: _Answer, ids: _Items
+    pending: dict[str, Any], final: dict[str, Any], answer: Output, ids: _Items
 ) -> Iterator[dict[str, Any]]:
     """The events of a streamed answer, without their sequence numbers."""
     yield {"type": "response.created", "response": pending}
     yield {"type": "response.in_progress", "response": pending}
     index = 0
-    if answer.reasoning_model and answer.reasoning:
+    if answer.reasoning_model and answer.reasoning_tokens:
         item_id = ids.reasoning_id
-        text = "".join(answer.reasoning)
+        text = "".join(answer.reasoning_tokens)
         where = {"item_id": item_id, "output_index": index, "content_index": 0}
         yield {
             "type": "response.output_item.added",
@@ -606,7 +552,7 @@ def _event_list(
             **where,
             "part": {"type": "reasoning_text", "text": ""},
         }
-        for token in answer.reasoning:
+        for token in answer.reasoning_tokens:
             yield {"type": "response.reasoning_text.delta", **where, "delta": token}
         yield {"type": "response.reasoning_text.done", **where, "text": text}
         yield {
@@ -620,7 +566,7 @@ def _event_list(
             "item": _reasoning_item(item_id, text, "completed"),
         }
         index += 1
-    for item_id, call in zip(ids.call_ids, answer.calls, strict=True):
+    for item_id, call in zip(ids.call_ids, answer.tool_calls, strict=True):
         where = {"item_id": item_id, "output_index": index}
         yield {
             "type": "response.output_item.added",
@@ -641,11 +587,11 @@ def _event_list(
             "item": _call_item(item_id, call, call.arguments, "completed"),
         }
         index += 1
-    if not answer.calls and (answer.tokens or not answer.incomplete):
+    if not answer.tool_calls and (answer.tokens or not answer.cut_short):
         item_id = ids.message_id
         text = "".join(answer.tokens)
         where = {"item_id": item_id, "output_index": index, "content_index": 0}
-        status = "incomplete" if answer.incomplete else "completed"
+        status = "incomplete" if answer.cut_short else "completed"
         yield {
             "type": "response.output_item.added",
             "output_index": index,
@@ -662,14 +608,14 @@ def _event_list(
             "output_index": index,
             "item": _message_item(item_id, text, status),
         }
-    end = "response.incomplete" if answer.incomplete else "response.completed"
+    end = "response.incomplete" if answer.cut_short else "response.completed"
     yield {"type": end, "response": final}
 
 
 async def _events(
     pending: dict[str, Any],
     final: dict[str, Any],
-    answer: _Answer,
+    answer: Output,
     ids: _Items,
     chunk_delay: float,
 ) -> AsyncIterator[bytes]:
