@@ -298,12 +298,11 @@ def test_the_same_answer_costs_the_same_as_on_chat(
     ).json()
     limit = {} if cap is None else {"max_output_tokens": cap}
     answer = _create(http, model=model, input=question, **limit)
-    usage = answer["usage"]
-    assert usage["input_tokens"] == chat["usage"]["prompt_tokens"]
-    assert usage["output_tokens"] == chat["usage"]["completion_tokens"]
-    assert usage["output_tokens_details"]["reasoning_tokens"] == (
-        chat["usage"]["completion_tokens_details"]["reasoning_tokens"]
-    )
+    usage, chat_usage = answer["usage"], chat["usage"]
+    assert usage["input_tokens"] == chat_usage["prompt_tokens"]
+    assert usage["output_tokens"] == chat_usage["completion_tokens"]
+    reasoning = chat_usage["completion_tokens_details"]["reasoning_tokens"]
+    assert usage["output_tokens_details"]["reasoning_tokens"] == reasoning
     cut = chat["choices"][0]["finish_reason"] == "length"
     assert answer["status"] == ("incomplete" if cut else "completed")
     assert cut == (cap is not None)
