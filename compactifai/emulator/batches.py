@@ -44,7 +44,6 @@ import json
 import os
 import time
 import uuid
-from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -57,7 +56,8 @@ from starlette.routing import Route
 
 from ._http import LARGER_BODIES
 from .faults import FaultSpec
-from .state import EmulatorState, RecordedRequest, V1Wrapper
+from .request_log import RecordedRequest, RequestLog
+from .state import EmulatorState, V1Wrapper
 
 __all__ = ["MAX_FILE_BYTES", "MAX_REQUESTS", "BatchStore", "QuotaExceeded", "install_batches"]
 
@@ -130,7 +130,7 @@ class BatchStore:
         self.jobs: dict[str, _Job] = {}
         # The files and batches requests alone: the app's own log also holds every line a job
         # sends to the chat endpoint, which would soon push these out.
-        self.requests: deque[RecordedRequest] = deque(maxlen=1000)
+        self.requests = RequestLog()
         self._real_base = self._emulated_base = time.time()
 
     def configure(
@@ -181,13 +181,9 @@ class BatchStore:
         for file_id, file in list(self.files.items()):
             if user is None or file.info["owner_id"] == user:
                 self._remove_file(file_id)
+        self.requests.clear(user)
         if user is None:
-            self.requests.clear()
             self.paused = False
-        else:
-            kept = [r for r in self.requests if r.user != user]
-            self.requests.clear()
-            self.requests.extend(kept)
 
     # -- files ---------------------------------------------------------------------------------
     def file(self, file_id: str, user: str) -> _File | None:

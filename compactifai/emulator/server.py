@@ -244,7 +244,7 @@ class Emulator:
 
     @property
     def requests(self) -> list[RecordedRequest]:
-        """The last requests received (up to 1000), oldest first, without credentials."""
+        """The last requests received (up to 1000 per key), oldest first, without credentials."""
         return list(self.state.requests)
 
     def reset(self) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from os import PathLike
@@ -20,6 +19,7 @@ from ._http import (
 from .answers import Generator
 from .catalog import Catalog, EmulatedModel, load_catalog
 from .faults import FaultInjector, FaultSpec
+from .request_log import RecordedRequest, RequestLog
 from .usage import UsageLedger
 
 __all__ = [
@@ -55,19 +55,6 @@ DEFAULT_TOTAL_FILE_QUOTA_BYTES = 2 * 1024 * 1024 * 1024
 DEFAULT_FILE_TTL_SECONDS = 30 * 24 * 3600.0
 
 
-@dataclass(frozen=True)
-class RecordedRequest:
-    """A request the emulator received (kept for tests: what did the client send?)."""
-
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: Any
-    timestamp: float
-    user: str | None = None
-    """The user whose key sent it (each key's control calls see only its own requests)."""
-
-
 @dataclass
 class EmulatorState:
     """Configuration and mutable state shared by the app and the :class:`Emulator`."""
@@ -93,7 +80,8 @@ class EmulatorState:
     """Seconds an uploaded file lives (its ``ttl``); ``None``: forever."""
     faults: FaultInjector = field(init=False)
     ledger: UsageLedger = field(default_factory=UsageLedger)
-    requests: deque[RecordedRequest] = field(default_factory=lambda: deque(maxlen=1000))
+    requests: RequestLog = field(default_factory=RequestLog)
+    """Each user's last requests (bounded per user and in users; see :mod:`.request_log`)."""
     stored_responses: dict[str, Any] = field(default_factory=dict)
     """``store: true`` responses by id (see :mod:`.responses`)."""
 
@@ -154,7 +142,7 @@ class EmulatorState:
 
     def requests_of(self, user: str | None) -> list[RecordedRequest]:
         """The request log, of one user or (``None``) everyone's."""
-        return [r for r in self.requests if user is None or r.user == user]
+        return self.requests.of(user)
 
     def reset(self, user: str | None = None) -> None:
         """Forget faults, usage, the request log, stored responses, files and batches: one
@@ -168,9 +156,7 @@ class EmulatorState:
             self.stored_responses.clear()
         else:
             self.ledger.clear(user)
-            kept = [r for r in self.requests if r.user != user]
-            self.requests.clear()
-            self.requests.extend(kept)
+            self.requests.clear(user)
             for response_id, stored in list(self.stored_responses.items()):
                 if getattr(stored, "owner", None) == user:
                     del self.stored_responses[response_id]

@@ -18,6 +18,7 @@ import pytest
 
 from compactifai import CompactifAIClient
 from compactifai.emulator import Emulator
+from compactifai.emulator.request_log import DEFAULT_LOG_PER_USER
 from compactifai.errors import BadRequestError, NotFoundError
 
 MODEL = "cai-mistral-small-3-1-slim"
@@ -195,6 +196,28 @@ def test_a_key_sees_only_its_own_requests(shared: Emulator) -> None:
     with _control(shared, "admin-secret") as admin:
         everything = str(admin.get("/_emulator/requests").json()["requests"])
     assert "secret plans of A" in everything and "B asks" in everything
+
+
+def test_another_keys_traffic_does_not_push_a_keys_requests_out(shared: Emulator) -> None:
+    assert _chat(shared, "key-a", "A's only question").status_code == 200
+    with httpx.Client(
+        base_url=shared.base_url, headers={"Authorization": "Bearer key-b"}, timeout=10
+    ) as b:
+        for _ in range(DEFAULT_LOG_PER_USER + 1):
+            assert b.get("/models").status_code == 200
+    with _control(shared, "key-a") as a:
+        (kept,) = a.get("/_emulator/requests").json()["requests"]
+    assert kept["body"]["messages"][0]["content"] == "A's only question"
+    with _control(shared, "key-b") as b_control:
+        b_log = b_control.get("/_emulator/requests").json()["requests"]
+    # B's own log is bounded: its oldest request went first.
+    assert len(b_log) == DEFAULT_LOG_PER_USER
+    assert {entry["path"] for entry in b_log} == {"/v1/models"}
+    with _control(shared, "admin-secret") as admin:
+        everyone = admin.get("/_emulator/requests").json()["requests"]
+    assert len(everyone) == DEFAULT_LOG_PER_USER + 1
+    assert everyone[0] == kept  # oldest first, across keys
+    assert [entry["timestamp"] for entry in everyone] == sorted(e["timestamp"] for e in everyone)
 
 
 def test_a_keys_faults_act_on_its_own_requests_only(shared: Emulator) -> None:
