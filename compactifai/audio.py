@@ -20,6 +20,11 @@ from os import PathLike
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any, BinaryIO, Literal, Union
 
+from compactifai._audio_formats import (
+    ACCEPTED_AUDIO_EXTENSIONS,
+    MAX_AUDIO_BYTES,
+    sniff_audio_format,
+)
 from compactifai.capabilities import GatedRoute, check_model
 from compactifai.errors import RequestValidationError
 from compactifai.types import APIObject, APIResponse, Model
@@ -62,14 +67,11 @@ TRANSCRIPTION_GATE = GatedRoute(
     refusal=re.compile(r"transcri|audio", re.IGNORECASE),
     table_reason="it is a chat model",
 )
-# "≤ 25MB since 2026-02-16" (service-2026.md §6); read as OpenAI's 25 MiB, which it mirrors.
-MAX_AUDIO_BYTES = 25 * 1024 * 1024
 ResponseFormat = Literal["json", "text", "srt", "verbose_json", "vtt"]
 RESPONSE_FORMATS: tuple[str, ...] = ("json", "text", "srt", "verbose_json", "vtt")
 TEXT_FORMATS = frozenset({"text", "srt", "vtt"})
 TIMESTAMP_GRANULARITIES = ("word", "segment")
-# The accepted types (§6), by file extension, with the MIME type sent for each.
-AUDIO_EXTENSIONS: Mapping[str, str] = {
+_MIME_TYPE_SENT = {
     "flac": "audio/flac",
     "m4a": "audio/mp4",
     "mp3": "audio/mpeg",
@@ -79,6 +81,10 @@ AUDIO_EXTENSIONS: Mapping[str, str] = {
     "ogg": "audio/ogg",
     "wav": "audio/wav",
     "webm": "audio/webm",
+}
+# The accepted types (the service's list, in _audio_formats), with the MIME type sent for each.
+AUDIO_EXTENSIONS: Mapping[str, str] = {
+    extension: _MIME_TYPE_SENT[extension] for extension in ACCEPTED_AUDIO_EXTENSIONS
 }
 # MIME types a caller may name for those files (the usual aliases included).
 AUDIO_MIME_TYPES = frozenset(
@@ -156,27 +162,10 @@ class AudioUpload:
     size: int
 
 
-def sniff_audio_format(head: bytes) -> str | None:
-    """The audio format the first bytes of a file announce (an extension), or None."""
-    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
-        return "wav"
-    if head[:4] == b"fLaC":
-        return "flac"
-    if head[:4] == b"OggS":
-        return "ogg"
-    if head[:4] == b"\x1a\x45\xdf\xa3":
-        return "webm"
-    if head[4:8] == b"ftyp":
-        return "m4a" if head[8:11] in (b"M4A", b"M4B") else "mp4"
-    if head[:3] == b"ID3" or (len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0):
-        return "mp3"
-    return None
-
-
 def _too_large(size: int) -> RequestValidationError:
     return RequestValidationError(
         "file",
-        f"is {size} bytes; the service accepts audio files of at most 25 MB "
+        f"is {size} bytes; the service accepts audio files of at most {MAX_AUDIO_BYTES // 2**20} MB "
         f"({MAX_AUDIO_BYTES} bytes): split the recording and transcribe the parts",
     )
 

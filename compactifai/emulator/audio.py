@@ -39,7 +39,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from compactifai.audio import sniff_audio_format
+# The service's documented limit and types, shared with the client (why: see _audio_formats).
+from compactifai._audio_formats import (
+    ACCEPTED_AUDIO_EXTENSIONS,
+    MAX_AUDIO_BYTES,
+    sniff_audio_format,
+)
 
 from ._checks import served_model_or_400
 from ._fault_responses import finish_json
@@ -59,8 +64,6 @@ __all__ = [
 ]
 
 PATH = "/v1/audio/transcriptions"
-MAX_AUDIO_BYTES = 25 * 1024 * 1024
-ACCEPTED_EXTENSIONS = ("flac", "m4a", "mp3", "mp4", "mpeg", "mpga", "ogg", "wav", "webm")
 FORMATS = ("json", "text", "srt", "verbose_json", "vtt")
 ESTIMATED_BYTES_PER_SECOND = 16_000
 SECONDS_PER_SENTENCE = 4.0
@@ -132,10 +135,10 @@ def _temperature(raw: str | None) -> float | None:
 def _decoded(data: bytes, filename: str) -> float:
     """The duration of an upload the service would accept; 400 for anything else."""
     dot_extension = filename.rpartition(".")[2].lower() if "." in filename else ""
-    if dot_extension and dot_extension not in ACCEPTED_EXTENSIONS:
+    if dot_extension and dot_extension not in ACCEPTED_AUDIO_EXTENSIONS:
         raise ApiError(
             400,
-            f"Invalid file format. Supported formats: {list(ACCEPTED_EXTENSIONS)}",
+            f"Invalid file format. Supported formats: {list(ACCEPTED_AUDIO_EXTENSIONS)}",
             param="file",
         )
     sniffed = sniff_audio_format(data[:16])
@@ -143,7 +146,7 @@ def _decoded(data: bytes, filename: str) -> float:
         raise ApiError(
             400,
             "The audio file could not be decoded: its content is not "
-            f"{', '.join(ACCEPTED_EXTENSIONS)} audio.",
+            f"{', '.join(ACCEPTED_AUDIO_EXTENSIONS)} audio.",
             param="file",
         )
     try:
