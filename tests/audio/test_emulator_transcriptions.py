@@ -10,6 +10,7 @@ import httpx
 import openai
 import pytest
 
+from compactifai import CompactifAIClient, Transcription
 from compactifai.emulator import Emulator
 from compactifai.emulator.audio import (
     ESTIMATED_BYTES_PER_SECOND,
@@ -75,6 +76,35 @@ def test_the_sdk_transcribes_in_every_format_with_the_same_text(sdk: openai.Open
     assert vtt.startswith("WEBVTT\n\n00:00:00.000 --> ")
     cues = [line for line in vtt.splitlines()[1:] if line and "-->" not in line]
     assert " ".join(cues) == verbose.text
+
+
+def test_verbose_json_has_the_documented_shape_and_no_words_even_when_asked(
+    http: httpx.Client, client: CompactifAIClient
+) -> None:
+    """``timestamp_granularities`` is "accepted, ignored" (service-2026.md §6): asking for words
+    gives the documented answer (task, language, duration, text, segments), with no ``words``,
+    and the client's type takes it so."""
+    response = http.post(
+        "/audio/transcriptions",
+        files={"file": ("call.wav", tone(9.0), "audio/wav")},
+        data={
+            "model": WHISPER,
+            "response_format": "verbose_json",
+            "timestamp_granularities[]": ["word", "segment"],
+        },
+    )
+    assert response.status_code == 200
+    payload = response.json()
+    assert set(payload) == {"task", "language", "duration", "text", "segments", "usage"}
+    assert payload["task"] == "transcribe" and payload["language"] == "en"
+    assert {"id", "start", "end", "text"} <= set(payload["segments"][0])
+    typed = client.transcribe(
+        tone(9.0), response_format="verbose_json", timestamp_granularities=["word"]
+    )
+    assert isinstance(typed, Transcription)
+    assert typed.words is None
+    assert typed.text == payload["text"] and typed.segments
+    assert [s.text for s in typed.segments] == [s["text"] for s in payload["segments"]]
 
 
 def test_the_same_audio_always_reads_the_same_and_other_audio_differently(
