@@ -13,6 +13,7 @@ import pytest
 
 from compactifai import AsyncCompactifAIClient, CompactifAIClient, Transcription
 from compactifai.emulator import Emulator
+from tests.emulator_fixtures import running_emulator
 
 pytestmark = pytest.mark.emulator
 
@@ -48,10 +49,7 @@ def fake_mp3(size: int) -> bytes:
     return b"ID3" + struct.pack(">B", 4) + bytes(size - 4)
 
 
-@pytest.fixture(scope="session")
-def emu() -> Iterator[Emulator]:
-    with Emulator(api_keys=("test-key",)) as emulator:
-        yield emulator
+emu = running_emulator(name="emu", scope="session", api_keys=("test-key",))
 
 
 @pytest.fixture

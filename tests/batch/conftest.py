@@ -11,6 +11,7 @@ from compactifai import AsyncCompactifAIClient, CompactifAIClient
 from compactifai.batches import PollPolicy
 from compactifai.emulator import Emulator
 from compactifai.emulator.batches import BatchStore
+from tests.emulator_fixtures import running_emulator
 
 FAST_POLL = PollPolicy(initial=0.01, maximum=0.05)
 # In the reference catalog and in today's, whichever the emulator serves.
@@ -21,10 +22,7 @@ def chat_body(text: str, **extra: Any) -> dict[str, Any]:
     return {"model": MODEL, "messages": [{"role": "user", "content": text}], **extra}
 
 
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[Emulator]:
-    with Emulator() as emu:
-        yield emu
+emulator = running_emulator()
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ removes them explicitly so that it tests what it means to (key set, no key, bad 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +13,7 @@ import pytest
 
 from compactifai.cli import main
 from compactifai.emulator import Emulator
+from tests.emulator_fixtures import running_emulator
 
 pytestmark = pytest.mark.emulator
 
@@ -25,10 +25,7 @@ class Result:
     err: str
 
 
-@pytest.fixture(scope="session")
-def emu() -> Iterator[Emulator]:
-    with Emulator(api_keys=("test-key",)) as emulator:
-        yield emulator
+emu = running_emulator(name="emu", scope="session", api_keys=("test-key",))
 
 
 def reference_emulator(**options: Any) -> Emulator:
@@ -36,10 +33,9 @@ def reference_emulator(**options: Any) -> Emulator:
     return Emulator(catalog="reference", **options)
 
 
-@pytest.fixture(scope="session")
-def reference_emu() -> Iterator[Emulator]:
-    with reference_emulator(api_keys=("test-key",)) as emulator:
-        yield emulator
+reference_emu = running_emulator(
+    name="reference_emu", scope="session", api_keys=("test-key",), catalog="reference"
+)
 
 
 def _as_the_users_service(emu: Emulator, monkeypatch: pytest.MonkeyPatch) -> Emulator:

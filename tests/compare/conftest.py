@@ -6,24 +6,12 @@ emulator's URL and key explicitly, or set/remove the variables themselves.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-
-from compactifai.emulator import Emulator
+from tests.emulator_fixtures import reset_emulator, running_emulator
 
 # A pair served by both emulator catalogs (today's and the reference page's).
 SLIM = "cai-mistral-small-3-1-slim"
 ORIGINAL = "mistral-small-3-1"
 
 
-@pytest.fixture(scope="session")
-def emu() -> Iterator[Emulator]:
-    with Emulator(api_keys=("test-key",), chunk_delay=0.002) as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def live(emu: Emulator) -> Emulator:
-    emu.reset()
-    return emu
+emu = running_emulator(name="emu", scope="session", api_keys=("test-key",), chunk_delay=0.002)
+live = reset_emulator("emu", name="live")

@@ -9,22 +9,15 @@ import openai
 import pytest
 
 from compactifai.emulator import Emulator
+from tests.emulator_fixtures import reset_when_used, running_emulator
 
 MODEL = "cai-mistral-small-3-1-slim"
 REASONING_MODEL = "hypernova-60b"
 VISION_MODEL = "mistral-small-3-1"
 
 
-@pytest.fixture(scope="session")
-def emu() -> Iterator[Emulator]:
-    with Emulator(api_keys=("test-key", "other-key"), seed=7) as emulator:
-        yield emulator
-
-
-@pytest.fixture(autouse=True)
-def _reset(request: pytest.FixtureRequest) -> None:
-    if "emu" in request.fixturenames:
-        request.getfixturevalue("emu").reset()
+emu = running_emulator(name="emu", scope="session", api_keys=("test-key", "other-key"), seed=7)
+_reset = reset_when_used("emu")
 
 
 @pytest.fixture

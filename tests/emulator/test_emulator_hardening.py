@@ -15,6 +15,7 @@ import pytest
 from compactifai.emulator import Emulator, create_app
 from compactifai.emulator.schema_values import SchemaLimits, SchemaValueGenerator, ValueSource
 from compactifai.emulator.state import DEFAULT_MAX_BODY_BYTES
+from tests.emulator_fixtures import running_emulator
 
 MODEL = "cai-mistral-small-3-1-slim"
 # The Mistral models take no tools (service-2026.md): tool requests go to a model that does.
@@ -112,10 +113,7 @@ async def test_schema_generation_runs_off_the_event_loop() -> None:
     assert all(t is not threading.main_thread() for t in threads)
 
 
-@pytest.fixture(scope="module")
-def small_limit() -> Iterator[Emulator]:
-    with Emulator(max_body_bytes=64 * 1024) as emu:
-        yield emu
+small_limit = running_emulator(name="small_limit", max_body_bytes=64 * 1024)
 
 
 def test_body_limit_default_is_documented() -> None:

@@ -10,7 +10,6 @@ import subprocess
 import sys
 import time
 import tracemalloc
-from collections.abc import Iterator
 
 import h11
 import httpx
@@ -20,6 +19,7 @@ from compactifai import CompactifAIClient
 from compactifai.emulator import Emulator
 from compactifai.emulator.request_log import DEFAULT_LOG_PER_USER
 from compactifai.errors import BadRequestError, NotFoundError
+from tests.emulator_fixtures import running_emulator
 
 MODEL = "cai-mistral-small-3-1-slim"
 MiB = 1024 * 1024
@@ -108,12 +108,13 @@ def test_an_authenticated_chunked_body_is_bounded_while_it_is_read() -> None:
 # -- the file store: quotas, reset, expiry ------------------------------------------------------
 
 
-@pytest.fixture
-def small_store() -> Iterator[Emulator]:
-    with Emulator(
-        api_keys=("key-a", "key-b"), file_quota_bytes=10_000, total_file_quota_bytes=15_000
-    ) as emu:
-        yield emu
+small_store = running_emulator(
+    name="small_store",
+    scope="function",
+    api_keys=("key-a", "key-b"),
+    file_quota_bytes=10_000,
+    total_file_quota_bytes=15_000,
+)
 
 
 def _client(emu: Emulator, key: str) -> CompactifAIClient:
@@ -168,10 +169,9 @@ def test_files_expire_by_their_ttl(small_store: Emulator) -> None:
 # -- control endpoints: one key's log and faults are its own ------------------------------------
 
 
-@pytest.fixture
-def shared() -> Iterator[Emulator]:
-    with Emulator(api_keys=("key-a", "key-b"), admin_key="admin-secret") as emu:
-        yield emu
+shared = running_emulator(
+    name="shared", scope="function", api_keys=("key-a", "key-b"), admin_key="admin-secret"
+)
 
 
 def _chat(emu: Emulator, key: str, prompt: str) -> httpx.Response:

@@ -5,7 +5,6 @@ service removed it on 2026-03-24, and so does the default emulator."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -14,15 +13,13 @@ import openai
 import pytest
 
 from compactifai.emulator import Emulator
+from tests.emulator_fixtures import running_emulator
 
 MODEL = "cai-llama-3-1-8b-slim"
 OTHER = "llama-3-3-70b"
 
 
-@pytest.fixture(scope="module")
-def emu() -> Iterator[Emulator]:
-    with Emulator(api_keys=("test-key", "other-key"), seed=7, catalog="reference") as emulator:
-        yield emulator
+emu = running_emulator(name="emu", api_keys=("test-key", "other-key"), seed=7, catalog="reference")
 
 
 HOUR_AGO = (datetime.now(timezone.utc) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -11,7 +11,6 @@ new turn. The standard suites also run on this path
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -22,6 +21,7 @@ from pydantic import BaseModel
 from compactifai import ModelNotFoundError, RequestValidationError
 from compactifai.emulator import Emulator
 from langchain_compactifai import ChatCompactifAI
+from tests.emulator_fixtures import reset_emulator, running_emulator
 
 pytestmark = pytest.mark.emulator
 
@@ -41,16 +41,8 @@ class Verdict(BaseModel):
     reason: str
 
 
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[Emulator]:
-    with Emulator(api_keys=("test-key",)) as emu:
-        yield emu
-
-
-@pytest.fixture
-def emu(emulator: Emulator) -> Emulator:
-    emulator.reset()
-    return emulator
+emulator = running_emulator(api_keys=("test-key",))
+emu = reset_emulator()
 
 
 def _model(emu: Emulator, **kwargs: Any) -> ChatCompactifAI:

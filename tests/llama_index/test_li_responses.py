@@ -8,7 +8,6 @@ results sent back as ``function_call_output`` items).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -26,22 +25,15 @@ from pydantic import BaseModel
 
 from compactifai.emulator import Emulator
 from llama_index_compactifai import CompactifAI
+from tests.emulator_fixtures import reset_emulator, running_emulator
 
 pytestmark = pytest.mark.emulator
 
 QUESTION = [ChatMessage(role="user", content="Which is larger, 9.11 or 9.9?")]
 
 
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[Emulator]:
-    with Emulator(api_keys=("test-key",)) as emu:
-        yield emu
-
-
-@pytest.fixture
-def emu(emulator: Emulator) -> Emulator:
-    emulator.reset()
-    return emulator
+emulator = running_emulator(api_keys=("test-key",))
+emu = reset_emulator()
 
 
 def _llm(emu: Emulator, **kwargs: Any) -> CompactifAI:

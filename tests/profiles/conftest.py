@@ -9,6 +9,7 @@ import pytest
 
 from compactifai import _served_catalog
 from compactifai.emulator import Emulator
+from tests.emulator_fixtures import running_emulator
 
 pytestmark = pytest.mark.emulator
 
@@ -22,10 +23,8 @@ def _fresh_catalog_cache() -> Iterator[None]:
     _served_catalog.forget()
 
 
-@pytest.fixture
-def emu() -> Iterator[Emulator]:
-    with Emulator(api_keys=(KEY,)) as emulator:
-        yield emulator
+# A fresh one per test: tests change its catalog.
+emu = running_emulator(name="emu", scope="function", api_keys=(KEY,))
 
 
 def catalog_reads(emulator: Emulator) -> int:

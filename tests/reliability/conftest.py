@@ -1,20 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
+from tests.emulator_fixtures import reset_emulator, running_emulator
 
-import pytest
-
-from compactifai.emulator import Emulator
-
-
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[Emulator]:
-    with Emulator(api_keys=("reliability-key",)) as emu:
-        yield emu
-
-
-@pytest.fixture
-def emu(emulator: Emulator) -> Iterator[Emulator]:
-    emulator.reset()
-    yield emulator
-    emulator.reset()
+emulator = running_emulator(api_keys=("reliability-key",))
+emu = reset_emulator()

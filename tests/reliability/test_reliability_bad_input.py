@@ -26,12 +26,6 @@ def assert_rejected(exc: BaseException, field: str) -> None:
     assert field in str(exc)
 
 
-@pytest.fixture
-def emu(emulator: Emulator) -> Emulator:
-    emulator.reset()
-    return emulator
-
-
 def sent(emu: Emulator) -> int:
     return len([r for r in emu.requests if r.path.startswith("/v1/chat")])
 

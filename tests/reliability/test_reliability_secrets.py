@@ -12,6 +12,7 @@ import pytest
 
 from compactifai import AsyncCompactifAIClient, AuthenticationError, CompactifAIClient
 from compactifai.emulator import Emulator
+from tests.emulator_fixtures import running_emulator
 from tests.reliability.surfaces import MODEL
 
 SECRET = "sk-cai-SECRET-0123456789abcdef"
@@ -63,10 +64,7 @@ def test_llama_index_repr_to_dict_to_json_and_model_dump() -> None:
     assert SECRET not in llm.model_dump_json()  # type: ignore[attr-defined]
 
 
-@pytest.fixture(scope="module")
-def emulator() -> Emulator:
-    with Emulator(api_keys=(SECRET,)) as emu:
-        yield emu
+emulator = running_emulator(api_keys=(SECRET,))
 
 
 def test_exception_messages_never_contain_the_key(emulator: Emulator) -> None:

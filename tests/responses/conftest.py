@@ -10,6 +10,7 @@ import pytest
 
 from compactifai import AsyncCompactifAIClient, CompactifAIClient
 from compactifai.emulator import Emulator
+from tests.emulator_fixtures import reset_when_used, running_emulator
 
 # Models with the supports_responses capability in today's catalog.
 REASONING_MODEL = "hypernova-60b"
@@ -41,16 +42,8 @@ def person_format() -> dict[str, Any]:
     return {"format": {"type": "json_schema", "name": "person", "schema": PERSON_SCHEMA}}
 
 
-@pytest.fixture(scope="session")
-def emu() -> Iterator[Emulator]:
-    with Emulator(api_keys=("test-key", OTHER_KEY), seed=3) as emulator:
-        yield emulator
-
-
-@pytest.fixture(autouse=True)
-def _reset(request: pytest.FixtureRequest) -> None:
-    if "emu" in request.fixturenames:
-        request.getfixturevalue("emu").reset()
+emu = running_emulator(name="emu", scope="session", api_keys=("test-key", OTHER_KEY), seed=3)
+_reset = reset_when_used("emu")
 
 
 @pytest.fixture

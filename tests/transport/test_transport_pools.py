@@ -17,7 +17,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -35,6 +35,7 @@ from compactifai import (
 )
 from compactifai._aiohttp import AiohttpTransport
 from compactifai.emulator import Emulator
+from tests.emulator_fixtures import reset_emulator, running_emulator
 from tests.transport.servers import CountingProxy, RawServer, chunked_response, http_response
 
 pytestmark = pytest.mark.emulator
@@ -45,17 +46,8 @@ CHAT_PATH = "/v1/chat/completions"
 NO_WAIT = RetryPolicy(max_retries=2, initial_delay=0.0, max_delay=0.0)
 
 
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[Emulator]:
-    with Emulator(api_keys=("pool-key",)) as emu:
-        yield emu
-
-
-@pytest.fixture
-def emu(emulator: Emulator) -> Iterator[Emulator]:
-    emulator.reset()
-    yield emulator
-    emulator.reset()
+emulator = running_emulator(api_keys=("pool-key",))
+emu = reset_emulator()
 
 
 @pytest.fixture(params=["aiohttp", "httpx"])
