@@ -287,8 +287,7 @@ class _BaseClient(Generic[HttpClientT]):
         headers.setdefault("x-request-id", uuid.uuid4().hex)
         return headers
 
-    def _build(self, op: Operation[Any], extra_headers: Mapping[str, str] | None) -> httpx.Request:
-        headers = self._headers(op.stream, extra_headers)
+    def _build(self, op: Operation[Any], headers: dict[str, str]) -> httpx.Request:
         if op.body is not None:
             headers["content-type"] = "application/json"
         if op.raw:
@@ -349,9 +348,10 @@ class _BaseClient(Generic[HttpClientT]):
         self, op: Operation[T], extra_headers: Mapping[str, str] | None, sink: BinaryIO | None
     ) -> tuple[httpx.Request, Exchange[T]]:
         """The request to send (as often as the exchange says) and the exchange deciding."""
-        request = self._build(op, extra_headers)
-        request_id = request.headers.get("x-request-id")
-        return request, Exchange(op, self.retry_policy, request_id, sink, request.url.path)
+        headers = self._headers(op.stream, extra_headers)
+        request = self._build(op, headers)
+        exchange = Exchange(op, self.retry_policy, headers["x-request-id"], sink, request.url.path)
+        return request, exchange
 
 
 class CompactifAIClient(_BaseClient[httpx.Client]):

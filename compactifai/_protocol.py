@@ -197,7 +197,18 @@ def _excerpt(content: bytes) -> str:
     return content[:200].decode("utf-8", errors="replace")
 
 
+_parsers: dict[tuple[type[APIObject], int], Callable[[bytes, str | None], Any]] = {}
+
+
 def _parser(model: type[M], status_code: int = 200) -> Callable[[bytes, str | None], M]:
+    """The parser of ``model`` bodies, made once a model: operations are built on every call."""
+    parse = _parsers.get((model, status_code))
+    if parse is None:
+        parse = _parsers[model, status_code] = _make_parser(model, status_code)
+    return parse
+
+
+def _make_parser(model: type[M], status_code: int) -> Callable[[bytes, str | None], M]:
     def parse(content: bytes, request_id: str | None) -> M:
         try:
             value = model.model_validate_json(content)
