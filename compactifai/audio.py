@@ -372,6 +372,8 @@ def transcription(
         files={"file": (upload.filename, upload.content, upload.content_type)},
         form=form,
         raw=as_text,
+        model=model,
+        gate=TRANSCRIPTION_GATE,
     )
 
 
