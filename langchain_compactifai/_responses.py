@@ -19,9 +19,10 @@ from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from pydantic import BaseModel, model_validator
 
 from compactifai.responses_mapping import (
-    RESPONSE_ID_PREFIX,
     ChatChunks,
     as_chat_completion,
+    kept_conversation_body,
+    latest_answer,
     responses_body_from_chat,
 )
 from compactifai.types import ResponsesResult
@@ -43,13 +44,12 @@ def last_turn(messages: Sequence[BaseMessage]) -> tuple[list[BaseMessage], str |
 
     (All of them and None when no message came from it: chat completion ids do not count.)
     """
-    for index in range(len(messages) - 1, -1, -1):
-        message = messages[index]
-        if isinstance(message, AIMessage):
-            response_id = message.response_metadata.get("id")
-            if isinstance(response_id, str) and response_id.startswith(RESPONSE_ID_PREFIX):
-                return list(messages[index + 1 :]), response_id
-    return list(messages), None
+    start, response_id = latest_answer(messages, _response_id)
+    return list(messages[start:]), response_id
+
+
+def _response_id(message: BaseMessage) -> object:
+    return message.response_metadata.get("id") if isinstance(message, AIMessage) else None
 
 
 def chat_result_from_response(result: ResponsesResult) -> ChatResult:
@@ -125,11 +125,9 @@ class ResponsesAPIMixin(BaseModel):
             messages, previous_response_id = last_turn(messages)
         chat = self._chat_model()._request_params(messages, stop, kwargs, stream=stream)
         with_usage = bool((chat.get("stream_options") or {}).get("include_usage"))
-        keep = self.use_previous_response_id and "store" not in chat
-        body = responses_body_from_chat(
-            chat, previous_response_id=previous_response_id, store=True if keep else None
-        )
-        return body, with_usage
+        if self.use_previous_response_id:
+            return kept_conversation_body(chat, previous_response_id), with_usage
+        return responses_body_from_chat(chat), with_usage
 
     def _generate_with_responses(
         self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]
