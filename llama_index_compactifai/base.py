@@ -198,6 +198,13 @@ class CompactifAI(
             raise ValueError(
                 "track_previous_responses needs the Responses API: set use_responses_api=True"
             )
+        if self.previous_response_id is not None and not self.track_previous_responses:
+            # Else it would be silently ignored; a single call continues a response with
+            # chat(..., previous_response_id=...).
+            raise ValueError(
+                "previous_response_id is continued with track_previous_responses=True "
+                "(or pass previous_response_id=... to one call)"
+            )
         return self
 
     @model_validator(mode="after")

@@ -313,6 +313,8 @@ async def test_function_agent_keeps_its_conversation_on_the_service(emu: Emulato
     assert (sent["type"], sent["output"]) == ("function_call_output", "42")
 
 
-def test_tracking_needs_the_responses_api() -> None:
+def test_tracking_options_that_cannot_work_are_refused() -> None:
     with pytest.raises(ValueError, match="track_previous_responses needs the Responses API"):
         CompactifAI(api_key="k", track_previous_responses=True)
+    with pytest.raises(ValueError, match="continued with track_previous_responses=True"):
+        CompactifAI(api_key="k", use_responses_api=True, previous_response_id="resp_1")
