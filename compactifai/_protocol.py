@@ -34,7 +34,7 @@ from compactifai.errors import (
     status_error_from_response,
 )
 from compactifai.types import (
-    APIResponse,
+    APIObject,
     ChatCompletion,
     ChatCompletionChunk,
     ChatCompletionRequest,
@@ -44,10 +44,11 @@ from compactifai.types import (
     ModelList,
     UsageReport,
     UsageRequest,
+    with_request_id,
 )
 
 T = TypeVar("T")
-M = TypeVar("M", bound=APIResponse)
+M = TypeVar("M", bound=APIObject)
 
 logger = logging.getLogger("compactifai")
 
@@ -210,7 +211,7 @@ def _parser(model: type[M], status_code: int = 200) -> Callable[[bytes, str | No
                 request_id=request_id,
                 body=_excerpt(content),
             ) from None
-        value._request_id = request_id
+        with_request_id(value, request_id)
         return value
 
     return parse

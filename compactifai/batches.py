@@ -45,6 +45,7 @@ from compactifai.types import (
     ChatCompletionRequest,
     Completion,
     CompletionRequest,
+    with_request_id,
 )
 
 if TYPE_CHECKING:
@@ -276,7 +277,7 @@ def _result_of(
                 status_code=response.status_code,
                 request_id=response.request_id,
             )
-        value._request_id = response.request_id
+        with_request_id(value, response.request_id)
         return value
     if response is not None:
         raw = json.dumps(response.body).encode()

@@ -21,6 +21,7 @@ from compactifai.types import (
     ChatCompletionChunk,
     ResponsesResult,
     ResponseStreamEvent,
+    with_request_id,
 )
 
 if TYPE_CHECKING:
@@ -170,7 +171,7 @@ def as_chat_completion(result: ResponsesResult) -> ChatCompletion:
         choices=[{"index": 0, "message": message, "finish_reason": finish_reason(result)}],
         usage=chat_usage(result.usage),
     )
-    completion._request_id = result.request_id
+    with_request_id(completion, result.request_id)
     return completion
 
 
@@ -233,7 +234,7 @@ class ChatChunks:
             choices=choices,
             usage=usage,
         )
-        chunk._request_id = self.events.request_id
+        with_request_id(chunk, self.events.request_id)
         return chunk
 
     def map(

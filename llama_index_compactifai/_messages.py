@@ -250,10 +250,11 @@ def _assistant_message(text: str, calls: Sequence[_Call], reasoning: str | None)
     """Blocks as llama-index-llms-openai orders them: thinking, text, tool calls."""
     blocks: list[Any] = [ThinkingBlock(content=reasoning)] if reasoning else []
     blocks.append(TextBlock(text=text))
-    blocks.extend(
-        ToolCallBlock(tool_call_id=call_id, tool_name=name, tool_kwargs=arguments)
-        for call_id, name, arguments in calls
-    )
+    if calls:  # a stream item is built per chunk: no generator for the usual no-call answer
+        blocks.extend(
+            ToolCallBlock(tool_call_id=call_id, tool_name=name, tool_kwargs=arguments)
+            for call_id, name, arguments in calls
+        )
     return ChatMessage(role=MessageRole.ASSISTANT, blocks=blocks)
 
 
@@ -277,12 +278,17 @@ def completion_response_from_completion(completion: Completion) -> CompletionRes
     )
 
 
-def _chunk_raw(acc: StreamAccumulator, chunk: ChatCompletionChunk) -> dict[str, Any]:
+def _chunk_raw_and_counts(
+    acc: StreamAccumulator, chunk: ChatCompletionChunk
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A stream item's ``raw`` (the chunk's JSON) and ``additional_kwargs`` (token counts)."""
     raw = chunk.model_dump(exclude_unset=True)
-    if acc.usage is not None:
-        # The usage chunk is the last one: whichever item ends the stream carries the counts.
-        raw["usage"] = shared.usage_dict(acc.usage)
-    return raw
+    if acc.usage is None:  # every chunk but the last
+        return raw, {}
+    # The usage chunk is the last one: whichever item ends the stream carries the counts.
+    counts = _token_counts(acc.usage)
+    raw["usage"] = dict(counts)
+    return raw, counts
 
 
 def chat_stream_item(acc: StreamAccumulator, chunk: ChatCompletionChunk) -> ChatResponse:
@@ -292,7 +298,7 @@ def chat_stream_item(acc: StreamAccumulator, chunk: ChatCompletionChunk) -> Chat
     chunk); before, the blocks carry the JSON text so far, as llama-index-llms-openai does.
     """
     delta = acc.add(chunk)
-    additional_kwargs = _token_counts(acc.usage)
+    raw, additional_kwargs = _chunk_raw_and_counts(acc, chunk)
     thinking = chunk.choices[0].delta.reasoning if chunk.choices else None
     if thinking:
         # Where FunctionAgent looks for reasoning deltas (as llama-index-llms-openai puts them).
@@ -302,7 +308,7 @@ def chat_stream_item(acc: StreamAccumulator, chunk: ChatCompletionChunk) -> Chat
     return ChatResponse(
         message=_assistant_message(acc.text, calls, acc.reasoning),
         delta=delta,
-        raw=_chunk_raw(acc, chunk),
+        raw=raw,
         additional_kwargs=additional_kwargs,
     )
 
@@ -312,11 +318,9 @@ def completion_stream_item(
 ) -> CompletionResponse:
     """The completion-shaped twin of :func:`chat_stream_item` (the answer's text only)."""
     delta = acc.add(chunk)
+    raw, additional_kwargs = _chunk_raw_and_counts(acc, chunk)
     return CompletionResponse(
-        text=acc.text,
-        delta=delta,
-        raw=_chunk_raw(acc, chunk),
-        additional_kwargs=_token_counts(acc.usage),
+        text=acc.text, delta=delta, raw=raw, additional_kwargs=additional_kwargs
     )
 
 

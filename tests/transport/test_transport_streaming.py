@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import copy
+import json
+import pickle
 from collections.abc import Iterator
 
 import httpx
@@ -22,6 +25,18 @@ async def test_stream_yields_typed_chunks_and_stops_at_done(make: Make) -> None:
     assert all(c.request_id == "req-s1" for c in chunks)
     assert recorder.bodies[0]["stream"] is True
     assert recorder.requests[0].headers["accept"] == "text/event-stream"
+
+
+async def test_a_chunks_request_id_survives_copies_and_pickling_and_stays_out_of_dumps(
+    make: Make,
+) -> None:
+    driver, _ = make(stream_response(sse(chunk("Hello")), "req-s2"))
+    (first,) = await driver.stream(**CHAT)
+    for kept in (copy.copy(first), copy.deepcopy(first), pickle.loads(pickle.dumps(first))):
+        assert kept.request_id == "req-s2"
+        assert kept == first
+    assert "req-s2" not in json.dumps(first.model_dump())
+    assert first.model_copy(update={"id": "other"}).request_id == "req-s2"
 
 
 async def test_openai_framing_with_role_finish_and_usage_only_chunk(make: Make) -> None:
