@@ -2,26 +2,21 @@
 
 Models are withdrawn without notice. The server says so in a 400 ("Model 'x' not found;
 available: [a, b]") for a body naming one, and only "Not Found" for ``GET /models/{id}``.
-These pure functions turn such errors into ones a user can act on; the clients call them
-around their public methods (one ``GET /models`` when the server did not list the models).
+These pure functions turn such errors into ones a user can act on; the one decision the
+clients' drivers read is :func:`compactifai.capabilities.refused_model` (one ``GET /models``
+when the server did not list the models).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
 
-from compactifai.errors import BadRequestError, CompactifAIError, ModelNotFoundError
-
-if TYPE_CHECKING:
-    from compactifai.types import Model
+from compactifai.errors import BadRequestError, ModelNotFoundError
 
 __all__ = [
     "missing_model",
     "not_found_message",
-    "raise_if_missing_model",
-    "served_ids",
     "with_available",
 ]
 
@@ -62,41 +57,6 @@ def missing_model(error: BadRequestError, model: str | None) -> ModelNotFoundErr
     if listed is not None:
         available = [item.strip().strip("'\"") for item in listed.split(",") if item.strip()]
     return _error(error, name, available)
-
-
-def raise_if_missing_model(
-    error: BadRequestError, model: str | None, served: Callable[[], Sequence[str] | None]
-) -> None:
-    """Raise a :class:`ModelNotFoundError` (from ``error``) when ``error`` is about the model.
-
-    When the server listed nothing, ``served()`` (one ``GET /models``) completes it; a failure
-    to list is not the user's problem: the error then says the list is unknown.
-    """
-    missing = missing_model(error, model)
-    if missing is None:
-        return
-    if missing.available is None:
-        try:
-            ids = served()
-        except CompactifAIError:
-            ids = None
-        if ids is not None:
-            missing = with_available(missing, ids)
-    raise missing from error
-
-
-async def served_ids(
-    error: BadRequestError, model: str | None, list_models: Callable[[], Awaitable[list[Model]]]
-) -> list[str] | None:
-    """The async client's ``GET /models``, made only when ``error`` is about a model the server
-    did not list alternatives for (None otherwise, or when listing failed)."""
-    missing = missing_model(error, model)
-    if missing is None or missing.available is not None:
-        return None
-    try:
-        return [m.id for m in await list_models()]
-    except CompactifAIError:
-        return None
 
 
 def with_available(error: ModelNotFoundError, available: Sequence[str]) -> ModelNotFoundError:

@@ -17,7 +17,7 @@ import urllib.request
 import uuid
 import weakref
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import contextmanager
 from datetime import datetime
 from os import PathLike
 from pathlib import Path
@@ -27,8 +27,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from compactifai import _churn, _served_catalog, capabilities
 from compactifai import _protocol as ops
+from compactifai import _served_catalog, capabilities
 from compactifai import responses as _responses
 from compactifai._defaults import (
     DEFAULT_BASE_URL,
@@ -43,7 +43,6 @@ from compactifai._protocol import Exchange, Operation, RetryPolicy
 from compactifai._version import __version__
 from compactifai.audio import (
     DEFAULT_TRANSCRIPTION_MODEL,
-    TRANSCRIPTION_GATE,
     AudioInput,
     ResponseFormat,
     Transcription,
@@ -51,7 +50,12 @@ from compactifai.audio import (
     open_audio,
     transcription,
 )
-from compactifai.errors import BadRequestError, MissingAPIKeyError, RequestValidationError
+from compactifai.errors import (
+    BadRequestError,
+    CompactifAIError,
+    MissingAPIKeyError,
+    RequestValidationError,
+)
 from compactifai.types import (
     Batch,
     BatchList,
@@ -287,8 +291,7 @@ class _BaseClient(Generic[HttpClientT]):
         headers.setdefault("x-request-id", uuid.uuid4().hex)
         return headers
 
-    def _build(self, op: Operation[Any], extra_headers: Mapping[str, str] | None) -> httpx.Request:
-        headers = self._headers(op.stream, extra_headers)
+    def _build(self, op: Operation[Any], headers: dict[str, str]) -> httpx.Request:
         if op.body is not None:
             headers["content-type"] = "application/json"
         if op.raw:
@@ -340,7 +343,7 @@ class _BaseClient(Generic[HttpClientT]):
         options: Mapping[str, Any],
     ) -> Iterator[Operation[Transcription | str]]:
         """The request ``transcribe`` sends, checked against the catalog this client's server
-        listed last (the server's refusal is read by ``_naming_refused_model``)."""
+        listed last (the server's refusal is read by the driver, ``_run``)."""
         check_transcription_model(model, self._served_models)
         with open_audio(file, filename, content_type) as upload:
             yield transcription(upload, model=model, **options)
@@ -349,9 +352,10 @@ class _BaseClient(Generic[HttpClientT]):
         self, op: Operation[T], extra_headers: Mapping[str, str] | None, sink: BinaryIO | None
     ) -> tuple[httpx.Request, Exchange[T]]:
         """The request to send (as often as the exchange says) and the exchange deciding."""
-        request = self._build(op, extra_headers)
-        request_id = request.headers.get("x-request-id")
-        return request, Exchange(op, self.retry_policy, request_id, sink, request.url.path)
+        headers = self._headers(op.stream, extra_headers)
+        request = self._build(op, headers)
+        exchange = Exchange(op, self.retry_policy, headers["x-request-id"], sink, request.url.path)
+        return request, exchange
 
 
 class CompactifAIClient(_BaseClient[httpx.Client]):
@@ -410,48 +414,18 @@ class CompactifAIClient(_BaseClient[httpx.Client]):
     def create_chat_completion(
         self, *, extra_headers: Mapping[str, str] | None = None, **params: Any
     ) -> ChatCompletion:
-        try:
-            return self._call(ops.create_chat_completion(params), extra_headers)
-        except BadRequestError as exc:
-            self._raise_if_missing_model(exc, params)
-            raise
+        return self._call(ops.create_chat_completion(params), extra_headers)
 
     def stream_chat_completion(
         self, *, extra_headers: Mapping[str, str] | None = None, **params: Any
     ) -> Iterator[ChatCompletionChunk]:
         """Validate now; return an iterator that sends the request when first advanced."""
-        op = ops.stream_chat_completion(params)
-        return self._stream_naming_missing_model(self._stream(op, extra_headers), params)
+        return self._stream(ops.stream_chat_completion(params), extra_headers)
 
     def create_completion(
         self, *, extra_headers: Mapping[str, str] | None = None, **params: Any
     ) -> Completion:
-        try:
-            return self._call(ops.create_completion(params), extra_headers)
-        except BadRequestError as exc:
-            self._raise_if_missing_model(exc, params)
-            raise
-
-    def _raise_if_missing_model(self, exc: BadRequestError, params: Mapping[str, Any]) -> None:
-        """A 400 for a withdrawn model becomes a ModelNotFoundError listing the served ones."""
-        _churn.raise_if_missing_model(exc, params.get("model"), self._served_ids)
-
-    @contextmanager
-    def _naming_missing_model(self, params: Mapping[str, Any]) -> Iterator[None]:
-        try:
-            yield
-        except BadRequestError as exc:
-            self._raise_if_missing_model(exc, params)
-            raise
-
-    def _served_ids(self) -> list[str]:
-        return [model.id for model in self.list_models()]
-
-    def _stream_naming_missing_model(
-        self, chunks: Iterator[ChatCompletionChunk], params: Mapping[str, Any]
-    ) -> Iterator[ChatCompletionChunk]:
-        with self._naming_missing_model(params):
-            yield from chunks
+        return self._call(ops.create_completion(params), extra_headers)
 
     # ------------------------------------------------------------------ Responses API
 
@@ -459,9 +433,7 @@ class CompactifAIClient(_BaseClient[httpx.Client]):
         self, *, extra_headers: Mapping[str, str] | None = None, **params: Any
     ) -> ResponsesResult:
         """``POST /responses`` (see ``compactifai.responses``); validated before sending."""
-        op = _responses.create_response(params, self._served_models)
-        with self._naming_refused_model(_responses.RESPONSES_GATE, params.get("model")):
-            return self._call(op, extra_headers)
+        return self._call(_responses.create_response(params, self._served_models), extra_headers)
 
     def stream_response(
         self, *, extra_headers: Mapping[str, str] | None = None, **params: Any
@@ -469,27 +441,11 @@ class CompactifAIClient(_BaseClient[httpx.Client]):
         """Validate now; return an iterator of typed events that sends the request when first
         advanced (an ``error`` or ``response.failed`` event raises its typed error)."""
         op = _responses.stream_response(params, self._served_models)
-        return self._stream_naming_refused_model(self._stream(op, extra_headers), params)
+        return self._stream(op, extra_headers)
 
     def retrieve_response(self, response_id: str) -> ResponsesResult:
         """A response created with ``store=True`` by this key (else NotFoundError)."""
         return self._call(_responses.retrieve_response(response_id))
-
-    @contextmanager
-    def _naming_refused_model(self, route: capabilities.GatedRoute, model: Any) -> Iterator[None]:
-        """The server's 400 for a model ``route`` does not take, or a withdrawn one, becomes
-        the churn-style error naming the models that serve it."""
-        try:
-            yield
-        except BadRequestError as exc:
-            capabilities.raise_if_refused(route, exc, model, self.list_models)
-            raise
-
-    def _stream_naming_refused_model(
-        self, events: Iterator[ResponseStreamEvent], params: Mapping[str, Any]
-    ) -> Iterator[ResponseStreamEvent]:
-        with self._naming_refused_model(_responses.RESPONSES_GATE, params.get("model")):
-            yield from events
 
     def get_usage(
         self,
@@ -619,10 +575,7 @@ class CompactifAIClient(_BaseClient[httpx.Client]):
             "temperature": temperature,
             "timestamp_granularities": timestamp_granularities,
         }
-        with (
-            self._transcription(file, model, filename, content_type, options) as op,
-            self._naming_refused_model(TRANSCRIPTION_GATE, model),
-        ):
+        with self._transcription(file, model, filename, content_type, options) as op:
             return self._call(op, extra_headers)
 
     def _call(self, op: Operation[T], extra_headers: Mapping[str, str] | None = None) -> T:
@@ -647,27 +600,44 @@ class CompactifAIClient(_BaseClient[httpx.Client]):
         extra_headers: Mapping[str, str] | None = None,
         sink: BinaryIO | None = None,
     ) -> Iterator[T]:
-        """The one sync driver: send, feed the exchange, wait and resend when it says so."""
+        """The one sync driver: send, feed the exchange, wait and resend when it says so;
+        a refusal of the request's model, wherever it arrives, with the served models."""
         request, exchange = self._prepare(op, extra_headers, sink)
-        while True:
-            try:
-                response = self._send(request)
+        try:
+            while True:
                 try:
-                    exchange.start(response.status_code, response.headers)
-                    body = response.iter_raw() if _undecoded(response) else response.iter_bytes()
-                    for data in body:
-                        yield from exchange.feed(data)
-                        if exchange.complete:
-                            _drain(response, body)
-                            break
-                    yield from exchange.end()
-                finally:
-                    response.close()
-            except httpx.TransportError as exc:
-                exchange.failed(exc)
-            if exchange.retry_delay is None:
-                return
-            _sleep(exchange.retry_delay)
+                    response = self._send(request)
+                    try:
+                        exchange.start(response.status_code, response.headers)
+                        raw = _undecoded(response)
+                        body = response.iter_raw() if raw else response.iter_bytes()
+                        for data in body:
+                            yield from exchange.feed(data)
+                            if exchange.complete:
+                                _drain(response, body)
+                                break
+                        yield from exchange.end()
+                    finally:
+                        response.close()
+                except httpx.TransportError as exc:
+                    exchange.failed(exc)
+                if exchange.retry_delay is None:
+                    return
+                _sleep(exchange.retry_delay)
+        except BadRequestError as exc:
+            refusal = capabilities.refused_model(exc, op.model, op.gate) if op.model else None
+            if refusal is None:
+                raise
+            raise refusal.typed_error(self._served_for(refusal)) from exc
+
+    def _served_for(self, refusal: capabilities.ModelRefusal) -> list[Model] | None:
+        """The ``GET /models`` a refusal needs (None: not needed, or it failed too)."""
+        if not refusal.needs_listing:
+            return None
+        try:
+            return self.list_models()
+        except CompactifAIError:
+            return None
 
     def _send(self, request: httpx.Request) -> httpx.Response:
         pool = self._own_pool
@@ -735,25 +705,6 @@ def _reads_until(stream: Any, deadline: float) -> Iterator[None]:
             stream.read = own
 
 
-async def _watching_first(
-    items: AsyncIterator[T], watch: contextlib.AbstractAsyncContextManager[None]
-) -> AsyncIterator[T]:
-    """``items``, with ``watch`` around the wait for the first one: the server refuses a model
-    before the first item, so only that wait is watched."""
-    try:
-        async with watch:
-            first = await anext(items, None)
-        if first is None:
-            return
-        yield first
-        async for item in items:
-            yield item
-    finally:
-        close = getattr(items, "aclose", None)
-        if close is not None:
-            await close()
-
-
 class AsyncCompactifAIClient(_BaseClient[httpx.AsyncClient]):
     """Asynchronous client for the CompactifAI API; the same methods, awaitable.
 
@@ -805,48 +756,18 @@ class AsyncCompactifAIClient(_BaseClient[httpx.AsyncClient]):
     async def create_chat_completion(
         self, *, extra_headers: Mapping[str, str] | None = None, **params: Any
     ) -> ChatCompletion:
-        try:
-            return await self._call(ops.create_chat_completion(params), extra_headers)
-        except BadRequestError as exc:
-            await self._raise_if_missing_model(exc, params)
-            raise
+        return await self._call(ops.create_chat_completion(params), extra_headers)
 
     def stream_chat_completion(
         self, *, extra_headers: Mapping[str, str] | None = None, **params: Any
     ) -> AsyncIterator[ChatCompletionChunk]:
         """Validate now; return an async iterator that sends the request when first advanced."""
-        op = ops.stream_chat_completion(params)
-        return self._stream_naming_missing_model(self._stream(op, extra_headers), params)
+        return self._stream(ops.stream_chat_completion(params), extra_headers)
 
     async def create_completion(
         self, *, extra_headers: Mapping[str, str] | None = None, **params: Any
     ) -> Completion:
-        try:
-            return await self._call(ops.create_completion(params), extra_headers)
-        except BadRequestError as exc:
-            await self._raise_if_missing_model(exc, params)
-            raise
-
-    async def _raise_if_missing_model(
-        self, exc: BadRequestError, params: Mapping[str, Any]
-    ) -> None:
-        """A 400 for a withdrawn model becomes a ModelNotFoundError listing the served ones."""
-        model = params.get("model")
-        served = await _churn.served_ids(exc, model, self.list_models)
-        _churn.raise_if_missing_model(exc, model, lambda: served)
-
-    @asynccontextmanager
-    async def _naming_missing_model(self, params: Mapping[str, Any]) -> AsyncIterator[None]:
-        try:
-            yield
-        except BadRequestError as exc:
-            await self._raise_if_missing_model(exc, params)
-            raise
-
-    def _stream_naming_missing_model(
-        self, chunks: AsyncIterator[ChatCompletionChunk], params: Mapping[str, Any]
-    ) -> AsyncIterator[ChatCompletionChunk]:
-        return _watching_first(chunks, self._naming_missing_model(params))
+        return await self._call(ops.create_completion(params), extra_headers)
 
     # ------------------------------------------------------------------ Responses API
 
@@ -855,8 +776,7 @@ class AsyncCompactifAIClient(_BaseClient[httpx.AsyncClient]):
     ) -> ResponsesResult:
         """``POST /responses`` (see ``compactifai.responses``); validated before sending."""
         op = _responses.create_response(params, self._served_models)
-        async with self._naming_refused_model(_responses.RESPONSES_GATE, params.get("model")):
-            return await self._call(op, extra_headers)
+        return await self._call(op, extra_headers)
 
     def stream_response(
         self, *, extra_headers: Mapping[str, str] | None = None, **params: Any
@@ -864,30 +784,11 @@ class AsyncCompactifAIClient(_BaseClient[httpx.AsyncClient]):
         """Validate now; return an async iterator of typed events that sends the request when
         first advanced (an ``error`` or ``response.failed`` event raises its typed error)."""
         op = _responses.stream_response(params, self._served_models)
-        return self._stream_naming_refused_model(self._stream(op, extra_headers), params)
+        return self._stream(op, extra_headers)
 
     async def retrieve_response(self, response_id: str) -> ResponsesResult:
         """A response created with ``store=True`` by this key (else NotFoundError)."""
         return await self._call(_responses.retrieve_response(response_id))
-
-    @asynccontextmanager
-    async def _naming_refused_model(
-        self, route: capabilities.GatedRoute, model: Any
-    ) -> AsyncIterator[None]:
-        """The server's 400 for a model ``route`` does not take, or a withdrawn one, becomes
-        the churn-style error naming the models that serve it."""
-        try:
-            yield
-        except BadRequestError as exc:
-            listed = await capabilities.refusal_listing(route, exc, model, self.list_models)
-            capabilities.raise_if_refused(route, exc, model, lambda: listed)
-            raise
-
-    def _stream_naming_refused_model(
-        self, events: AsyncIterator[ResponseStreamEvent], params: Mapping[str, Any]
-    ) -> AsyncIterator[ResponseStreamEvent]:
-        watch = self._naming_refused_model(_responses.RESPONSES_GATE, params.get("model"))
-        return _watching_first(events, watch)
 
     async def get_usage(
         self,
@@ -1021,8 +922,7 @@ class AsyncCompactifAIClient(_BaseClient[httpx.AsyncClient]):
             "timestamp_granularities": timestamp_granularities,
         }
         with self._transcription(file, model, filename, content_type, options) as op:
-            async with self._naming_refused_model(TRANSCRIPTION_GATE, model):
-                return await self._call(op, extra_headers)
+            return await self._call(op, extra_headers)
 
     async def _call(self, op: Operation[T], extra_headers: Mapping[str, str] | None = None) -> T:
         (result,) = [item async for item in self._run(op, extra_headers)]
@@ -1046,29 +946,46 @@ class AsyncCompactifAIClient(_BaseClient[httpx.AsyncClient]):
         extra_headers: Mapping[str, str] | None = None,
         sink: BinaryIO | None = None,
     ) -> AsyncIterator[T]:
-        """The one async driver: send, feed the exchange, wait and resend when it says so."""
+        """The one async driver: send, feed the exchange, wait and resend when it says so;
+        a refusal of the request's model, wherever it arrives, with the served models."""
         request, exchange = self._prepare(op, extra_headers, sink)
-        while True:
-            try:
-                response = await self._send(request)
+        try:
+            while True:
                 try:
-                    exchange.start(response.status_code, response.headers)
-                    body = response.aiter_raw() if _undecoded(response) else response.aiter_bytes()
-                    async for data in body:
-                        for item in exchange.feed(data):
+                    response = await self._send(request)
+                    try:
+                        exchange.start(response.status_code, response.headers)
+                        raw = _undecoded(response)
+                        body = response.aiter_raw() if raw else response.aiter_bytes()
+                        async for data in body:
+                            for item in exchange.feed(data):
+                                yield item
+                            if exchange.complete:
+                                await _adrain(body)
+                                break
+                        for item in exchange.end():
                             yield item
-                        if exchange.complete:
-                            await _adrain(body)
-                            break
-                    for item in exchange.end():
-                        yield item
-                finally:
-                    await response.aclose()
-            except httpx.TransportError as exc:
-                exchange.failed(exc)
-            if exchange.retry_delay is None:
-                return
-            await _async_sleep(exchange.retry_delay)
+                    finally:
+                        await response.aclose()
+                except httpx.TransportError as exc:
+                    exchange.failed(exc)
+                if exchange.retry_delay is None:
+                    return
+                await _async_sleep(exchange.retry_delay)
+        except BadRequestError as exc:
+            refusal = capabilities.refused_model(exc, op.model, op.gate) if op.model else None
+            if refusal is None:
+                raise
+            raise refusal.typed_error(await self._served_for(refusal)) from exc
+
+    async def _served_for(self, refusal: capabilities.ModelRefusal) -> list[Model] | None:
+        """The ``GET /models`` a refusal needs (None: not needed, or it failed too)."""
+        if not refusal.needs_listing:
+            return None
+        try:
+            return await self.list_models()
+        except CompactifAIError:
+            return None
 
     async def _send(self, request: httpx.Request) -> httpx.Response:
         pool = self._own_pool

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, BinaryIO, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, BinaryIO, Generic, Protocol, TypeVar
 from urllib.parse import quote, unquote
 
 import pydantic
@@ -46,6 +46,9 @@ from compactifai.types import (
     UsageRequest,
     with_request_id,
 )
+
+if TYPE_CHECKING:
+    from compactifai.capabilities import GatedRoute
 
 T = TypeVar("T")
 M = TypeVar("M", bound=APIObject)
@@ -81,6 +84,10 @@ class Operation(Generic[T]):
     files: Mapping[str, FileField] | None = None
     form: Mapping[str, str | Sequence[str]] | None = None  # a sequence repeats the field
     raw: bool = False
+    # The model the request names and the route's gate: the drivers turn a 400 refusing it
+    # (at any point of the call or stream) into the churn error (``capabilities.refused_model``).
+    model: str | None = None
+    gate: GatedRoute | None = None
 
 
 # ---------------------------------------------------------------------------- validation
@@ -197,7 +204,18 @@ def _excerpt(content: bytes) -> str:
     return content[:200].decode("utf-8", errors="replace")
 
 
+_parsers: dict[tuple[type[APIObject], int], Callable[[bytes, str | None], Any]] = {}
+
+
 def _parser(model: type[M], status_code: int = 200) -> Callable[[bytes, str | None], M]:
+    """The parser of ``model`` bodies, made once a model: operations are built on every call."""
+    parse = _parsers.get((model, status_code))
+    if parse is None:
+        parse = _parsers[model, status_code] = _make_parser(model, status_code)
+    return parse
+
+
+def _make_parser(model: type[M], status_code: int) -> Callable[[bytes, str | None], M]:
     def parse(content: bytes, request_id: str | None) -> M:
         try:
             value = model.model_validate_json(content)
@@ -268,22 +286,29 @@ def retrieve_model(model_id: str) -> Operation[Model]:
 def create_chat_completion(params: Mapping[str, Any]) -> Operation[ChatCompletion]:
     if params.get("stream"):
         raise RequestValidationError("stream", "use stream_chat_completion() to stream")
+    body = _encode(ChatCompletionRequest, params)
     return Operation(
-        "POST", "/chat/completions", _parser(ChatCompletion), _encode(ChatCompletionRequest, params)
+        "POST", "/chat/completions", _parser(ChatCompletion), body, model=params["model"]
     )
 
 
 def stream_chat_completion(params: Mapping[str, Any]) -> Operation[ChatCompletionChunk]:
     body = _encode(ChatCompletionRequest, {**params, "stream": True})
-    return Operation("POST", "/chat/completions", _parser(ChatCompletionChunk), body, stream=True)
+    return Operation(
+        "POST",
+        "/chat/completions",
+        _parser(ChatCompletionChunk),
+        body,
+        stream=True,
+        model=params["model"],
+    )
 
 
 def create_completion(params: Mapping[str, Any]) -> Operation[Completion]:
     if params.get("stream"):
         raise RequestValidationError("stream", "the completions endpoint does not stream")
-    return Operation(
-        "POST", "/completions", _parser(Completion), _encode(CompletionRequest, params)
-    )
+    body = _encode(CompletionRequest, params)
+    return Operation("POST", "/completions", _parser(Completion), body, model=params["model"])
 
 
 def get_usage(

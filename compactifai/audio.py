@@ -20,6 +20,9 @@ from os import PathLike
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any, BinaryIO, Literal, Union
 
+import pydantic
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictStr, field_validator
+
 from compactifai.capabilities import GatedRoute, check_model
 from compactifai.errors import RequestValidationError
 from compactifai.types import APIObject, APIResponse, Model
@@ -40,6 +43,7 @@ __all__ = [
     "ResponseFormat",
     "TranscriptPassage",
     "Transcription",
+    "TranscriptionRequest",
     "TranscriptionSegment",
     "TranscriptionUsage",
     "TranscriptionWord",
@@ -67,7 +71,7 @@ MAX_AUDIO_BYTES = 25 * 1024 * 1024
 ResponseFormat = Literal["json", "text", "srt", "verbose_json", "vtt"]
 RESPONSE_FORMATS: tuple[str, ...] = ("json", "text", "srt", "verbose_json", "vtt")
 TEXT_FORMATS = frozenset({"text", "srt", "vtt"})
-TIMESTAMP_GRANULARITIES = ("word", "segment")
+TimestampGranularity = Literal["word", "segment"]
 # The accepted types (§6), by file extension, with the MIME type sent for each.
 AUDIO_EXTENSIONS: Mapping[str, str] = {
     "flac": "audio/flac",
@@ -307,6 +311,43 @@ def _text(content: bytes, request_id: str | None) -> str:
     return content.decode("utf-8", errors="replace")
 
 
+class TranscriptionRequest(BaseModel):
+    """The form fields of ``POST /audio/transcriptions`` besides the file (which
+    :func:`open_audio` checks first), validated like every request body.
+
+    ``include`` and ``chunking_strategy`` are not sent: the service accepts and ignores them;
+    nor is ``stream``: the clients read a transcription whole.
+    """
+
+    model_config = ConfigDict(extra="forbid", defer_build=True)
+
+    model: StrictStr = Field(min_length=1)
+    language: StrictStr | None = None
+    prompt: StrictStr | None = None
+    response_format: ResponseFormat = "json"
+    temperature: StrictFloat | None = Field(default=None, ge=0, le=1)
+    timestamp_granularities: list[TimestampGranularity] | None = Field(
+        default=None, min_length=1, serialization_alias="timestamp_granularities[]"
+    )
+
+    @field_validator("language")
+    @classmethod
+    def _iso_639_1(cls, value: str | None) -> str | None:
+        if value is not None and not (value.isalpha() and 2 <= len(value) <= 3):
+            raise ValueError("must be an ISO-639-1 code such as 'en'")
+        return value.lower() if value is not None else None
+
+    @field_validator("timestamp_granularities", mode="before")
+    @classmethod
+    def _one_granularity(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    def form(self) -> dict[str, str | list[str]]:
+        """The multipart fields as sent (a list repeats its field; a number as its repr)."""
+        fields = self.model_dump(exclude_none=True, by_alias=True)
+        return {k: v if isinstance(v, (str, list)) else repr(v) for k, v in fields.items()}
+
+
 def transcription(
     upload: AudioUpload,
     *,
@@ -318,60 +359,34 @@ def transcription(
     timestamp_granularities: Sequence[str] | None = None,
 ) -> Operation[Transcription | str]:
     """``POST /audio/transcriptions`` (multipart): a :class:`Transcription` for ``json`` and
-    ``verbose_json``, the body as a string for ``text``, ``srt`` and ``vtt``."""
-    if response_format not in RESPONSE_FORMATS:
-        raise RequestValidationError(
-            "response_format",
-            f"must be one of {', '.join(RESPONSE_FORMATS)} (got {response_format!r})",
-        )
-    form: dict[str, str | Sequence[str]] = {"model": model, "response_format": response_format}
-    if language is not None:
-        if not isinstance(language, str) or not language.isalpha() or not 2 <= len(language) <= 3:
-            raise RequestValidationError(
-                "language", f"must be an ISO-639-1 code such as 'en' (got {language!r})"
-            )
-        form["language"] = language.lower()
-    if prompt is not None:
-        if not isinstance(prompt, str):
-            raise RequestValidationError(
-                "prompt", f"must be a string (got {type(prompt).__name__})"
-            )
-        form["prompt"] = prompt
-    if temperature is not None:
-        if (
-            isinstance(temperature, bool)
-            or not isinstance(temperature, (int, float))
-            or not 0 <= temperature <= 1
-        ):
-            raise RequestValidationError(
-                "temperature", f"must be a number from 0 to 1 (got {temperature!r})"
-            )
-        form["temperature"] = repr(float(temperature))
-    if timestamp_granularities is not None:
-        granularities = (
-            [timestamp_granularities]
-            if isinstance(timestamp_granularities, str)
-            else list(timestamp_granularities)
-        )
-        unknown = [g for g in granularities if g not in TIMESTAMP_GRANULARITIES]
-        if unknown or not granularities:
-            raise RequestValidationError(
-                "timestamp_granularities",
-                f"must name 'word' and/or 'segment' (got {timestamp_granularities!r})",
-            )
-        form["timestamp_granularities[]"] = granularities
-    as_text = response_format in TEXT_FORMATS
+    ``verbose_json``, the body as a string for ``text``, ``srt`` and ``vtt``. The fields are
+    validated by :class:`TranscriptionRequest` (errors name the field, as on every route)."""
     # The request logic loads with the first transcription, not with this module's types.
-    from compactifai._protocol import Operation, _parser
+    from compactifai._protocol import Operation, _parser, _validation_error
 
+    params = {
+        "model": model,
+        "language": language,
+        "prompt": prompt,
+        "response_format": response_format,
+        "temperature": temperature,
+        "timestamp_granularities": timestamp_granularities,
+    }
+    try:
+        request = TranscriptionRequest.model_validate(params)
+    except pydantic.ValidationError as exc:
+        raise _validation_error(exc, params) from None
+    as_text = request.response_format in TEXT_FORMATS
     parse = _text if as_text else _parser(Transcription)
     return Operation(
         "POST",
         "/audio/transcriptions",
         parse,  # type: ignore[arg-type]
         files={"file": (upload.filename, upload.content, upload.content_type)},
-        form=form,
+        form=request.form(),
         raw=as_text,
+        model=request.model,
+        gate=TRANSCRIPTION_GATE,
     )
 
 

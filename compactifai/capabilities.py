@@ -10,7 +10,8 @@
   flag is false a :class:`ModelCapabilityError`; else the bundled table
   (:func:`compactifai.catalog.model_info`), which refuses only what it knows cannot;
 - the server's 400 for such a model becomes the same :class:`ModelCapabilityError`, naming
-  the models that serve the route (one ``GET /models``, made only then).
+  the models that serve the route (one ``GET /models``, made only then): the decision is
+  :func:`refused_model`, for a withdrawn model on any route too.
 
 Pure functions: the clients pass the catalog they know and do the listing themselves.
 """
@@ -18,27 +19,22 @@ Pure functions: the clients pass the catalog they know and do the listing themse
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from compactifai import _churn
 from compactifai.catalog import KNOWN_MODELS, model_info
-from compactifai.errors import (
-    BadRequestError,
-    CompactifAIError,
-    ModelCapabilityError,
-    ModelNotFoundError,
-)
+from compactifai.errors import BadRequestError, ModelCapabilityError, ModelNotFoundError
 from compactifai.types import Model
 
 __all__ = [
     "GatedRoute",
+    "ModelRefusal",
     "capability_error",
     "check_model",
     "is_refusal",
-    "raise_if_refused",
-    "refusal_listing",
+    "refused_model",
     "serving_ids",
     "supports",
 ]
@@ -176,52 +172,48 @@ def _names(text: str, model: str) -> bool:
     return re.search(rf"(?<![\w.-]){re.escape(model)}(?![\w.-])", text) is not None
 
 
-def _listed(models: Callable[[], Sequence[Model] | None]) -> Sequence[Model] | None:
-    try:
-        return models()
-    except CompactifAIError:
-        return None
+@dataclass(frozen=True)
+class ModelRefusal:
+    """A 400 about the request's model, and what becomes of it.
 
-
-def raise_if_refused(
-    route: GatedRoute,
-    error: BadRequestError,
-    model: Any,
-    models: Callable[[], Sequence[Model] | None],
-) -> None:
-    """Raise the churn-style error for a 400 about the request's model, else return.
-
-    A model without the capability becomes a :class:`ModelCapabilityError` naming the models
-    that serve ``route``, a withdrawn one a :class:`ModelNotFoundError` naming those served
-    now; ``models()`` is one ``GET /models`` (None or an error: not known), made only if needed.
+    ``missing`` is the churn error of a withdrawn model; None when ``route`` refuses a model
+    without its capability. ``needs_listing`` says whether the typed error wants the models
+    served now (one ``GET /models``, the driver's I/O); :meth:`typed_error` builds it from
+    what that listing returned (None: not listed, or the listing failed).
     """
-    if is_refusal(route, error, model):
-        listed = _listed(models)
-        serving = serving_ids(route, listed) if listed is not None else None
-        raise capability_error(route, model, serving, error, "") from error
 
-    def served() -> list[str] | None:
-        listed = _listed(models)
-        return [m.id for m in listed] if listed is not None else None
+    error: BadRequestError
+    model: str | None
+    route: GatedRoute | None
+    missing: ModelNotFoundError | None
 
-    _churn.raise_if_missing_model(error, model if isinstance(model, str) else None, served)
+    @property
+    def needs_listing(self) -> bool:
+        return self.missing is None or self.missing.available is None
+
+    def typed_error(self, listed: Sequence[Model] | None) -> ModelNotFoundError:
+        missing = self.missing
+        if missing is None:
+            assert self.route is not None and self.model is not None  # see refused_model
+            serving = serving_ids(self.route, listed) if listed is not None else None
+            return capability_error(self.route, self.model, serving, self.error, "")
+        if missing.available is None and listed is not None:
+            return _churn.with_available(missing, [m.id for m in listed])
+        return missing
 
 
-async def refusal_listing(
-    route: GatedRoute,
-    error: BadRequestError,
-    model: Any,
-    list_models: Callable[[], Awaitable[list[Model]]],
-) -> list[Model] | None:
-    """The async client's ``GET /models`` for :func:`raise_if_refused`: made only when
-    ``error`` is about the model and the server did not list the alternatives."""
-    needed = is_refusal(route, error, model)
-    if not needed:
-        missing = _churn.missing_model(error, model if isinstance(model, str) else None)
-        needed = missing is not None and missing.available is None
-    if not needed:
-        return None
-    try:
-        return await list_models()
-    except CompactifAIError:
-        return None
+def refused_model(
+    error: BadRequestError, model: Any, route: GatedRoute | None = None
+) -> ModelRefusal | None:
+    """Whether ``error`` is the server refusing the request's ``model``: on ``route``, a model
+    without the route's capability (:class:`ModelCapabilityError`), or anywhere a withdrawn
+    one (:class:`ModelNotFoundError`); None for any other complaint.
+
+    The one decision both clients' drivers read, around the whole of a call or a stream: a
+    refusal means the same whether it is the answer's status or an error event mid-stream.
+    """
+    named = model if isinstance(model, str) else None
+    if route is not None and is_refusal(route, error, named):
+        return ModelRefusal(error, named, route, None)
+    missing = _churn.missing_model(error, named)
+    return ModelRefusal(error, named, route, missing) if missing is not None else None

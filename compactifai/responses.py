@@ -103,8 +103,11 @@ def create_response(
     if params.get("stream"):
         raise RequestValidationError("stream", "use stream_response() to stream")
     body = _encode(ResponsesRequest, params)
-    check_model(RESPONSES_GATE, params.get("model"), served)
-    return Operation("POST", "/responses", _parser(ResponsesResult), body)
+    model = params["model"]
+    check_model(RESPONSES_GATE, model, served)
+    return Operation(
+        "POST", "/responses", _parser(ResponsesResult), body, model=model, gate=RESPONSES_GATE
+    )
 
 
 def stream_response(
@@ -113,8 +116,11 @@ def stream_response(
     """``POST /responses`` with ``stream: true``: typed events; error events raise. Checked
     as :func:`create_response` is."""
     body = _encode(ResponsesRequest, {**params, "stream": True})
-    check_model(RESPONSES_GATE, params.get("model"), served)
-    return Operation("POST", "/responses", _parse_event, body, stream=True)
+    model = params["model"]
+    check_model(RESPONSES_GATE, model, served)
+    return Operation(
+        "POST", "/responses", _parse_event, body, stream=True, model=model, gate=RESPONSES_GATE
+    )
 
 
 def retrieve_response(response_id: str) -> Operation[ResponsesResult]:

@@ -678,7 +678,7 @@ __all__ += [
 # ``POST /v1/responses`` (service-2026.md section 4): OpenAI's Responses shapes as vLLM serves
 # them. The request declares ``additionalProperties: true``: unknown fields go through.
 
-from pydantic import Discriminator, Tag, model_validator  # noqa: E402
+from pydantic import Discriminator, Tag  # noqa: E402
 
 ResponsesReasoningEffort = Literal["minimal", "low", "medium", "high"]
 """The Responses schema's ``reasoning.effort`` words (chat's ``reasoning_effort`` has more)."""
@@ -793,20 +793,25 @@ class ResponsesReasoning(_RequestModel):
     summary: Literal["auto", "concise", "detailed"] | None = None
 
 
-class ResponsesTextFormat(_RequestModel):
-    """``text.format``: plain text, any JSON object, or JSON following ``schema``."""
+class ResponsesPlainTextFormat(_RequestModel):
+    """``text.format`` asking for plain text, or for any JSON object."""
 
-    type: Literal["text", "json_object", "json_schema"]
-    name: str | None = None
-    schema_: dict[str, Any] | None = Field(default=None, alias="schema")
-    description: str | None = None
-    strict: bool | None = None
+    type: Literal["text", "json_object"]
 
-    @model_validator(mode="after")
-    def _json_schema_is_named(self) -> "ResponsesTextFormat":
-        if self.type == "json_schema" and (not self.name or self.schema_ is None):
-            raise ValueError("a json_schema format needs a name and a schema")
-        return self
+
+class ResponsesJSONSchemaFormat(JSONSchemaFormat):
+    """``text.format`` asking for JSON following ``schema``: chat's ``json_schema`` fields,
+    flat beside ``type``."""
+
+    type: Literal["json_schema"]
+    name: str = Field(min_length=1)
+
+
+ResponsesTextFormat = Annotated[
+    ResponsesPlainTextFormat | ResponsesJSONSchemaFormat,
+    Discriminator("type"),
+]
+"""``text.format``: plain text, any JSON object, or JSON following ``schema``."""
 
 
 class ResponsesText(_RequestModel):
@@ -1109,7 +1114,9 @@ __all__ += [
     "ResponseStreamEvent",
     "ResponseUsage",
     "ResponsesFunctionTool",
+    "ResponsesJSONSchemaFormat",
     "ResponsesNamedToolChoice",
+    "ResponsesPlainTextFormat",
     "ResponsesReasoning",
     "ResponsesReasoningEffort",
     "ResponsesRequest",

@@ -20,7 +20,7 @@ from compactifai import (
     Transcription,
     TranscriptionSegment,
 )
-from compactifai.audio import MAX_AUDIO_BYTES
+from compactifai.audio import MAX_AUDIO_BYTES, TRANSCRIPTION_GATE, AudioUpload, transcription
 from compactifai.emulator import Emulator
 
 from .conftest import CHAT_MODEL, WHISPER, tone, transcription_requests
@@ -130,6 +130,28 @@ def test_options_reach_the_server(client: CompactifAIClient, live: Emulator) -> 
     assert body["language"] == "es"
     assert body["prompt"] == "CompactifAI, Multiverse"
     assert body["temperature"] == "0.2"
+    client.transcribe(tone(1.0), language="DE", temperature=0, timestamp_granularities="word")
+    assert transcription_requests(live)[-1]["language"] == "de"
+    assert transcription_requests(live)[-1]["temperature"] == "0.0"
+
+
+def test_the_form_carries_each_field_as_the_service_reads_it() -> None:
+    upload = AudioUpload("a.mp3", b"ID3\x04", "audio/mpeg", 4)
+    op = transcription(
+        upload,
+        language="EN",
+        temperature=1,
+        timestamp_granularities="segment",
+        response_format="srt",
+    )
+    assert op.form == {
+        "model": WHISPER,
+        "language": "en",
+        "response_format": "srt",
+        "temperature": "1.0",
+        "timestamp_granularities[]": ["segment"],
+    }
+    assert op.raw and op.model == WHISPER and op.gate is TRANSCRIPTION_GATE
 
 
 async def test_the_async_client_gives_the_same_answers(
@@ -182,14 +204,29 @@ def test_a_file_over_25_mb_is_refused_naming_the_limit(
         (b"RIFF....WAVE", {"filename": "notes.txt"}, "file", "'notes.txt' is not a known audio"),
         (b"", {}, "file", "is empty"),
         (b"ID3\x04" + bytes(100), {"content_type": "text/plain"}, "content_type", "not an audio"),
-        (b"ID3\x04" + bytes(100), {"response_format": "docx"}, "response_format", "one of json"),
-        (b"ID3\x04" + bytes(100), {"temperature": 1.5}, "temperature", "from 0 to 1"),
-        (b"ID3\x04" + bytes(100), {"language": "english"}, "language", "ISO-639-1"),
+        # The form fields are validated like every request body: the field path, pydantic's
+        # reason and the value given.
         (
             b"ID3\x04" + bytes(100),
-            {"timestamp_granularities": ["char"]},
+            {"response_format": "docx"},
+            "response_format",
+            "'verbose_json' or 'vtt' (got 'docx')",
+        ),
+        (b"ID3\x04" + bytes(100), {"temperature": 1.5}, "temperature", "less than or equal to 1"),
+        (b"ID3\x04" + bytes(100), {"temperature": True}, "temperature", "valid number"),
+        (b"ID3\x04" + bytes(100), {"language": "english"}, "language", "ISO-639-1"),
+        (b"ID3\x04" + bytes(100), {"prompt": 3}, "prompt", "valid string (got 3)"),
+        (
+            b"ID3\x04" + bytes(100),
+            {"timestamp_granularities": ["word", "char"]},
+            "timestamp_granularities[1]",
+            "'word' or 'segment' (got 'char')",
+        ),
+        (
+            b"ID3\x04" + bytes(100),
+            {"timestamp_granularities": []},
             "timestamp_granularities",
-            "'word'",
+            "at least 1 item",
         ),
         (io.StringIO("text"), {}, "file", "binary mode"),
         (12, {}, "file", "expected a path, bytes or a binary file object"),

@@ -207,9 +207,34 @@ async def test_retrieve_async_and_unstored_is_not_found(aclient: AsyncCompactifA
             {"model": REASONING_MODEL, "input": "Hi", "tool_choice": {"type": "function"}},
             "tool_choice.name",
         ),
+        # A json_schema format needs its name and schema: the error names the missing field.
         (
-            {"model": REASONING_MODEL, "input": "Hi", "text": {"format": {"type": "json_schema"}}},
-            "text.format",
+            {
+                "model": REASONING_MODEL,
+                "input": "Hi",
+                "text": {"format": {"type": "json_schema", "schema": {"type": "object"}}},
+            },
+            "text.format.name",
+        ),
+        (
+            {
+                "model": REASONING_MODEL,
+                "input": "Hi",
+                "text": {"format": {"type": "json_schema", "name": "", "schema": {}}},
+            },
+            "text.format.name",
+        ),
+        (
+            {
+                "model": REASONING_MODEL,
+                "input": "Hi",
+                "text": {"format": {"type": "json_schema", "name": "answer"}},
+            },
+            "text.format.schema",
+        ),
+        (
+            {"model": REASONING_MODEL, "input": "Hi", "text": {"format": {"type": "xml"}}},
+            "text.format.type",
         ),
         ({"model": REASONING_MODEL, "input": "Hi", "stream": True}, "stream"),
         ({"model": REASONING_MODEL, "input": "Hi", "extra": object()}, "extra"),
