@@ -12,7 +12,7 @@ looks the same whichever API produced it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from compactifai.errors import RequestValidationError
@@ -45,6 +45,8 @@ __all__ = [
     "as_chat_completion",
     "chat_usage",
     "finish_reason",
+    "kept_conversation_body",
+    "latest_answer",
     "responses_body_from_chat",
 ]
 
@@ -53,6 +55,7 @@ __all__ = [
 RESPONSE_ID_PREFIX = "resp_"
 
 _Mapped = TypeVar("_Mapped")
+_Message = TypeVar("_Message")
 
 
 # ---------------------------------------------------------------------------- request
@@ -93,6 +96,38 @@ def responses_body_from_chat(
         str(chat.get("model") or ""),
         input_from_chat_messages(chat.get("messages") or ()),
         overrides=fields,
+    )
+
+
+def latest_answer(
+    messages: Sequence[_Message], response_id_of: Callable[[_Message], object]
+) -> tuple[int, str | None]:
+    """Where a conversation the service keeps resumes: the index of the first message after
+    the latest answer of the Responses API in ``messages``, and that answer's id.
+
+    ``response_id_of`` reads a message's response id (an integration's own place for it);
+    ``(0, None)`` when no message has one (a chat completion's id does not count).
+    """
+    for index in range(len(messages) - 1, -1, -1):
+        response_id = response_id_of(messages[index])
+        if isinstance(response_id, str) and response_id.startswith(RESPONSE_ID_PREFIX):
+            return index + 1, response_id
+    return 0, None
+
+
+def kept_conversation_body(
+    chat: Mapping[str, Any], previous_response_id: str | None
+) -> dict[str, Any]:
+    """The ``POST /responses`` body of a turn of a conversation the service keeps.
+
+    It continues ``previous_response_id`` (None: the first turn) and asks the service to
+    store this response (``store: true``; the service does not by default) so that the next
+    turn can continue it, unless ``chat`` sets ``store`` itself.
+    """
+    return responses_body_from_chat(
+        chat,
+        previous_response_id=previous_response_id,
+        store=None if "store" in chat else True,
     )
 
 

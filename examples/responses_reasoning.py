@@ -3,8 +3,8 @@
 ``use_responses_api=True`` sends calls to ``POST /v1/responses`` (served by hypernova-60b,
 gpt-oss-120b and glm-5-1) instead of chat completions; answers look the same either way:
 the reasoning trace apart from the answer, tool calls, token usage (reasoning tokens
-included). ``use_previous_response_id=True`` sends only the new turn of a conversation,
-naming the stored response it follows.
+included). ``use_previous_response_id=True`` (LangChain) and ``track_previous_responses=True``
+(LlamaIndex) send only the new turn of a conversation, naming the stored response it follows.
 
 Run: python examples/responses_reasoning.py   (offline emulator without COMPACTIFAI_API_KEY)
 """
@@ -75,6 +75,12 @@ def llama_index_part() -> None:
             print(".", end="", flush=True)
         print(item.delta or "", end="", flush=True)
     print()
+
+    kept = CompactifAI(model="hypernova-60b", use_responses_api=True, track_previous_responses=True)
+    history = [ChatMessage(role="user", content="The secret word is pineapple.")]
+    history.append(kept.chat(history).message)
+    history.append(ChatMessage(role="user", content="What is the secret word?"))
+    print("llama-index follow-up (only the new turn sent):", kept.chat(history).message.content)
 
 
 if __name__ == "__main__":

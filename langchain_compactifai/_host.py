@@ -24,5 +24,10 @@ class ChatModelHost(HoldsClients, Protocol):
     def model_kwargs(self) -> dict[str, Any]: ...
     def _convert_input(self, model_input: LanguageModelInput) -> PromptValue: ...
     def _request_params(
-        self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None,
+        kwargs: dict[str, Any],
+        *,
+        stream: bool = False,
     ) -> dict[str, Any]: ...

@@ -440,12 +440,16 @@ class StreamMapper:
             )
         )
 
-    def final(self) -> ChatGenerationChunk:
+    def final(self, *, with_usage: bool = True) -> ChatGenerationChunk:
+        """The closing chunk; without usage when ``with_usage`` is off (``stream_usage=False``
+        on the Responses API, which reports usage unasked)."""
         stream = self._stream
         return ChatGenerationChunk(
             message=AIMessageChunk(
                 content="",
-                usage_metadata=usage_metadata_from_usage(stream.usage) if stream.usage else None,
+                usage_metadata=(
+                    usage_metadata_from_usage(stream.usage) if stream.usage and with_usage else None
+                ),
                 response_metadata=_response_metadata(
                     stream.model, stream.finish_reason, stream.id, stream.request_id
                 ),

@@ -19,9 +19,10 @@ from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from pydantic import BaseModel, model_validator
 
 from compactifai.responses_mapping import (
-    RESPONSE_ID_PREFIX,
     ChatChunks,
     as_chat_completion,
+    kept_conversation_body,
+    latest_answer,
     responses_body_from_chat,
 )
 from compactifai.types import ResponsesResult
@@ -43,13 +44,12 @@ def last_turn(messages: Sequence[BaseMessage]) -> tuple[list[BaseMessage], str |
 
     (All of them and None when no message came from it: chat completion ids do not count.)
     """
-    for index in range(len(messages) - 1, -1, -1):
-        message = messages[index]
-        if isinstance(message, AIMessage):
-            response_id = message.response_metadata.get("id")
-            if isinstance(response_id, str) and response_id.startswith(RESPONSE_ID_PREFIX):
-                return list(messages[index + 1 :]), response_id
-    return list(messages), None
+    start, response_id = latest_answer(messages, _response_id)
+    return list(messages[start:]), response_id
+
+
+def _response_id(message: BaseMessage) -> object:
+    return message.response_metadata.get("id") if isinstance(message, AIMessage) else None
 
 
 def chat_result_from_response(result: ResponsesResult) -> ChatResult:
@@ -103,14 +103,31 @@ class ResponsesAPIMixin(BaseModel):
         self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]
     ) -> dict[str, Any]:
         """The Responses body of a call: the chat body the call would send, rewritten."""
+        return self._streamed_responses_params(messages, stop, kwargs, stream=False)[0]
+
+    def _streamed_responses_params(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None,
+        kwargs: dict[str, Any],
+        *,
+        stream: bool = True,
+    ) -> tuple[dict[str, Any], bool]:
+        """The Responses body of a call, and whether its stream reports usage.
+
+        The service always sends a response's usage; a stream passes it on only when the chat
+        path would have asked for it (``stream_usage``, or ``stream_options`` the call or
+        ``model_kwargs`` set), so ``stream_usage=False`` means no ``usage_metadata`` whichever
+        API the call goes to. (``ChatOpenAI`` reports it on its Responses path regardless.)
+        """
         previous_response_id = None
         if self.use_previous_response_id and "previous_response_id" not in kwargs:
             messages, previous_response_id = last_turn(messages)
-        chat = self._chat_model()._request_params(messages, stop, kwargs)
-        keep = self.use_previous_response_id and "store" not in chat
-        return responses_body_from_chat(
-            chat, previous_response_id=previous_response_id, store=True if keep else None
-        )
+        chat = self._chat_model()._request_params(messages, stop, kwargs, stream=stream)
+        with_usage = bool((chat.get("stream_options") or {}).get("include_usage"))
+        if self.use_previous_response_id:
+            return kept_conversation_body(chat, previous_response_id), with_usage
+        return responses_body_from_chat(chat), with_usage
 
     def _generate_with_responses(
         self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]
@@ -131,23 +148,23 @@ class ResponsesAPIMixin(BaseModel):
     def _stream_with_responses(
         self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]
     ) -> Iterator[ChatGenerationChunk]:
-        params = self._responses_params(messages, stop, kwargs)
+        params, with_usage = self._streamed_responses_params(messages, stop, kwargs)
         chunks, mapper = ChatChunks(), StreamMapper()
         with langchain_errors():
             for event in self._chat_model().client.stream_response(**params):
                 chunk = chunks.map(event, mapper.map)
                 if chunk is not None:
                     yield chunk
-        yield mapper.final()
+        yield mapper.final(with_usage=with_usage)
 
     async def _astream_with_responses(
         self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]
     ) -> AsyncIterator[ChatGenerationChunk]:
-        params = self._responses_params(messages, stop, kwargs)
+        params, with_usage = self._streamed_responses_params(messages, stop, kwargs)
         chunks, mapper = ChatChunks(), StreamMapper()
         with langchain_errors():
             async for event in self._chat_model().async_client.stream_response(**params):
                 chunk = chunks.map(event, mapper.map)
                 if chunk is not None:
                     yield chunk
-        yield mapper.final()
+        yield mapper.final(with_usage=with_usage)

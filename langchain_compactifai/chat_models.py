@@ -180,7 +180,8 @@ class ChatCompactifAI(CompactifAIConnection, BatchAPIMixin, ResponsesAPIMixin, B
     streaming: bool = False
     """Stream responses even on ``invoke`` (so callbacks see tokens)."""
     stream_usage: bool = True
-    """Request token usage on streams (``stream_options.include_usage``)."""
+    """Request token usage on streams (``stream_options.include_usage``). Off, a stream's
+    chunks carry no ``usage_metadata``, on the Responses API too (which always sends it)."""
     user: str | None = None
     """End-user id, forwarded to the API."""
     reasoning_effort: ReasoningEffort | None = None

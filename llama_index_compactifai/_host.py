@@ -17,7 +17,11 @@ __all__ = ["LLMHost"]
 
 
 class LLMHost(HoldsClients, Protocol):
-    """The LLM's clients (``HoldsClients``), and the body ``chat`` would send."""
+    """The LLM's clients (``HoldsClients``), its Responses API conversation settings, and the
+    body ``chat`` would send."""
+
+    track_previous_responses: bool
+    previous_response_id: str | None
 
     def _chat_params(
         self, messages: Sequence[ChatMessage], kwargs: dict[str, Any]

@@ -108,6 +108,10 @@ class CompactifAI(
 
     ``use_responses_api=True`` sends every call to the Responses API (``POST /responses``;
     hypernova-60b, gpt-oss-120b, glm-5-1) with the same results, tools and agents included.
+    With ``track_previous_responses=True`` too, the service keeps the conversation: a call
+    sends only the messages after the latest answer (its id is in the answer's
+    ``message.additional_kwargs["response_id"]``) with ``previous_response_id``; a call whose
+    messages hold no answer (``complete``) continues the LLM's latest one.
     """
 
     model: str = Field(default=DEFAULT_CHAT_MODEL, description="The CompactifAI model id.")
@@ -161,6 +165,18 @@ class CompactifAI(
         description="Send chat (and completion) calls to the Responses API (POST /responses) "
         "instead of chat completions; served by hypernova-60b, gpt-oss-120b and glm-5-1.",
     )
+    track_previous_responses: bool = Field(
+        default=False,
+        description="Let the service keep the conversation (Responses API only): each call "
+        "is stored (store: true) and continues the latest answer, sending only the messages "
+        "after it, with previous_response_id. As llama-index-llms-openai's OpenAIResponses.",
+    )
+    previous_response_id: str | None = Field(
+        default=None,
+        description="The response the next call continues when its messages hold no answer "
+        "(complete(), a first turn): with track_previous_responses, the latest answer's id; "
+        "set it to resume a conversation, None to start afresh.",
+    )
     http_client: HttpxClient | None = Field(
         default=None, exclude=True, description="An httpx.Client to send sync requests with."
     )
@@ -175,6 +191,21 @@ class CompactifAI(
     @classmethod
     def class_name(cls) -> str:
         return "CompactifAI"
+
+    @model_validator(mode="after")
+    def _tracking_needs_the_responses_api(self) -> CompactifAI:
+        if self.track_previous_responses and not self.use_responses_api:
+            raise ValueError(
+                "track_previous_responses needs the Responses API: set use_responses_api=True"
+            )
+        if self.previous_response_id is not None and not self.track_previous_responses:
+            # Else it would be silently ignored; a single call continues a response with
+            # chat(..., previous_response_id=...).
+            raise ValueError(
+                "previous_response_id is continued with track_previous_responses=True "
+                "(or pass previous_response_id=... to one call)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _read_catalog(self) -> CompactifAI:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
-from compactifai.commands._common import safe_text
+from compactifai.commands._common import print_untrusted, safe_text
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -105,27 +105,14 @@ def print_stream(
                 status.stop()
                 status = None
             if thought and thoughts is not None:
-                # markup=False: the model's text is shown as written, never read as rich markup.
-                thoughts.print(
-                    safe_text(thought, multiline=True, markup=False),
-                    end="",
-                    style="dim",
-                    markup=False,
-                    soft_wrap=True,
-                )
+                print_untrusted(thoughts, thought, style="dim")
                 thoughts.file.flush()
                 thinking = True
             if text:
                 if thinking and thoughts is not None:
                     thoughts.print()
                     thinking = False
-                out.print(
-                    safe_text(text, multiline=True, markup=False),
-                    end="",
-                    markup=False,
-                    highlight=False,
-                    soft_wrap=True,
-                )
+                print_untrusted(out, text)
                 out.file.flush()
     finally:
         if status is not None:

@@ -33,6 +33,7 @@ __all__ = [
     "models_table",
     "one_line",
     "print_table",
+    "print_untrusted",
     "require_api_key",
     "safe_text",
     "service_or_emulator",
@@ -186,7 +187,8 @@ def safe_text(text: object, *, multiline: bool = False, markup: bool = True) -> 
     """Text a server or a model sent (ids, statuses, messages, answers), made safe to print.
 
     Control characters are dropped (tab and newline are kept with ``multiline``, else they
-    become spaces) so that no escape sequence reaches the terminal, and rich markup is escaped
+    become spaces; print kept tabs with :func:`print_untrusted`, as rich would turn them into
+    spaces) so that no escape sequence reaches the terminal, and rich markup is escaped
     so that ``[/INST]`` or ``[link=...]`` print as they are (``markup=False`` skips that for
     text printed with rich's ``markup=False`` or with plain ``print``). Every command prints
     such text through this helper.
@@ -199,6 +201,23 @@ def safe_text(text: object, *, multiline: bool = False, markup: bool = True) -> 
     from rich.markup import escape
 
     return escape(cleaned)
+
+
+def print_untrusted(out: Console, text: object, *, style: str | None = None) -> None:
+    """Print a model's multi-line text (an answer, a trace, or a streamed piece of one) as
+    written: through :func:`safe_text`, never read as markup, with its tabs kept.
+
+    Rich would expand a tab to spaces, counting columns from the start of what it prints,
+    which for a piece of a stream is not where the terminal's cursor is; a tab written as
+    itself lands on the terminal's next tab stop, and a redirected answer keeps its
+    tabs (a Makefile, TSV). ``style`` (e.g. ``"dim"``) styles the pieces between them.
+    """
+    pieces = safe_text(text, multiline=True, markup=False).split("\t")
+    for index, piece in enumerate(pieces):
+        if index:
+            out.file.write("\t")
+        if piece:
+            out.print(piece, end="", style=style, markup=False, highlight=False, soft_wrap=True)
 
 
 # ---------------------------------------------------------------------------- errors

@@ -21,6 +21,7 @@ from compactifai.commands._common import (
     console,
     guarded,
     make_client,
+    print_untrusted,
     safe_text,
 )
 
@@ -257,12 +258,14 @@ def _write_results(results: BatchResults, out: Path | None, as_json: bool) -> No
     out_console = console()
     for cid, result in zip(results.custom_ids, results, strict=True):
         row = result_json(cid, result)
-        text = (
-            safe_text(row["content"] or "", multiline=True)
-            if row["ok"]
-            else f"[red]error[/]: {safe_text(row['error']['message'])}"
-        )
-        out_console.print(f"[bold]{safe_text(cid)}[/]: {text}")
+        if not row["ok"]:
+            out_console.print(
+                f"[bold]{safe_text(cid)}[/]: [red]error[/]: {safe_text(row['error']['message'])}"
+            )
+            continue
+        out_console.print(f"[bold]{safe_text(cid)}[/]: ", end="")
+        print_untrusted(out_console, row["content"] or "")
+        out_console.print()
 
 
 def _show(batch: Batch, as_json: bool) -> None:

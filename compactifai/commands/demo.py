@@ -24,6 +24,7 @@ from compactifai.commands._common import (
     models_table,
     one_line,
     print_table,
+    print_untrusted,
     safe_text,
     service_or_emulator,
 )
@@ -173,8 +174,7 @@ class _Session:
             stop()
 
     def write(self, text: str, style: str | None = None) -> None:
-        text = safe_text(text, multiline=True, markup=False)
-        self.out.print(text, end="", markup=False, highlight=False, soft_wrap=True, style=style)
+        print_untrusted(self.out, text, style=style)
         self.out.file.flush()
 
     def think(self, text: str) -> None:

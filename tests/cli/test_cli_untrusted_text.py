@@ -113,7 +113,9 @@ def test_batch_results_prints_model_text_as_text(
     result = cli("batch", "results", BATCH_ID)
     assert result.code == 0, result.err
     assert "q[1]: Sure.[/INST] " + LINK in result.out
-    assert "\nSecond line " in result.out  # a multi-line answer keeps its lines (and tabs)
+    # A multi-line answer keeps its lines and its tabs: a tab reaches the terminal as a tab
+    # (which puts it on its next tab stop), never rich's spaces.
+    assert "\nSecond line\twith a tab]0;pwned[2J31m\n" in result.out
     _assert_clean(result.out)
     as_json = cli("batch", "results", BATCH_ID, "--json")
     assert as_json.code == 0, as_json.err
@@ -188,9 +190,10 @@ def test_chat_streams_answers_as_text(cli: Runner, monkeypatch: pytest.MonkeyPat
 
     stream = (
         chunk(role="assistant", content="")
-        + chunk(reasoning="hmm\x1b[2J [/think]")
+        + chunk(reasoning="hmm\x1b[2J [/think]\tso")
         + chunk(content=f"[/INST] {LINK}\x1b]0;")
         + chunk(content="pwned\x07\nline two")
+        + chunk(content="\tcolumn\t2")
         + b"data: [DONE]\n\n"
     )
     _serve(
@@ -204,6 +207,7 @@ def test_chat_streams_answers_as_text(cli: Runner, monkeypatch: pytest.MonkeyPat
     )
     result = cli("chat", "Hi")
     assert result.code == 0, result.err
-    assert f"[/INST] {LINK}]0;pwned\nline two" in result.out
-    assert "[/think]" in result.err and "m[/INST]" in result.err
+    # Tabs reach the terminal as tabs: only it knows the column a streamed piece starts at.
+    assert f"[/INST] {LINK}]0;pwned\nline two\tcolumn\t2" in result.out
+    assert "hmm[2J [/think]\tso" in result.err and "m[/INST]" in result.err
     _assert_clean(result.out + result.err)

@@ -62,6 +62,8 @@ EXPECTED: dict[str, list[str]] = {
         'llama-index thinking block: The user asks: "When was the Eiffel Tower completed?"',
         "llama-index answer: ",
         "llama-index stream: ....",
+        "llama-index follow-up (only the new turn sent): Here is what I found. The secret word "
+        "is pineapple.",
     ],
     "responses_api": [
         "answer: The Eiffel Tower is in Paris and was completed in 1889.",

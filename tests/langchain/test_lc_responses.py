@@ -291,3 +291,30 @@ def test_images_and_files_go_as_responses_input_parts() -> None:
             "filename": "a.pdf",
         },
     ]
+
+
+@pytest.mark.parametrize(
+    ("setting", "call_kwargs"),
+    [
+        ({"stream_usage": False}, {}),
+        ({}, {"stream_usage": False}),
+        ({"model_kwargs": {"stream_options": {"include_usage": False}}}, {}),
+    ],
+    ids=["field", "call", "stream_options"],
+)
+@pytest.mark.parametrize("api", [True, False], ids=["responses", "chat"])
+async def test_stream_usage_off_means_no_usage_on_either_api(
+    emu: Emulator, api: bool, setting: dict[str, Any], call_kwargs: dict[str, Any]
+) -> None:
+    # The Responses API reports usage unasked; a model told not to report it on streams
+    # does not, whichever API a call goes to (ChatOpenAI does on its Responses path: the
+    # one place we differ, so that routing a call never changes what a stream carries).
+    model = _model(emu, use_responses_api=api, **setting)
+    streamed = list(model.stream(QUESTION, **call_kwargs))
+    streamed += [c async for c in model.astream(QUESTION, **call_kwargs)]
+    assert [c for c in streamed if c.usage_metadata] == []
+    assert streamed[-1].chunk_position == "last" and streamed[-1].response_metadata["id"]
+    assert "".join(c.text for c in streamed) == 2 * model.invoke(QUESTION).text
+    assert model.invoke(QUESTION, **call_kwargs).usage_metadata  # invoke: usage as ever
+    paths = {"/v1/responses"} if api else {"/v1/chat/completions"}
+    assert set(_paths(emu)) == paths

@@ -201,3 +201,112 @@ def test_structured_predict_asks_for_the_schema_as_text_format(emu: Emulator) ->
     assert isinstance(company, Company)
     fmt = emu.requests[0].body["text"]["format"]
     assert (fmt["type"], fmt["name"]) == ("json_schema", "Company")
+
+
+# ---------------------------------------------------------------- track_previous_responses
+
+OPENING = ChatMessage(role="user", content="The secret word is pineapple.")
+ASK = ChatMessage(role="user", content="What is the secret word?")
+
+
+def _only(message: ChatMessage) -> list[dict[str, Any]]:
+    return [{"type": "message", "role": "user", "content": message.content}]
+
+
+def test_a_tracked_conversation_sends_only_the_new_turn(emu: Emulator) -> None:
+    llm = _llm(emu, track_previous_responses=True)
+    first = llm.chat([OPENING])
+    first_id = first.message.additional_kwargs["response_id"]
+    assert first_id == first.raw["id"] and first_id.startswith("resp_")
+    assert llm.previous_response_id == first_id
+    second = llm.chat([OPENING, first.message, ASK])
+    sent_first, sent_second = (r.body for r in emu.requests)
+    assert sent_first["store"] is True  # kept by the service, so the next turn can refer to it
+    assert "previous_response_id" not in sent_first
+    assert (sent_second["previous_response_id"], sent_second["input"]) == (first_id, _only(ASK))
+    assert sent_second["store"] is True
+    # The service answered from the stored turn: as it does when sent the whole history.
+    whole = _llm(emu).chat([OPENING, first.message, ASK])
+    assert "pineapple" in second.message.content
+    assert second.message.content == whole.message.content
+    assert "previous_response_id" not in emu.requests[-1].body  # untracked: the whole history
+    assert "store" not in emu.requests[-1].body
+
+
+async def test_streamed_answers_continue_too(emu: Emulator) -> None:
+    llm = _llm(emu, track_previous_responses=True)
+    items = list(llm.stream_chat([OPENING]))
+    first_id = items[-1].message.additional_kwargs["response_id"]
+    assert first_id == llm.previous_response_id
+    assert all("response_id" not in i.message.additional_kwargs for i in items[:-1])
+    later = [i async for i in await llm.astream_chat([OPENING, items[-1].message, ASK])]
+    body = emu.requests[-1].body
+    assert (body["previous_response_id"], body["input"]) == (first_id, _only(ASK))
+    assert "pineapple" in later[-1].message.content
+    later_id = later[-1].message.additional_kwargs["response_id"]
+    assert llm.previous_response_id == later_id != first_id
+    third = await llm.achat([OPENING, items[-1].message, ASK, later[-1].message, ASK])
+    assert emu.requests[-1].body["previous_response_id"] == later_id  # the latest answer
+    assert "pineapple" in third.message.content
+
+
+def test_completions_continue_the_llms_latest_answer(emu: Emulator) -> None:
+    # As with llama-index-llms-openai's OpenAIResponses: complete() has no history to carry
+    # the answer, so the LLM remembers it.
+    llm = _llm(emu, track_previous_responses=True)
+    llm.complete("The secret word is pineapple.")
+    first_id = llm.previous_response_id
+    answer = llm.complete("What is the secret word?")
+    assert emu.requests[-1].body["previous_response_id"] == first_id
+    assert "pineapple" in answer.text
+    streamed = list(llm.stream_complete("What is the secret word?"))
+    assert "pineapple" in streamed[-1].text
+    llm.previous_response_id = None  # start afresh
+    fresh = llm.complete("What is the secret word?")
+    assert "previous_response_id" not in emu.requests[-1].body
+    assert "pineapple" not in fresh.text
+    # A conversation can be resumed by id, by another LLM object with the same key.
+    resumed = _llm(emu, track_previous_responses=True, previous_response_id=first_id)
+    assert "pineapple" in resumed.complete("What is the secret word?").text
+
+
+def test_a_history_of_another_api_is_sent_whole(emu: Emulator) -> None:
+    llm = _llm(emu, track_previous_responses=True, previous_response_id="resp_elsewhere")
+    from_chat = ChatMessage(role="assistant", content="Noted.")  # no response id
+    llm.chat([OPENING, from_chat, ASK])
+    body = emu.requests[0].body
+    assert "previous_response_id" not in body  # not glued onto another conversation
+    assert [item["role"] for item in body["input"]] == ["user", "assistant", "user"]
+
+
+def test_a_call_may_name_the_response_it_continues(emu: Emulator) -> None:
+    llm = _llm(emu, track_previous_responses=True)
+    first = llm.chat([OPENING])
+    llm.chat([OPENING])  # the LLM's latest answer is now another one
+    answer = llm.chat([ASK], previous_response_id=first.raw["id"])
+    assert emu.requests[-1].body["previous_response_id"] == first.raw["id"]
+    assert "pineapple" in answer.message.content
+
+
+async def test_function_agent_keeps_its_conversation_on_the_service(emu: Emulator) -> None:
+    calls: list[tuple[int, int]] = []
+    agent = FunctionAgent(
+        tools=[_multiply_tool(calls)],
+        llm=_llm(emu, track_previous_responses=True),
+        system_prompt="You are a calculator. Use tools for arithmetic.",
+    )
+    output = await agent.run(user_msg="Use the multiply tool to multiply 6 and 7.")
+    assert calls == [(6, 7)] and "42" in str(output.response.content)
+    asked, answered = (r.body for r in emu.requests)
+    assert "previous_response_id" not in asked
+    # The tool's result goes alone, after the call the service already holds.
+    assert answered["previous_response_id"].startswith("resp_")
+    [sent] = answered["input"]
+    assert (sent["type"], sent["output"]) == ("function_call_output", "42")
+
+
+def test_tracking_options_that_cannot_work_are_refused() -> None:
+    with pytest.raises(ValueError, match="track_previous_responses needs the Responses API"):
+        CompactifAI(api_key="k", track_previous_responses=True)
+    with pytest.raises(ValueError, match="continued with track_previous_responses=True"):
+        CompactifAI(api_key="k", use_responses_api=True, previous_response_id="resp_1")

@@ -11,6 +11,8 @@ in the lower module says the same without the edge).
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from collections.abc import Collection, Iterator
 from pathlib import Path
 
@@ -40,7 +42,7 @@ def _imported_names(
     """
     is_package = path.name == "__init__.py"
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-    for node in tree.body if module_level_only else ast.walk(tree):
+    for node in _run_on_import(tree.body) if module_level_only else ast.walk(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 yield alias.name
@@ -56,6 +58,33 @@ def _imported_names(
             for alias in node.names:
                 submodule = f"{base}.{alias.name}"
                 yield submodule if submodule in modules else base
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def _run_on_import(statements: list[ast.stmt]) -> Iterator[ast.stmt]:
+    """The statements that run when a module whose body is ``statements`` is imported.
+
+    Those of the body and of every block it opens on the way (``if``/``else``,
+    ``try``/``except``/``else``/``finally``, ``with``, loops, ``match``, class bodies): an
+    import a module makes under a ``try`` is as eager as one on its top line. Function bodies
+    run later, and ``if TYPE_CHECKING:`` never (its ``else`` does).
+    """
+    for node in statements:
+        yield node
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        if isinstance(node, ast.If) and _is_type_checking(node.test):
+            yield from _run_on_import(node.orelse)
+            continue
+        for block in ("body", "orelse", "finalbody"):
+            yield from _run_on_import(getattr(node, block, []))
+        for clause in [*getattr(node, "handlers", []), *getattr(node, "cases", [])]:
+            yield from _run_on_import(clause.body)
 
 
 def _graph() -> dict[str, set[str]]:
@@ -225,3 +254,73 @@ def test_neither_adapter_imports_the_other() -> None:
         if _is_under(name, other)
     }
     assert not offending, sorted(offending)
+
+
+# A module whose framework imports all run on import, none on its top line; and some that do
+# not run on import (in a function, under TYPE_CHECKING).
+_HIDDEN_EAGER_IMPORTS = """\
+from typing import TYPE_CHECKING
+
+try:
+    import langchain_core.messages
+except ImportError:
+    from llama_index.core import Settings
+else:
+    import langgraph
+finally:
+    from . import sibling
+
+if TYPE_CHECKING:
+    import llama_index.core.llms
+elif True:
+    import langchain.chains
+else:
+    from langchain_compactifai import ChatCompactifAI
+
+with open(__file__) as source:
+    import llama_index_compactifai.base
+
+
+class Holder:
+    import langchain_core.tools
+
+
+def later():
+    import langchain_core.runnables
+"""
+
+
+def test_imports_under_try_if_and_with_count_as_made_on_import(tmp_path: Path) -> None:
+    module = tmp_path / "hidden.py"
+    module.write_text(_HIDDEN_EAGER_IMPORTS, encoding="utf-8")
+    modules = {"compactifai.hidden", "compactifai.sibling"}
+    eager = set(_imported_names("compactifai.hidden", module, modules, module_level_only=True))
+    assert _framework_names(eager) == {
+        "langchain_core.messages",
+        "llama_index.core",
+        "langgraph",
+        "langchain.chains",
+        "langchain_compactifai",
+        "llama_index_compactifai.base",
+        "langchain_core.tools",
+    }
+    assert "compactifai.sibling" in eager  # from the finally block
+    assert "llama_index.core.llms" not in eager  # under TYPE_CHECKING: never run
+    assert "langchain_core.runnables" not in eager  # in a function: run on its first call
+    everywhere = set(_imported_names("compactifai.hidden", module, modules))
+    assert {"llama_index.core.llms", "langchain_core.runnables"} <= everywhere
+
+
+def test_importing_the_client_package_loads_no_framework() -> None:
+    # What the ast checks above promise, seen by the interpreter: the client's package, and the
+    # modules a CLI or `compare` user imports, leave both frameworks unloaded.
+    code = (
+        "import sys\n"
+        "for name in ('compactifai', 'compactifai.compare', 'compactifai.cli'):\n"
+        "    __import__(name)\n"
+        "    loaded = sorted(m for m in sys.modules if m.split('.')[0] in "
+        f"{FRAMEWORKS + ADAPTERS!r})\n"
+        "    assert not loaded, f'import {name} loaded {loaded}'\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr

@@ -13,7 +13,11 @@ import pytest
 
 from compactifai.chat import chat_body, function_tool, json_schema_response_format
 from compactifai.errors import RequestValidationError
-from compactifai.responses_mapping import responses_body_from_chat
+from compactifai.responses_mapping import (
+    kept_conversation_body,
+    latest_answer,
+    responses_body_from_chat,
+)
 from compactifai.types import ResponsesRequest
 
 WEATHER = function_tool(
@@ -108,6 +112,25 @@ def test_a_continuation_names_the_stored_response() -> None:
     )
     assert (body["previous_response_id"], body["store"]) == ("resp_1", True)
     assert body["input"] == ITEMS[3:]
+
+
+def test_a_kept_conversation_resumes_after_its_latest_answer() -> None:
+    # What both integrations' conversation options (LangChain's use_previous_response_id,
+    # LlamaIndex's track_previous_responses) send: the messages after the latest answer of
+    # the Responses API, continuing it, stored for the next turn.
+    ids = [None, "resp_1", None, "chatcmpl-9", None]
+    assert latest_answer(ids, lambda response_id: response_id) == (2, "resp_1")
+    assert latest_answer([None, "chatcmpl-9"], lambda response_id: response_id) == (0, None)
+    first = kept_conversation_body(chat_body("hypernova-60b", HISTORY[:2]), None)
+    assert first["store"] is True and "previous_response_id" not in first
+    later = kept_conversation_body(chat_body("hypernova-60b", HISTORY[3:]), "resp_1")
+    assert (later["previous_response_id"], later["store"], later["input"]) == (
+        "resp_1",
+        True,
+        ITEMS[3:],
+    )
+    unstored = chat_body("hypernova-60b", HISTORY[3:], overrides={"store": False})
+    assert kept_conversation_body(unstored, "resp_1")["store"] is False  # the caller's say
 
 
 def test_a_chat_completion_id_is_not_a_response_to_continue() -> None:
