@@ -229,7 +229,7 @@ def _make_parser(model: type[M], status_code: int) -> Callable[[bytes, str | Non
                 request_id=request_id,
                 body=_excerpt(content),
             ) from None
-        with_request_id(value, request_id)
+        with_request_id(value, request_id, content)
         return value
 
     return parse

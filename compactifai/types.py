@@ -13,6 +13,7 @@ read into one attribute, ``reasoning``.
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
+import pydantic_core
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
 __all__ = [
@@ -103,22 +104,35 @@ class APIResponse(APIObject):
 
 
 class StreamItem(APIObject):
-    """One item of a stream (a chunk, an event): it carries its response's request id too.
+    """One item of a stream (a chunk, an event): it carries its response's request id too,
+    and the JSON it was parsed from (:meth:`as_sent`).
 
     Unlike a whole body it declares no private attribute: pydantic runs a private-attribute
     set-up for every instance of a model that has one, which was a third of the cost of
-    parsing a stream chunk. ``with_request_id`` stores the id where pydantic keeps private
-    values, so ``request_id``, equality, copies and pickling treat it alike.
+    parsing a stream chunk. ``with_request_id`` stores the id (and the JSON) where pydantic
+    keeps private values, so ``request_id``, equality, copies and pickling treat them alike.
     """
 
+    def as_sent(self) -> dict[str, Any]:
+        """The item as its server sent it: its JSON, keys as sent (``reasoning_content`` stays
+        so), read again by pydantic-core's parser (faster than dumping the model); for an item
+        built here, its fields as given."""
+        private = self.__pydantic_private__
+        source = private.get("_source") if private else None
+        if source is None:
+            return self.model_dump(exclude_unset=True)
+        value: dict[str, Any] = pydantic_core.from_json(source)
+        return value
 
-def with_request_id(value: APIObject, request_id: str | None) -> None:
+
+def with_request_id(value: APIObject, request_id: str | None, source: bytes | None = None) -> None:
     """Make ``value`` (a whole body or a stream item) carry ``request_id``, the
-    ``x-request-id`` of its HTTP response."""
+    ``x-request-id`` of its HTTP response, and a stream item the JSON ``source`` it came from."""
     if isinstance(value, APIResponse):
         value._request_id = request_id
     else:
-        object.__setattr__(value, "__pydantic_private__", {"_request_id": request_id})
+        private = {"_request_id": request_id, "_source": source}
+        object.__setattr__(value, "__pydantic_private__", private)
 
 
 # ---------------------------------------------------------------------------- content parts

@@ -282,7 +282,7 @@ def _chunk_raw_and_counts(
     acc: StreamAccumulator, chunk: ChatCompletionChunk
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """A stream item's ``raw`` (the chunk's JSON) and ``additional_kwargs`` (token counts)."""
-    raw = chunk.model_dump(exclude_unset=True)
+    raw = chunk.as_sent()
     if acc.usage is None:  # every chunk but the last
         return raw, {}
     # The usage chunk is the last one: whichever item ends the stream carries the counts.

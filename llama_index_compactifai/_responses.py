@@ -89,7 +89,7 @@ class ResponsesStream:
         return finished.id if finished is not None else None
 
     def _with_raw(self, item: _Item, event: ResponseStreamEvent) -> _Item:
-        item.raw = event.model_dump(exclude_unset=True)
+        item.raw = event.as_sent()
         if self._acc.usage is not None:
             item.raw["usage"] = usage_dict(self._acc.usage)
         finished = self._chunks.events.response

@@ -343,6 +343,19 @@ def test_stream_chat_is_incremental_and_ends_with_usage(server: FakeServer) -> N
     assert items[-1].additional_kwargs == USAGE
 
 
+def test_stream_items_raw_is_each_chunk_as_the_server_sent_it(server: FakeServer) -> None:
+    thinking = chunk("Hi")
+    thinking["choices"][0]["delta"]["reasoning_content"] = "greet"  # vLLM's older key
+    thinking["system_fingerprint"] = "fp-1"
+    chunks = [thinking, *text_chunks("!")]
+    server.answers = [sse_response(chunks)]
+    items = list(server.llm().stream_chat([ChatMessage(role="user", content="Hi")]))
+    assert items[0].raw == thinking
+    assert items[0].additional_kwargs["thinking_delta"] == "greet"
+    assert [item.raw for item in items[1:-1]] == chunks[1:-1]
+    assert items[-1].raw == {**chunks[-1], "usage": USAGE}
+
+
 async def test_astream_chat_and_astream_complete(server: FakeServer) -> None:
     server.answers = [sse_response(text_chunks("a", "b"))]
     llm = server.llm()

@@ -13,6 +13,7 @@ import pytest
 from compactifai import IncompleteStreamError, InternalServerError, RateLimitError
 from compactifai._sse import ServerSentEvent, SSEDecoder
 from compactifai.chat import StreamAccumulator
+from compactifai.types import ChatCompletionChunk
 from tests.transport.conftest import Make
 from tests.transport.drivers import CHAT, chunk, sse, stream_response
 
@@ -37,6 +38,18 @@ async def test_a_chunks_request_id_survives_copies_and_pickling_and_stays_out_of
         assert kept == first
     assert "req-s2" not in json.dumps(first.model_dump())
     assert first.model_copy(update={"id": "other"}).request_id == "req-s2"
+
+
+async def test_a_chunk_gives_back_its_json_as_sent_keys_and_extras_included(make: Make) -> None:
+    sent = chunk(reasoning_content="hmm", finish=None)
+    sent["system_fingerprint"] = "fp-1"  # a field our type does not declare
+    driver, _ = make(stream_response(sse(sent)))
+    (received,) = await driver.stream(**CHAT)
+    assert received.choices[0].delta.reasoning == "hmm"  # read through the alias
+    assert received.as_sent() == sent  # but given back with the server's own key
+    assert copy.deepcopy(received).as_sent() == sent
+    built = ChatCompletionChunk(id="c-1", model="m")  # no JSON behind it: its fields as given
+    assert built.as_sent() == {"id": "c-1", "model": "m"}
 
 
 async def test_openai_framing_with_role_finish_and_usage_only_chunk(make: Make) -> None:
