@@ -8,8 +8,8 @@ and summarization middleware classify by (``is_retryable``, ``ContextOverflowErr
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
+from types import TracebackType
+from typing import Literal
 
 from langchain_core.exceptions import (
     ContextOverflowError,
@@ -132,17 +132,35 @@ def _translated(error: compactifai.CompactifAIError) -> Exception | None:
     return translated
 
 
-@contextmanager
-def langchain_errors() -> Iterator[None]:
+class _LangChainErrors:
+    """The context manager of :func:`langchain_errors`: stateless, so one instance serves every
+    call (a generator-based one would be two more objects alive for each call in flight)."""
+
+    __slots__ = ()
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> Literal[False]:
+        if isinstance(error, compactifai.CompactifAIError):
+            translated = _translated(error)
+            if translated is not None:
+                raise translated from error
+        return False
+
+
+_LANGCHAIN_ERRORS = _LangChainErrors()
+
+
+def langchain_errors() -> _LangChainErrors:
     """Re-raise server and network errors as their LangChain-classified subclasses.
 
     Errors raised before sending (``RequestValidationError``, ``MissingAPIKeyError``) pass
     through unchanged.
     """
-    try:
-        yield
-    except compactifai.CompactifAIError as error:
-        translated = _translated(error)
-        if translated is None:
-            raise
-        raise translated from error
+    return _LANGCHAIN_ERRORS
