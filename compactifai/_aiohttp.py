@@ -138,12 +138,18 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             session = self._open()
         timeout: dict[str, float | None] = request.extensions.get("timeout", {})
         # Read the body first (a multipart upload is a stream): aiohttp sends it in one piece.
-        content = await request.aread() or None
+        # A body given as bytes was read when the request was built.
+        try:
+            content = request.content or None
+        except httpx.RequestNotRead:
+            content = await request.aread() or None
+        headers = request.headers
+        encoding = headers.encoding  # a property that scans every header: read it once
         try:
             response = await session.request(
                 request.method,
                 str(request.url),
-                headers=request.headers.multi_items(),
+                headers=[(k.decode(encoding), v.decode(encoding)) for k, v in headers.raw],
                 data=content,
                 allow_redirects=False,
                 compress=None,

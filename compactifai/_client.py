@@ -925,7 +925,11 @@ class AsyncCompactifAIClient(_BaseClient[httpx.AsyncClient]):
             return await self._call(op, extra_headers)
 
     async def _call(self, op: Operation[T], extra_headers: Mapping[str, str] | None = None) -> T:
-        (result,) = [item async for item in self._run(op, extra_headers)]
+        # A loop, not an async list comprehension: no comprehension coroutine per call.
+        results: list[T] = []
+        async for item in self._run(op, extra_headers):
+            results.append(item)
+        (result,) = results
         return result
 
     def _stream(
