@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 
 import aiohttp
 import httpx
@@ -45,7 +45,7 @@ _ERRORS: tuple[tuple[type[BaseException], type[httpx.TransportError]], ...] = (
 _MAPPED = (aiohttp.ClientError, asyncio.TimeoutError, OSError, RuntimeError)
 
 
-def _mapped(exc: BaseException, request: httpx.Request) -> httpx.TransportError:
+def _mapped(exc: BaseException, request: httpx.Request | None) -> httpx.TransportError:
     """The httpx error for one of ``_MAPPED`` (a plain function: no context manager set up
     on every request and body read, where nothing fails)."""
     for source, target in _ERRORS:
@@ -66,7 +66,7 @@ class _ResponseStream(httpx.AsyncByteStream):
 
     __slots__ = ("_request", "_response")
 
-    def __init__(self, response: aiohttp.ClientResponse, request: httpx.Request) -> None:
+    def __init__(self, response: aiohttp.ClientResponse, request: httpx.Request | None) -> None:
         self._response = response
         self._request = request
 
@@ -133,10 +133,6 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         return self._ssl
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        session = self._session
-        if session is None or session.closed:
-            session = self._open()
-        timeout: dict[str, float | None] = request.extensions.get("timeout", {})
         # Read the body first (a multipart upload is a stream): aiohttp sends it in one piece.
         # A body given as bytes was read when the request was built.
         try:
@@ -145,15 +141,43 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             content = await request.aread() or None
         headers = request.headers
         encoding = headers.encoding  # a property that scans every header: read it once
+        return await self.send_direct(
+            request.method,
+            request.url,
+            [(k.decode(encoding), v.decode(encoding)) for k, v in headers.raw],
+            content,
+            request.extensions.get("timeout", {}),
+            request,
+        )
+
+    async def send_direct(
+        self,
+        method: str,
+        url: httpx.URL,
+        headers: Mapping[str, str] | list[tuple[str, str]],
+        content: bytes | None,
+        timeout: Mapping[str, float | None],
+        request: httpx.Request | None = None,
+    ) -> httpx.Response:
+        """Send a request given by its parts, without an ``httpx.Request``.
+
+        Building an ``httpx.Request`` (its headers normalized twice, a URL, a byte stream) is
+        most of what a call allocates before it waits for the server; a client sending on a
+        pool it opened itself hands the parts here (``compactifai._own_pool.DirectRequest``).
+        ``request``, when there is one, is attached to the errors raised.
+        """
+        session = self._session
+        if session is None or session.closed:
+            session = self._open()
         try:
             response = await session.request(
-                request.method,
-                str(request.url),
-                headers=[(k.decode(encoding), v.decode(encoding)) for k, v in headers.raw],
+                method,
+                str(url),
+                headers=headers,
                 data=content,
                 allow_redirects=False,
                 compress=None,
-                ssl=self._ssl_for(request.url.scheme),
+                ssl=self._ssl_for(url.scheme),
                 timeout=self._timeout(timeout),
             )
         except _MAPPED as exc:
@@ -173,7 +197,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             extensions={"http_version": b"HTTP/1.1"},
         )
 
-    def _timeout(self, timeout: dict[str, float | None]) -> aiohttp.ClientTimeout:
+    def _timeout(self, timeout: Mapping[str, float | None]) -> aiohttp.ClientTimeout:
         key = (timeout.get("connect"), timeout.get("read"), timeout.get("pool"))
         cached = self._timeouts.get(key)
         if cached is None:

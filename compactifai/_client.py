@@ -22,7 +22,7 @@ from datetime import datetime
 from os import PathLike
 from pathlib import Path
 from types import TracebackType
-from typing import Any, BinaryIO, Generic, Literal, TypeVar, Union, overload
+from typing import Any, BinaryIO, Generic, Literal, Protocol, TypeVar, Union, overload
 from urllib.parse import urlsplit
 
 import httpx
@@ -38,7 +38,7 @@ from compactifai._defaults import (
     env_setting,
 )
 from compactifai._loop_pools import aclose_pool, close_with_loop
-from compactifai._own_pool import OwnPool
+from compactifai._own_pool import DirectRequest, OwnPool
 from compactifai._protocol import Exchange, Operation, RetryPolicy
 from compactifai._version import __version__
 from compactifai.audio import (
@@ -216,7 +216,17 @@ def _warn_if_cleartext(base_url: str) -> None:
         )
 
 
-class _BaseClient(Generic[HttpClientT]):
+class _Addressed(Protocol):
+    @property
+    def url(self) -> httpx.URL: ...
+
+
+# What a driver sends: an ``httpx.Request``, or for the async client's own aiohttp pool a
+# ``DirectRequest`` (see ``_own_pool``).
+RequestT = TypeVar("RequestT", bound=_Addressed)
+
+
+class _BaseClient(Generic[HttpClientT, RequestT]):
     """Configuration and request building shared by both drivers."""
 
     def __init__(
@@ -276,26 +286,31 @@ class _BaseClient(Generic[HttpClientT]):
             f"max_retries={self.max_retries}, api_key={'set' if self._api_key else 'unset'})"
         )
 
-    def _headers(self, stream: bool, extra_headers: Mapping[str, str] | None) -> dict[str, str]:
+    def _headers(
+        self, op: Operation[Any], extra_headers: Mapping[str, str] | None
+    ) -> dict[str, str]:
         if extra_headers:
             ops.check_headers(extra_headers, "extra_headers")
         if self._api_key is None:
             raise MissingAPIKeyError()
         headers = {
             "user-agent": USER_AGENT,
-            "accept": "text/event-stream" if stream else "application/json",
+            "accept": "text/event-stream" if op.stream else "application/json",
             **{k.lower(): v for k, v in self.default_headers.items()},
             **{k.lower(): v for k, v in (extra_headers or {}).items()},
             "authorization": f"Bearer {self._api_key.get()}",
         }
-        headers.setdefault("x-request-id", uuid.uuid4().hex)
-        return headers
-
-    def _build(self, op: Operation[Any], headers: dict[str, str]) -> httpx.Request:
         if op.body is not None:
             headers["content-type"] = "application/json"
         if op.raw:
             headers["accept"] = "*/*"
+        headers.setdefault("x-request-id", uuid.uuid4().hex)
+        return headers
+
+    def _build(self, op: Operation[Any], headers: dict[str, str]) -> RequestT:
+        raise NotImplementedError
+
+    def _httpx_request(self, op: Operation[Any], headers: dict[str, str]) -> httpx.Request:
         http = self.http_client  # first: opening the pool is what sets _own_pool
         pool = self._own_pool
         if pool is not None:
@@ -350,15 +365,15 @@ class _BaseClient(Generic[HttpClientT]):
 
     def _prepare(
         self, op: Operation[T], extra_headers: Mapping[str, str] | None, sink: BinaryIO | None
-    ) -> tuple[httpx.Request, Exchange[T]]:
+    ) -> tuple[RequestT, Exchange[T]]:
         """The request to send (as often as the exchange says) and the exchange deciding."""
-        headers = self._headers(op.stream, extra_headers)
+        headers = self._headers(op, extra_headers)
         request = self._build(op, headers)
         exchange = Exchange(op, self.retry_policy, headers["x-request-id"], sink, request.url.path)
         return request, exchange
 
 
-class CompactifAIClient(_BaseClient[httpx.Client]):
+class CompactifAIClient(_BaseClient[httpx.Client, httpx.Request]):
     """Synchronous client for the CompactifAI API.
 
     >>> with CompactifAIClient() as client:  # reads COMPACTIFAI_API_KEY
@@ -639,6 +654,9 @@ class CompactifAIClient(_BaseClient[httpx.Client]):
         except CompactifAIError:
             return None
 
+    def _build(self, op: Operation[Any], headers: dict[str, str]) -> httpx.Request:
+        return self._httpx_request(op, headers)
+
     def _send(self, request: httpx.Request) -> httpx.Response:
         pool = self._own_pool
         if pool is None:
@@ -705,7 +723,7 @@ def _reads_until(stream: Any, deadline: float) -> Iterator[None]:
             stream.read = own
 
 
-class AsyncCompactifAIClient(_BaseClient[httpx.AsyncClient]):
+class AsyncCompactifAIClient(_BaseClient[httpx.AsyncClient, httpx.Request | DirectRequest]):
     """Asynchronous client for the CompactifAI API; the same methods, awaitable.
 
     ``stream_chat_completion`` returns an async iterator: ``async for chunk in client.stream_chat_completion(...)``.
@@ -991,10 +1009,27 @@ class AsyncCompactifAIClient(_BaseClient[httpx.AsyncClient]):
         except CompactifAIError:
             return None
 
-    async def _send(self, request: httpx.Request) -> httpx.Response:
+    def _build(self, op: Operation[Any], headers: dict[str, str]) -> httpx.Request | DirectRequest:
+        self.http_client  # noqa: B018 (opening the pool is what sets _own_pool)
+        pool = self._own_pool
+        if pool is not None and op.files is None and op.form is None and op.params is None:
+            direct = pool.direct_request(op.method, self._url(op.path), headers, op.body)
+            if direct is not None:
+                return direct
+        return self._httpx_request(op, headers)
+
+    async def _send(self, request: httpx.Request | DirectRequest) -> httpx.Response:
         pool = self._own_pool
         if pool is None:
-            return await self.http_client.send(request, stream=True)
+            http = self.http_client  # reopened if it was closed since the request was built
+            pool = self._own_pool
+            if pool is None:  # a caller's client, or proxies from the environment
+                if isinstance(request, DirectRequest):
+                    method, url, headers, content = request
+                    request = http.build_request(method, url, headers=headers, content=content)
+                return await http.send(request, stream=True)
+        if isinstance(request, DirectRequest):
+            return await pool.send_direct(request)
         return pool.received(request, await pool.transport.handle_async_request(request))
 
 

@@ -363,24 +363,54 @@ def test_sync_requests_reach_a_patched_httpx_transport(emu: Emulator) -> None:
     assert len(seen) == 1
 
 
-async def test_async_requests_reach_a_patched_transport(emu: Emulator, backend: str) -> None:
-    """The client's own pool is sent on through its transport's public API (``_own_pool``):
-    a mock of that transport sees every request, as vcrpy's patch of aiohttp does."""
+async def test_async_requests_reach_a_patched_httpx_transport(emu: Emulator) -> None:
+    """Without aiohttp the own pool is httpx's, sent on through its transport's public API
+    (``_own_pool``): a mock of that transport (respx's way) sees every request."""
     seen: list[httpx.Request] = []
 
     async def handle(self: Any, request: httpx.Request) -> httpx.Response:
         seen.append(request)
         return _mock_answer(request)
 
-    transport = AiohttpTransport if backend == "aiohttp" else httpx.AsyncHTTPTransport
-    async with AsyncCompactifAIClient(base_url=emu.base_url, api_key=emu.api_key) as client:
-        with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(transport, "handle_async_request", handle)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(client_module, "ASYNC_BACKEND", "httpx")
+        async with AsyncCompactifAIClient(base_url=emu.base_url, api_key=emu.api_key) as client:
+            patch.setattr(httpx.AsyncHTTPTransport, "handle_async_request", handle)
             reply = await client.create_chat_completion(model=MODEL, messages=MESSAGES)
-        assert reply.choices[0].message.content == "zipped"
-        assert len(seen) == 1
-        reply = await client.create_chat_completion(model=MODEL, messages=MESSAGES)
-        assert reply.choices[0].message.content != "zipped"
+            assert reply.choices[0].message.content == "zipped"
+            assert len(seen) == 1
+            patch.undo()
+            reply = await client.create_chat_completion(model=MODEL, messages=MESSAGES)
+            assert reply.choices[0].message.content != "zipped"
+
+
+async def test_vcrpy_records_and_replays_the_own_pool(
+    emu: Emulator, backend: str, tmp_path: Any
+) -> None:
+    """vcrpy patches aiohttp's session and httpx's transports: what the client's own pool
+    sends (on aiohttp, without an ``httpx.Request``: ``DirectRequest``) is recorded, with the
+    request's headers and body, and replayed without the server."""
+    from vcr import VCR
+
+    recorder = VCR(filter_headers=["authorization"])
+    path = str(tmp_path / "cassette.yaml")
+    async with AsyncCompactifAIClient(base_url=emu.base_url, api_key=emu.api_key) as client:
+        with recorder.use_cassette(path, record_mode="all") as cassette:
+            recorded = await client.create_chat_completion(model=MODEL, messages=MESSAGES)
+        assert len(cassette) == 1
+        (sent,) = cassette.requests
+        assert (sent.method, sent.path) == ("POST", CHAT_PATH)
+        assert json.loads(sent.body)["messages"] == MESSAGES
+        headers = {name.lower(): value for name, value in sent.headers.items()}
+        assert headers["content-type"] == "application/json"
+        assert "authorization" not in headers
+        assert emu.api_key not in (tmp_path / "cassette.yaml").read_text()
+        served = len(emu.requests)
+        with recorder.use_cassette(path, record_mode="none") as cassette:
+            replayed = await client.create_chat_completion(model=MODEL, messages=MESSAGES)
+        assert cassette.play_count == 1
+        assert replayed == recorded
+        assert len(emu.requests) == served
 
 
 async def test_a_callers_client_send_sees_every_request(emu: Emulator) -> None:
