@@ -55,7 +55,16 @@ def _floor(target: Target) -> Callable[[], Awaitable[Any]]:
             return LLMResult(generations=[[Generation(text=text)]])
 
     llm = FloorLLM()
-    return lambda: llm.ainvoke("Hi")
+
+    async def call() -> Any:
+        return await llm.ainvoke("Hi")
+
+    async def aclose() -> None:
+        for session in sessions:
+            await session.close()
+
+    call.aclose = aclose  # type: ignore[attr-defined]
+    return call
 
 
 async def _bursts(name: str, base_url: str, bursts: int, concurrency: int) -> None:
@@ -88,6 +97,9 @@ async def _bursts(name: str, base_url: str, bursts: int, concurrency: int) -> No
             )
     finally:
         gc.callbacks.remove(watch)
+        aclose = getattr(call, "aclose", None)  # the raw aiohttp subjects own a session
+        if aclose is not None:
+            await aclose()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -108,10 +108,9 @@ class OwnPool(Generic[ClientT, TransportT]):
         assert self._send_direct is not None, "direct_request made it"
         response: httpx.Response = await self._send_direct(*request, self._timeout)
         if "set-cookie" in response.headers:
-            # The jar reads the URL from the request: only now is one needed.
+            # The jar reads the URL from the request: only now is an httpx.Request needed.
             method, url, headers, content = request
-            response.request = self.request(method, url, headers, content=content)
-            self.http.cookies.extract_cookies(response)
+            return self.received(self.request(method, url, headers, content=content), response)
         return response
 
     def received(self, request: httpx.Request, response: httpx.Response) -> httpx.Response:

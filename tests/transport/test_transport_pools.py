@@ -342,6 +342,35 @@ async def test_async_post_on_a_stale_connection_is_sent_once_per_attempt(
                 assert server.connections == 2
 
 
+@pytest.mark.parametrize("reopened_as", ["own pool", "httpx client"])
+async def test_a_retry_after_the_pool_was_closed_goes_out_on_a_new_one(
+    emu: Emulator, backend: str, reopened_as: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The client is closed while a call waits to retry: the retry opens a new pool and is sent
+    once, whether the new pool is the client's own (an aiohttp one takes the request as its
+    parts, ``DirectRequest``) or an httpx client (proxies from the environment)."""
+    emu.inject_fault("status", status=503, count=1, path=CHAT_PATH)
+    policy = RetryPolicy(max_retries=1, initial_delay=0.5, max_delay=0.5)
+    client = AsyncCompactifAIClient(base_url=emu.base_url, api_key=emu.api_key, retry_policy=policy)
+    served = len(emu.requests)
+    call = asyncio.create_task(client.create_chat_completion(model=MODEL, messages=MESSAGES))
+    for _ in range(500):  # until the 503 is served (the emulator runs in its own thread)
+        if not emu.faults:
+            break
+        await asyncio.sleep(0.01)
+    assert not emu.faults
+    await asyncio.sleep(0.1)  # and received; the retry waits 0.375-0.5 s
+    assert not call.done()
+    await client.aclose()
+    if reopened_as == "httpx client":
+        monkeypatch.setattr(client_module, "_default_async_transport", lambda limits: None)
+    reply = await call
+    assert reply.choices[0].message.content
+    assert len(emu.requests) == served + 1  # the log keeps answered requests, not the 503
+    assert (client._own_pool is None) == (reopened_as == "httpx client")
+    await client.aclose()
+
+
 # ---------------------------------------------------------------------------- mocks still see requests
 
 
